@@ -1,0 +1,77 @@
+package duo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// APIError is a "stat": "FAIL" answer from Duo. It keeps Duo's code and
+// messages and the HTTP status. An APIError with a 4xx status means Duo
+// understood and refused the request (bad credentials, bad parameters);
+// with a 5xx status, or 429 after retries ran out, Duo failed.
+type APIError struct {
+	StatusCode    int // HTTP status
+	Code          int // Duo's code, e.g. 40002; its first three digits are StatusCode
+	Message       string
+	MessageDetail string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("duo: %d %s", e.Code, e.Message)
+	if e.MessageDetail != "" {
+		msg += ": " + e.MessageDetail
+	}
+	return fmt.Sprintf("%s (HTTP %d)", msg, e.StatusCode)
+}
+
+// ServerError reports whether Duo failed rather than refused: HTTP 5xx or
+// a 429 that outlasted the retries.
+func (e *APIError) ServerError() bool {
+	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+}
+
+// TransportError means Duo could not be reached or did not answer in time:
+// DNS, connect, TLS, proxy, timeout or a connection closed mid-response.
+type TransportError struct {
+	Op  string // the endpoint, e.g. "preauth"
+	Err error
+}
+
+func (e *TransportError) Error() string { return "duo: " + e.Op + ": " + e.Err.Error() }
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// ResponseError means Duo answered with something that is not a valid API
+// response: malformed or truncated JSON, an oversized body, an unexpected
+// content type or status.
+type ResponseError struct {
+	Op         string
+	StatusCode int
+	Err        error
+}
+
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("duo: %s: bad response (HTTP %d): %v", e.Op, e.StatusCode, e.Err)
+}
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// ErrResponseTooLarge is wrapped by a ResponseError when a body exceeds the
+// client's size bound.
+var ErrResponseTooLarge = errors.New("response body too large")
+
+// IsUnavailable reports whether err means Duo could not be reached or
+// failed (the case failmode decides), as opposed to Duo refusing the
+// request with a 4xx APIError.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var api *APIError
+	if errors.As(err, &api) {
+		return api.ServerError()
+	}
+	var te *TransportError
+	var re *ResponseError
+	return errors.As(err, &te) || errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded)
+}

@@ -1,0 +1,10 @@
+module github.com/pam-duo-go/pam_duo_go
+
+go 1.26
+
+require (
+	github.com/msteinert/pam/v2 v2.1.0
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/sys v0.49.0
+	gopkg.in/ini.v1 v1.67.3
+)
