@@ -45,6 +45,8 @@ type Config struct {
 	GecosUsernamePos int    // 1-based, default 1
 	Motd             bool   // login_duo_go only
 	VerifiedPush     bool
+	PushType         string // push notification text (auth `type`); "" = Duo's default
+	DisplayUsername  string // name shown in Duo Mobile instead of the Duo username; "" = none
 
 	// Warnings lists accepted but ignored or deprecated keys, with lines.
 	Warnings []string

@@ -3,7 +3,14 @@
 // auth with live status, failmode and the outcome.
 package login
 
-import "context"
+import (
+	"context"
+	"log/syslog"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/duo"
+)
 
 // Conversation is what the flow needs from its front end: a PAM
 // conversation (the module's core, or the worker pipe) or a terminal.
@@ -37,4 +44,60 @@ const (
 type Result struct {
 	Outcome Outcome
 	Reason  string
+}
+
+// Params describes one login. The front end fills what it knows; nil hooks
+// get the real implementations.
+type Params struct {
+	Program    string // syslog tag: "pam_duo_go" or "login_duo_go"
+	ConfigFile string // conf=FILE; "" = conf.DefaultPAMConfig
+	Debug      bool
+
+	User       string // PAM_USER or the login_duo_go user
+	UID        int    // real uid of the PAM process (su logins use the invoking user); -1 unknown
+	Service    string // PAM service name
+	RemoteHost string // PAM_RHOST or SSH_CONNECTION's client address; "" for local logins
+	TTY        string
+	RUser      string
+	Command    string // the command being authorized (SUDO_COMMAND), sent with pushinfo
+	Hostname   string // local host name sent as hostname; "" = os.Hostname
+
+	Headless    bool   // login_duo_go without a terminal: autopush, one attempt, no menu
+	EnvPasscode string // $DUO_PASSCODE when accept_env_factor=yes
+
+	Conv Conversation
+	Log  Logger // nil = syslog, facility LOG_AUTHPRIV
+
+	// Deadline bounds the whole login; 0 = DefaultDeadline.
+	Deadline time.Duration
+
+	// NewClient and LookupUser are test hooks.
+	NewClient  func(cfg *conf.Config) (DuoAPI, error)
+	LookupUser func(name string) (*UserInfo, error)
+}
+
+// DefaultDeadline bounds a whole login when Params.Deadline is 0.
+const DefaultDeadline = 5 * time.Minute
+
+// Logger receives the syslog lines of a login.
+type Logger interface {
+	// Log writes one line at the given syslog priority (a log/syslog
+	// severity such as syslog.LOG_INFO; the facility is the logger's).
+	Log(severity syslog.Priority, line string)
+}
+
+// DuoAPI is the part of *duo.Client the flow uses.
+type DuoAPI interface {
+	Preauth(ctx context.Context, req duo.PreauthRequest) (*duo.PreauthResponse, error)
+	Auth(ctx context.Context, req duo.AuthRequest) (*duo.AuthResponse, error)
+	AuthStatus(ctx context.Context, txid string) (*duo.AuthStatusResponse, error)
+	Close()
+}
+
+// UserInfo is what the flow needs to know about a local account.
+type UserInfo struct {
+	Name   string
+	UID    int
+	Gecos  string
+	Groups []string // primary and supplementary group names
 }
