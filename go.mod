@@ -1,6 +1,6 @@
 module github.com/pam-duo-go/pam_duo_go
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/msteinert/pam/v2 v2.1.0

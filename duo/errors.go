@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode/utf8"
 )
 
 // APIError is a "stat": "FAIL" answer from Duo. It keeps Duo's code and
@@ -12,16 +14,23 @@ import (
 // understood and refused the request (bad credentials, bad parameters);
 // with a 5xx status, or 429 after retries ran out, Duo failed.
 type APIError struct {
-	StatusCode    int // HTTP status
-	Code          int // Duo's code, e.g. 40002; its first three digits are StatusCode
+	Op            string // the endpoint, e.g. "preauth"; "" if unknown
+	StatusCode    int    // HTTP status
+	Code          int    // Duo's code, e.g. 40002; its first three digits are StatusCode
 	Message       string
 	MessageDetail string
 }
 
+// Error returns Duo's code and messages (control characters escaped),
+// the endpoint and the HTTP status.
 func (e *APIError) Error() string {
-	msg := fmt.Sprintf("duo: %d %s", e.Code, e.Message)
+	msg := "duo: "
+	if e.Op != "" {
+		msg += e.Op + ": "
+	}
+	msg += fmt.Sprintf("%d %s", e.Code, escapeControl(e.Message))
 	if e.MessageDetail != "" {
-		msg += ": " + e.MessageDetail
+		msg += ": " + escapeControl(e.MessageDetail)
 	}
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.StatusCode)
 }
@@ -39,7 +48,10 @@ type TransportError struct {
 	Err error
 }
 
+// Error returns the endpoint and the cause.
 func (e *TransportError) Error() string { return "duo: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // ResponseError means Duo answered with something that is not a valid API
@@ -51,9 +63,12 @@ type ResponseError struct {
 	Err        error
 }
 
+// Error returns the endpoint, the HTTP status and what was wrong.
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("duo: %s: bad response (HTTP %d): %v", e.Op, e.StatusCode, e.Err)
 }
+
+// Unwrap returns the cause.
 func (e *ResponseError) Unwrap() error { return e.Err }
 
 // ErrResponseTooLarge is wrapped by a ResponseError when a body exceeds the
@@ -74,4 +89,25 @@ func IsUnavailable(err error) bool {
 	var te *TransportError
 	var re *ResponseError
 	return errors.As(err, &te) || errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// escapeControl replaces control characters and invalid UTF-8 in text
+// from the server with \xNN escapes.
+func escapeControl(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			if r < 0x80 {
+				fmt.Fprintf(&b, "\\x%02x", r)
+			} else {
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -78,7 +78,8 @@ type PreauthRequest struct {
 	ClientSupportsVerifiedPush bool
 	// TextPrompt asks for the Unix-integration menu (text_prompt=1).
 	TextPrompt bool
-	// Failmode is sent as failmode=open|closed with TextPrompt ("" omits it).
+	// Failmode is sent as failmode=open or failmode=closed ("" omits it);
+	// any other value is an error.
 	Failmode string
 }
 

@@ -1,0 +1,801 @@
+package duo_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo"
+)
+
+func TestPreauthParams(t *testing.T) {
+	tests := []struct {
+		name string
+		req  duo.PreauthRequest
+		want url.Values
+	}{
+		{"username only", duo.PreauthRequest{Username: "alice"}, url.Values{"username": {"alice"}}},
+		{"user_id only", duo.PreauthRequest{UserID: "DUXXXXXXXXXXXXXXXXXX"}, url.Values{"user_id": {"DUXXXXXXXXXXXXXXXXXX"}}},
+		{"everything", duo.PreauthRequest{
+			Username: "alice@example.com", IPAddr: "203.0.113.5", Hostname: "bastion-01",
+			TrustedDeviceToken: "tdt/+ =&x", ClientSupportsVerifiedPush: true, TextPrompt: true, Failmode: "closed",
+		}, url.Values{
+			"username": {"alice@example.com"}, "ipaddr": {"203.0.113.5"}, "hostname": {"bastion-01"},
+			"trusted_device_token": {"tdt/+ =&x"}, "client_supports_verified_push": {"1"},
+			"text_prompt": {"1"}, "failmode": {"closed"},
+		}},
+	}
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		writeOK(w, map[string]any{"result": "auth", "status_msg": "Account is active",
+			"devices": []map[string]any{{"device": "DPFZRS9FB0D46QFTM891", "type": "phone", "capabilities": []string{"push", "sms"}}},
+			"prompt":  map[string]any{"text": "Duo two-factor login\n 1. Push\n", "factors": map[string]string{"default": "push1", "1": "push1"}}})
+	})
+	c := f.client(f.options())
+	for i, tt := range tests {
+		resp, err := c.Preauth(testCtx(t), tt.req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if resp.Result != duo.ResultAuth || len(resp.Devices) != 1 || !resp.Devices[0].Can(duo.CapPush) ||
+			resp.Prompt == nil || resp.Prompt.Factors["default"] != "push1" {
+			t.Errorf("%s: response not decoded: %+v", tt.name, resp)
+		}
+		s := f.requests()[i]
+		checkRequest(t, tt.name, s, http.MethodPost, "/auth/v2/preauth", tt.want)
+	}
+}
+
+func TestAuthParams(t *testing.T) {
+	tests := []struct {
+		name string
+		req  duo.AuthRequest
+		want url.Values
+	}{
+		{"push with everything", duo.AuthRequest{
+			Username: "alice", Factor: duo.FactorPush, Device: "auto", Type: "Login request",
+			DisplayUsername: "Alice A.", PushInfo: "Server+IP=10.0.0.1&Command=sudo%20ls%20%7E",
+			Async: true, TxID: "txid-vp", IPAddr: "203.0.113.5", Hostname: "bastion-01",
+		}, url.Values{
+			"username": {"alice"}, "factor": {"push"}, "device": {"auto"}, "type": {"Login request"},
+			"display_username": {"Alice A."}, "pushinfo": {"Server+IP=10.0.0.1&Command=sudo%20ls%20%7E"},
+			"async": {"1"}, "txid": {"txid-vp"}, "ipaddr": {"203.0.113.5"}, "hostname": {"bastion-01"},
+		}},
+		{"passcode", duo.AuthRequest{UserID: "DUXX", Factor: duo.FactorPasscode, Passcode: "123456"},
+			url.Values{"user_id": {"DUXX"}, "factor": {"passcode"}, "passcode": {"123456"}}},
+		{"prompt", duo.AuthRequest{Username: "bob", Factor: duo.FactorPrompt, Prompt: "verified_push1", Async: true, TxID: "t1"},
+			url.Values{"username": {"bob"}, "factor": {"prompt"}, "prompt": {"verified_push1"}, "async": {"1"}, "txid": {"t1"}}},
+		{"sms", duo.AuthRequest{Username: "bob", Factor: duo.FactorSMS, Device: "D1"},
+			url.Values{"username": {"bob"}, "factor": {"sms"}, "device": {"D1"}}},
+		{"phone", duo.AuthRequest{Username: "bob", Factor: duo.FactorPhone, Device: "D1"},
+			url.Values{"username": {"bob"}, "factor": {"phone"}, "device": {"D1"}}},
+		{"auto", duo.AuthRequest{Username: "bob", Factor: duo.FactorAuto, Device: "auto"},
+			url.Values{"username": {"bob"}, "factor": {"auto"}, "device": {"auto"}}},
+	}
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		if s.Params.Get("async") == "1" {
+			writeOK(w, map[string]any{"txid": "45f7c92b-f45f-4862-8545-e0f58e78075a"})
+			return
+		}
+		writeOK(w, map[string]any{"result": "allow", "status": "allow", "status_msg": "Success. Logging you in...",
+			"trusted_device_token": "tdt"})
+	})
+	c := f.client(f.options())
+	for i, tt := range tests {
+		resp, err := c.Auth(testCtx(t), tt.req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if tt.req.Async && resp.TxID != "45f7c92b-f45f-4862-8545-e0f58e78075a" {
+			t.Errorf("%s: txid %q", tt.name, resp.TxID)
+		}
+		if !tt.req.Async && (resp.Result != "allow" || resp.TrustedDeviceToken != "tdt") {
+			t.Errorf("%s: response %+v", tt.name, resp)
+		}
+		checkRequest(t, tt.name, f.requests()[i], http.MethodPost, "/auth/v2/auth", tt.want)
+	}
+}
+
+// checkRequest asserts a request's method, path, exact parameters, their
+// encoding, signature and headers.
+func checkRequest(t *testing.T, name string, s seenRequest, method, path string, want url.Values) {
+	t.Helper()
+	if s.Method != method || s.Path != path {
+		t.Errorf("%s: request %s %s, want %s %s", name, s.Method, s.Path, method, path)
+	}
+	if !reflect.DeepEqual(s.Params, want) {
+		t.Errorf("%s: params\n%v\nwant\n%v", name, s.Params, want)
+	}
+	if s.RawParams != duo.EncodeParams(want) {
+		t.Errorf("%s: raw params %q, want the canonical encoding %q", name, s.RawParams, duo.EncodeParams(want))
+	}
+	if !s.SignatureOK {
+		t.Errorf("%s: bad signature", name)
+	}
+	if method == http.MethodPost && s.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		t.Errorf("%s: Content-Type %q", name, s.Header.Get("Content-Type"))
+	}
+	date := s.Header.Get("X-Duo-Date")
+	if date == "" || s.Header.Get("Date") != date || !strings.HasSuffix(date, " -0000") {
+		t.Errorf("%s: Date %q, X-Duo-Date %q: want the same date in -0000", name, s.Header.Get("Date"), date)
+	}
+	if ua := s.Header.Get("User-Agent"); ua != "pam_duo_go/"+duo.Version+" (Go)" {
+		t.Errorf("%s: User-Agent %q", name, ua)
+	}
+}
+
+func TestOtherEndpoints(t *testing.T) {
+	png := []byte("\x89PNG\r\n\x1a\nfake image")
+	now := time.Now().Unix()
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		switch s.Path {
+		case "/auth/v2/ping", "/auth/v2/check":
+			writeOK(w, map[string]any{"time": now})
+		case "/auth/v2/logo":
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write(png)
+		case "/auth/v2/enroll":
+			writeOK(w, map[string]any{"activation_code": "duo://abc", "user_id": "DU1", "username": s.Params.Get("username"), "expiration": now + 3600})
+		case "/auth/v2/enroll_status":
+			writeOK(w, "waiting")
+		case "/auth/v2/auth_status":
+			writeOK(w, map[string]any{"result": "waiting", "status": "pushed", "status_msg": "Pushed a login request to your phone..."})
+		default:
+			writeFail(w, 404, 40401, "Resource not found", "")
+		}
+	})
+	c := f.client(f.options())
+	ctx := testCtx(t)
+
+	if r, err := c.Ping(ctx); err != nil || r.Time != now {
+		t.Errorf("Ping = %+v, %v", r, err)
+	}
+	if r, err := c.Check(ctx); err != nil || r.Time != now {
+		t.Errorf("Check = %+v, %v", r, err)
+	}
+	if b, err := c.Logo(ctx); err != nil || !bytes.Equal(b, png) {
+		t.Errorf("Logo = %q, %v", b, err)
+	}
+	if r, err := c.Enroll(ctx, duo.EnrollRequest{Username: "carol", ValidSecs: 600}); err != nil || r.ActivationCode != "duo://abc" || r.Username != "carol" {
+		t.Errorf("Enroll = %+v, %v", r, err)
+	}
+	if r, err := c.EnrollStatus(ctx, "DU1", "duo://abc"); err != nil || r != duo.EnrollWaiting {
+		t.Errorf("EnrollStatus = %q, %v", r, err)
+	}
+	if r, err := c.AuthStatus(ctx, "45f7c92b-f45f-4862-8545-e0f58e78075a"); err != nil || r.Result != duo.ResultWaiting || r.Status != "pushed" {
+		t.Errorf("AuthStatus = %+v, %v", r, err)
+	}
+
+	seen := f.requests()
+	if len(seen) != 6 {
+		t.Fatalf("server saw %d requests, want 6", len(seen))
+	}
+	if seen[0].Header.Get("Authorization") != "" {
+		t.Error("ping was signed; it must not be")
+	}
+	checkRequest(t, "check", seen[1], http.MethodGet, "/auth/v2/check", url.Values{})
+	checkRequest(t, "logo", seen[2], http.MethodGet, "/auth/v2/logo", url.Values{})
+	checkRequest(t, "enroll", seen[3], http.MethodPost, "/auth/v2/enroll", url.Values{"username": {"carol"}, "valid_secs": {"600"}})
+	checkRequest(t, "enroll_status", seen[4], http.MethodPost, "/auth/v2/enroll_status", url.Values{"user_id": {"DU1"}, "activation_code": {"duo://abc"}})
+	checkRequest(t, "auth_status", seen[5], http.MethodGet, "/auth/v2/auth_status", url.Values{"txid": {"45f7c92b-f45f-4862-8545-e0f58e78075a"}})
+}
+
+func TestLogoFail(t *testing.T) {
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		writeFail(w, 404, 40401, "Resource not found", "no logo")
+	})
+	_, err := f.client(f.options()).Logo(testCtx(t))
+	var api *duo.APIError
+	if !errors.As(err, &api) || api.Code != 40401 || api.StatusCode != 404 || api.Op != "logo" {
+		t.Errorf("Logo error = %v, want APIError 40401", err)
+	}
+}
+
+// errKind classifies an error for table tests.
+func errKind(err error) string {
+	var api *duo.APIError
+	var te *duo.TransportError
+	var re *duo.ResponseError
+	switch {
+	case err == nil:
+		return "nil"
+	case errors.As(err, &api):
+		return "api"
+	case errors.As(err, &te):
+		return "transport"
+	case errors.As(err, &re):
+		return "response"
+	default:
+		return "other"
+	}
+}
+
+func TestResponseErrors(t *testing.T) {
+	tests := []struct {
+		name        string
+		handler     func(w http.ResponseWriter)
+		kind        string
+		unavailable bool
+		status      int // APIError or ResponseError status
+		contains    string
+	}{
+		{"503 FAIL", func(w http.ResponseWriter) { writeFail(w, 503, 50301, "Service unavailable", "maintenance") },
+			"api", true, 503, "preauth: 50301 Service unavailable: maintenance (HTTP 503)"},
+		{"400 FAIL", func(w http.ResponseWriter) { writeFail(w, 400, 40002, "Invalid request parameters", "username") },
+			"api", false, 400, "preauth: 40002 Invalid request parameters: username (HTTP 400)"},
+		{"401 FAIL", func(w http.ResponseWriter) { writeFail(w, 401, 40103, "Invalid signature in request credentials", "") },
+			"api", false, 401, "40103"},
+		{"FAIL with control characters", func(w http.ResponseWriter) { writeFail(w, 400, 40002, "bad\x1b[2Jthing\n", "") },
+			"api", false, 400, `bad\x1b[2Jthing\x0a`},
+		{"malformed JSON", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"stat": OK}`))
+		}, "response", true, 200, "malformed JSON"},
+		{"truncated JSON", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"stat": "OK", "response": {"result": "al`))
+		}, "response", true, 200, "malformed JSON"},
+		{"truncated body", func(w http.ResponseWriter) {
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				panic(err)
+			}
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"stat\": \"OK\", \"resp")
+			_ = buf.Flush()
+			_ = conn.Close()
+		}, "response", true, 200, "truncated"},
+		{"HTML 200", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html><body>Welcome to nginx</body></html>"))
+		}, "response", true, 200, "not JSON (Content-Type text/html)"},
+		{"HTML 502", func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(502)
+			_, _ = w.Write([]byte("<html>Bad Gateway</html>"))
+		}, "response", true, 502, "HTTP 502"},
+		{"empty 200", func(w http.ResponseWriter) {}, "response", true, 200, "empty body"},
+		{"OK without response", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"stat":"OK"}`)) },
+			"response", true, 200, `without "response"`},
+		{"OK without result", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"stat":"OK","response":{}}`)) },
+			"response", true, 200, `missing "result"`},
+		{"OK of the wrong shape", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"stat":"OK","response":[1,2]}`)) },
+			"response", true, 200, "decoding response"},
+		{"unknown stat", func(w http.ResponseWriter) { _, _ = w.Write([]byte(`{"stat":"MAYBE"}`)) },
+			"response", true, 200, `unexpected stat "MAYBE"`},
+		{"redirect", func(w http.ResponseWriter) {
+			w.Header().Set("Location", "https://example.com/")
+			w.WriteHeader(302)
+		}, "response", true, 302, "HTTP 302"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) { tt.handler(w) })
+			_, err := f.client(f.options()).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+			if k := errKind(err); k != tt.kind {
+				t.Fatalf("error %v: kind %s, want %s", err, k, tt.kind)
+			}
+			if duo.IsUnavailable(err) != tt.unavailable {
+				t.Errorf("IsUnavailable(%v) = %v, want %v", err, !tt.unavailable, tt.unavailable)
+			}
+			var api *duo.APIError
+			var re *duo.ResponseError
+			if errors.As(err, &api) && (api.StatusCode != tt.status || api.Op != "preauth") {
+				t.Errorf("APIError %+v: want status %d, op preauth", api, tt.status)
+			}
+			if errors.As(err, &re) && (re.StatusCode != tt.status || re.Op != "preauth") {
+				t.Errorf("ResponseError %+v: want status %d, op preauth", re, tt.status)
+			}
+			checkErrorText(t, err, tt.contains)
+		})
+	}
+}
+
+// checkErrorText asserts err names the endpoint and what went wrong, and
+// never carries a secret.
+func checkErrorText(t *testing.T, err error, contains string) {
+	t.Helper()
+	msg := err.Error()
+	if !strings.Contains(msg, contains) {
+		t.Errorf("error %q does not contain %q", msg, contains)
+	}
+	if strings.Contains(msg, testSKey) || strings.Contains(msg, "Basic ") {
+		t.Errorf("error %q leaks a secret", msg)
+	}
+	if strings.ContainsAny(msg, "\x1b\r\n") {
+		t.Errorf("error %q contains raw control characters", msg)
+	}
+}
+
+func TestTransportErrors(t *testing.T) {
+	// A port with nothing listening: bind one, then close it.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := ln.Addr().String()
+	_ = ln.Close()
+
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		writeOK(w, map[string]any{"result": "allow"})
+	})
+	_, port, _ := net.SplitHostPort(f.host())
+	duoRoots, err := duo.DuoRoots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		adjust   func(o *duo.Options)
+		contains string
+	}{
+		{"connection refused", func(o *duo.Options) { o.Host = closedAddr }, "refused"},
+		{"certificate from another CA", func(o *duo.Options) { o.RootCAs = duoRoots }, "certificate"},
+		{"embedded roots by default", func(o *duo.Options) { o.RootCAs = nil }, "certificate"},
+		{"wrong host name", func(o *duo.Options) { o.Host = "localhost:" + port }, "localhost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := f.options()
+			tt.adjust(&o)
+			_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+			var te *duo.TransportError
+			if !errors.As(err, &te) || te.Op != "preauth" {
+				t.Fatalf("error %v (%T): want a TransportError for preauth", err, err)
+			}
+			if !duo.IsUnavailable(err) {
+				t.Errorf("IsUnavailable(%v) = false", err)
+			}
+			checkErrorText(t, err, tt.contains)
+		})
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Errorf("server answered %d requests over unverified TLS", n)
+	}
+}
+
+// fakeClock is a local clock that only moves when the client sleeps.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+func (c *fakeClock) Waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waits...)
+}
+
+func TestRetryOn429(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string // "" = no header
+		check      func(i int, d time.Duration) bool
+	}{
+		{"Retry-After", "3", func(i int, d time.Duration) bool { return d == 3*time.Second }},
+		{"backoff", "", func(i int, d time.Duration) bool {
+			base := time.Second << i
+			return d >= base && d < base+time.Second
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int32
+			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+				w.Header()["Date"] = nil // no server clock: dates come from the local clock only
+				if n.Add(1) <= 2 {
+					if tt.retryAfter != "" {
+						w.Header().Set("Retry-After", tt.retryAfter)
+					}
+					writeFail(w, 429, 42901, "Too Many Requests", "")
+					return
+				}
+				writeOK(w, map[string]any{"txid": "tx"})
+			})
+			clock := &fakeClock{now: time.Now()}
+			o := f.options()
+			o.Now, o.Sleep = clock.Now, clock.Sleep
+			req := duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true, PushInfo: "a=b"}
+			if _, err := f.client(o).Auth(testCtx(t), req); err != nil {
+				t.Fatal(err)
+			}
+			seen := f.requests()
+			if len(seen) != 3 {
+				t.Fatalf("server saw %d requests, want 3", len(seen))
+			}
+			dates := map[string]bool{}
+			for i, s := range seen {
+				if !s.SignatureOK || s.RawParams != seen[0].RawParams || s.RawParams == "" {
+					t.Errorf("request %d: signature ok %v, body %q (first %q)", i, s.SignatureOK, s.RawParams, seen[0].RawParams)
+				}
+				dates[s.Header.Get("X-Duo-Date")] = true
+			}
+			if len(dates) != 3 {
+				t.Errorf("the retries were not re-dated: %d distinct dates", len(dates))
+			}
+			waits := clock.Waits()
+			if len(waits) != 2 {
+				t.Fatalf("waits %v, want 2", waits)
+			}
+			for i, d := range waits {
+				if !tt.check(i, d) {
+					t.Errorf("wait %d = %v", i, d)
+				}
+			}
+		})
+	}
+}
+
+func TestRetryOn429GivesUp(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string
+		wantWaits  []time.Duration // nil = backoff, checked by bounds
+	}{
+		{"Retry-After capped at the budget", "10", []time.Duration{10 * time.Second, 10 * time.Second, 10 * time.Second, 2 * time.Second}},
+		{"Retry-After zero is bounded", "0", []time.Duration{0, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{"backoff", "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				writeFail(w, 429, 42901, "Too Many Requests", "")
+			})
+			clock := &fakeClock{now: time.Now()}
+			o := f.options()
+			o.Sleep = clock.Sleep
+			_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+			var api *duo.APIError
+			if !errors.As(err, &api) || api.StatusCode != 429 || !duo.IsUnavailable(err) {
+				t.Fatalf("error %v: want an unavailable APIError 429", err)
+			}
+			waits := clock.Waits()
+			var total time.Duration
+			for _, d := range waits {
+				total += d
+			}
+			if total > duo.DefaultMaxRetryWait {
+				t.Errorf("waited %v in total, over %v", total, duo.DefaultMaxRetryWait)
+			}
+			if len(f.requests()) != len(waits)+1 {
+				t.Errorf("%d requests for %d waits", len(f.requests()), len(waits))
+			}
+			if tt.wantWaits != nil {
+				if !reflect.DeepEqual(waits, tt.wantWaits) {
+					t.Errorf("waits %v, want %v", waits, tt.wantWaits)
+				}
+				return
+			}
+			// 1+2+4+8 s plus jitter always fits; a sixth wait (32 s and up) never does.
+			if len(waits) < 4 || len(waits) > 5 {
+				t.Errorf("waits %v: want 4 or 5 backoff steps", waits)
+			}
+			for i, d := range waits {
+				if base := time.Second << i; d < base || d >= base+time.Second {
+					t.Errorf("wait %d = %v, want [%v, %v)", i, d, base, base+time.Second)
+				}
+			}
+		})
+	}
+}
+
+func TestOversizedResponse(t *testing.T) {
+	const size = 100 << 20
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		chunk := bytes.Repeat([]byte(" "), 64<<10)
+		for written := 0; written < size; written += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return // the client hung up, as it should
+			}
+		}
+	})
+	c := f.client(f.options())
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+	runtime.ReadMemStats(&after)
+	var re *duo.ResponseError
+	if !errors.As(err, &re) || !errors.Is(err, duo.ErrResponseTooLarge) || !duo.IsUnavailable(err) {
+		t.Fatalf("error %v: want a ResponseError wrapping ErrResponseTooLarge", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("rejecting a %d MiB body allocated %d MiB", size>>20, alloc>>20)
+	}
+}
+
+func TestClockSkew(t *testing.T) {
+	for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
+		t.Run(fmt.Sprint(skew), func(t *testing.T) {
+			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+				d, err := time.Parse(duo.DateFormat, s.Header.Get("X-Duo-Date"))
+				if err != nil || time.Until(d).Abs() > 300*time.Second || !s.SignatureOK {
+					writeFail(w, 401, 40105, "Request has expired", "") // Go's server adds its Date header
+					return
+				}
+				writeOK(w, map[string]any{"result": "allow", "status_msg": "ok"})
+			})
+			o := f.options()
+			o.Now = func() time.Time { return time.Now().Add(skew) } // the local clock is off by skew
+			c := f.client(o)
+			for i, wantRequests := range []int{2, 3, 4} {
+				if _, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"}); err != nil {
+					t.Fatalf("preauth %d: %v", i, err)
+				}
+				if n := len(f.requests()); n != wantRequests {
+					t.Fatalf("after preauth %d the server saw %d requests, want %d", i, n, wantRequests)
+				}
+			}
+			if off := c.ClockOffset(); (off + skew).Abs() > 5*time.Second {
+				t.Errorf("ClockOffset = %v, want about %v", off, -skew)
+			}
+		})
+	}
+}
+
+func TestUnauthorizedWithoutSkewIsNotRetried(t *testing.T) {
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		writeFail(w, 401, 40103, "Invalid signature in request credentials", "")
+	})
+	_, err := f.client(f.options()).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+	var api *duo.APIError
+	if !errors.As(err, &api) || api.StatusCode != 401 || duo.IsUnavailable(err) {
+		t.Fatalf("error %v: want a refusing APIError 401", err)
+	}
+	if n := len(f.requests()); n != 1 {
+		t.Errorf("server saw %d requests, want 1", n)
+	}
+}
+
+func TestClockOffsetFromCheck(t *testing.T) {
+	const skew = -7 * time.Minute
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		w.Header()["Date"] = nil // only the body's time tells the server clock
+		writeOK(w, map[string]any{"time": time.Now().Unix()})
+	})
+	o := f.options()
+	o.Now = func() time.Time { return time.Now().Add(skew) }
+	c := f.client(o)
+	if _, err := c.Check(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if off := c.ClockOffset(); (off + skew).Abs() > 5*time.Second {
+		t.Errorf("ClockOffset = %v, want about %v", off, -skew)
+	}
+}
+
+func TestOneConnectionPerLogin(t *testing.T) {
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		switch s.Path {
+		case "/auth/v2/preauth":
+			writeOK(w, map[string]any{"result": "auth", "devices": []any{}})
+		case "/auth/v2/auth":
+			writeOK(w, map[string]any{"txid": "tx1"})
+		default:
+			writeOK(w, map[string]any{"result": "allow", "status": "allow"})
+		}
+	})
+	c := f.client(f.options())
+	ctx := testCtx(t)
+	if _, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := c.AuthStatus(ctx, a.TxID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.newConns.Load(); n != 1 {
+		t.Errorf("%d connections for one login, want 1", n)
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	release := make(chan struct{})
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		<-release // never answer; the test's end releases the handler
+	})
+	t.Cleanup(func() { close(release) }) // runs before the server's Close
+	o := f.options()
+	o.Timeout = 100 * time.Millisecond
+	o.LongPollTimeout = 300 * time.Millisecond
+	c := f.client(o)
+
+	tests := []struct {
+		name     string
+		call     func(ctx context.Context) error
+		ctx      func() (context.Context, context.CancelFunc)
+		kind     string
+		unavail  bool
+		contains string
+	}{
+		{"preauth uses Timeout", func(ctx context.Context) error {
+			_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"})
+			return err
+		}, nil, "transport", true, "preauth: no answer within 100ms"},
+		{"async auth uses Timeout", func(ctx context.Context) error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Async: true})
+			return err
+		}, nil, "transport", true, "auth: no answer within 100ms"},
+		{"passcode auth uses Timeout", func(ctx context.Context) error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPasscode, Passcode: "123456"})
+			return err
+		}, nil, "transport", true, "auth: no answer within 100ms"},
+		{"sync push uses LongPollTimeout", func(ctx context.Context) error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto"})
+			return err
+		}, nil, "transport", true, "auth: no answer within 300ms"},
+		{"auth_status uses LongPollTimeout", func(ctx context.Context) error {
+			_, err := c.AuthStatus(ctx, "tx")
+			return err
+		}, nil, "transport", true, "auth_status: no answer within 300ms"},
+		{"caller deadline", func(ctx context.Context) error {
+			_, err := c.AuthStatus(ctx, "tx")
+			return err
+		}, func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 50*time.Millisecond)
+		}, "transport", true, "deadline exceeded"},
+		{"caller cancels", func(ctx context.Context) error {
+			_, err := c.AuthStatus(ctx, "tx")
+			return err
+		}, func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel)
+			return ctx, cancel
+		}, "other", false, "canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.ctx != nil {
+				ctx, cancel = tt.ctx()
+			}
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- tt.call(ctx) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the call hung past every timeout")
+			}
+			if k := errKind(err); k != tt.kind {
+				t.Fatalf("error %v: kind %s, want %s", err, k, tt.kind)
+			}
+			if duo.IsUnavailable(err) != tt.unavail {
+				t.Errorf("IsUnavailable(%v) = %v", err, !tt.unavail)
+			}
+			checkErrorText(t, err, tt.contains)
+		})
+	}
+}
+
+func TestInvalidRequests(t *testing.T) {
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		writeOK(w, map[string]any{"result": "allow"})
+	})
+	c := f.client(f.options())
+	ctx := testCtx(t)
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"preauth without user", func() error { _, err := c.Preauth(ctx, duo.PreauthRequest{}); return err }},
+		{"preauth with both users", func() error {
+			_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "a", UserID: "DU1"})
+			return err
+		}},
+		{"preauth bad failmode", func() error {
+			_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "a", Failmode: "safe"})
+			return err
+		}},
+		{"auth without user", func() error { _, err := c.Auth(ctx, duo.AuthRequest{Factor: duo.FactorPush}); return err }},
+		{"auth with both users", func() error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "a", UserID: "DU1", Factor: duo.FactorPush})
+			return err
+		}},
+		{"auth without factor", func() error { _, err := c.Auth(ctx, duo.AuthRequest{Username: "a"}); return err }},
+		{"pushinfo too long", func() error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPush, PushInfo: strings.Repeat("x", duo.MaxPushInfoLen+1)})
+			return err
+		}},
+		{"passcode factor without passcode", func() error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPasscode})
+			return err
+		}},
+		{"prompt factor without key", func() error {
+			_, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPrompt})
+			return err
+		}},
+		{"auth_status without txid", func() error { _, err := c.AuthStatus(ctx, ""); return err }},
+		{"enroll_status without code", func() error { _, err := c.EnrollStatus(ctx, "DU1", ""); return err }},
+	}
+	for _, tt := range tests {
+		err := tt.call()
+		if !errors.Is(err, duo.ErrInvalidRequest) || duo.IsUnavailable(err) {
+			t.Errorf("%s: error %v, want ErrInvalidRequest", tt.name, err)
+		}
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Errorf("invalid requests reached the server %d times", n)
+	}
+	// The largest pushinfo allowed is sent.
+	if _, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPush, Async: true, PushInfo: strings.Repeat("x", duo.MaxPushInfoLen)}); errors.Is(err, duo.ErrInvalidRequest) {
+		t.Errorf("pushinfo of exactly %d bytes rejected: %v", duo.MaxPushInfoLen, err)
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	good := duo.Options{IKey: testIKey, SKey: testSKey, Host: "api-xxxxxxxx.duosecurity.com"}
+	tests := []struct {
+		name   string
+		adjust func(o *duo.Options)
+		ok     bool
+	}{
+		{"good", func(o *duo.Options) {}, true},
+		{"host with port", func(o *duo.Options) { o.Host = "api-x.duosecurity.com:8443" }, true},
+		{"IPv6 host", func(o *duo.Options) { o.Host = "[::1]:8443" }, true},
+		{"proxy host:port", func(o *duo.Options) { o.Proxy = "proxy.example.com:3128" }, true},
+		{"proxy URL with credentials", func(o *duo.Options) { o.Proxy = "http://u:p@proxy.example.com:3128" }, true},
+		{"no ikey", func(o *duo.Options) { o.IKey = "" }, false},
+		{"no skey", func(o *duo.Options) { o.SKey = "" }, false},
+		{"no host", func(o *duo.Options) { o.Host = "" }, false},
+		{"host with scheme", func(o *duo.Options) { o.Host = "https://api-x.duosecurity.com" }, false},
+		{"host with path", func(o *duo.Options) { o.Host = "api-x.duosecurity.com/auth" }, false},
+		{"host with user", func(o *duo.Options) { o.Host = "u@api-x.duosecurity.com" }, false},
+		{"host with bad port", func(o *duo.Options) { o.Host = "api-x.duosecurity.com:99999" }, false},
+		{"host with space", func(o *duo.Options) { o.Host = "api x.duosecurity.com" }, false},
+		{"socks proxy", func(o *duo.Options) { o.Proxy = "socks5://u:hunter2@proxy:1080" }, false},
+		{"proxy with path", func(o *duo.Options) { o.Proxy = "http://u:hunter2@proxy:3128/x" }, false},
+		{"negative timeout", func(o *duo.Options) { o.Timeout = -time.Second }, false},
+		{"user agent with newline", func(o *duo.Options) { o.UserAgent = "x\r\nX-Evil: 1" }, false},
+		{"custom user agent", func(o *duo.Options) { o.UserAgent = "login_duo_go/1.0" }, true},
+	}
+	for _, tt := range tests {
+		o := good
+		tt.adjust(&o)
+		c, err := duo.New(o)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: New error %v, want ok=%v", tt.name, err, tt.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), testSKey) || strings.Contains(err.Error(), "hunter2")) {
+			t.Errorf("%s: error %q leaks a secret", tt.name, err)
+		}
+		if c != nil {
+			c.Close()
+		}
+	}
+}
