@@ -1,0 +1,239 @@
+package conf
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// nobody is the uid the wrong-owner tests give a file.
+const nobody = 65534
+
+// writeConf writes text to a new file with exactly mode and returns its path.
+func writeConf(t *testing.T, text string, mode fs.FileMode) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pam_duo.conf")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestLoad(t *testing.T) {
+	for _, mode := range []fs.FileMode{0o600, 0o400, 0o700, 0o200} {
+		path := writeConf(t, base+"failmode = secure\n", mode)
+		c, err := Load(path)
+		if err != nil {
+			t.Fatalf("mode %04o: %v", mode, err)
+		}
+		if c.File != path || c.Failmode != FailSecure || c.SKey != testSKey {
+			t.Errorf("mode %04o: got %v", mode, c)
+		}
+	}
+}
+
+func TestLoadRefusesPermissions(t *testing.T) {
+	tests := []struct {
+		mode fs.FileMode
+		want string
+	}{
+		{0o644, "mode 0644 lets group or others read it; run chmod 600"},
+		{0o640, "mode 0640 lets group or others read it; run chmod 600"},
+		{0o604, "mode 0604 lets group or others read it; run chmod 600"},
+		{0o620, "mode 0620 lets group or others write it; run chmod 600"},
+		{0o666, "mode 0666 lets group or others read and write it; run chmod 600"},
+		{0o601, "mode 0601 lets group or others execute it; run chmod 600"},
+		{0o777, "mode 0777 lets group or others read and write and execute it; run chmod 600"},
+	}
+	for _, tt := range tests {
+		path := writeConf(t, base+"failmode = secure\n", tt.mode)
+		c, err := Load(path)
+		if !errors.Is(err, ErrPermissions) {
+			t.Fatalf("mode %04o: got %v, want ErrPermissions", tt.mode, err)
+		}
+		if got, want := err.Error(), path+": "+tt.want; got != want {
+			t.Errorf("mode %04o:\n got %q\nwant %q", tt.mode, got, want)
+		}
+		// The failmode contract: the administrator's failmode applies.
+		if c == nil || c.Failmode != FailSecure || c.SKey != "" || c.IKey != "" {
+			t.Errorf("mode %04o: want a Config with only the failmode, got %v", tt.mode, c)
+		}
+	}
+}
+
+func TestLoadRefusesWrongOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: only root can give a test file to another user")
+	}
+	path := writeConf(t, base+"failmode = secure\n", 0o600)
+	if err := os.Chown(path, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if !errors.Is(err, ErrPermissions) {
+		t.Fatalf("got %v, want ErrPermissions", err)
+	}
+	if want := path + ": owned by uid 65534, not root; run chown root"; err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if c == nil || c.Failmode != FailSecure || c.SKey != "" {
+		t.Errorf("want a Config with only the failmode, got %v", c)
+	}
+
+	// login_duo_go accepts its privilege-separation user.
+	c, err = LoadOwned(path, nobody)
+	if err != nil || c.SKey != testSKey {
+		t.Errorf("LoadOwned(path, %d): %v, %v", nobody, c, err)
+	}
+	if _, err := LoadOwned(path, 1234); !errors.Is(err, ErrPermissions) || !strings.Contains(err.Error(), "or uid 1234") {
+		t.Errorf("LoadOwned(path, 1234): %v", err)
+	}
+
+	// Both problems at once are both reported.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
+	if !strings.Contains(err.Error(), "mode 0644") || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestLoadAcceptsOwnFile(t *testing.T) {
+	path := writeConf(t, base, 0o600)
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	if int(st.Uid) != os.Geteuid() {
+		t.Skipf("the test file is owned by uid %d, not this process's uid %d", st.Uid, os.Geteuid())
+	}
+	if _, err := Load(path); err != nil {
+		t.Errorf("a file owned by the effective uid must load: %v", err)
+	}
+}
+
+func TestLoadUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	regular := writeConf(t, base, 0o600)
+	fifo := filepath.Join(dir, "fifo.conf")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path string
+		is         error
+		want       string
+	}{
+		{"missing", filepath.Join(dir, "missing.conf"), ErrNotFound, "no such file"},
+		{"directory", dir, ErrUnreadable, "is a directory"},
+		{"under a file", filepath.Join(regular, "x.conf"), ErrUnreadable, "cannot open: not a directory"},
+		{"fifo", fifo, ErrUnreadable, "is not a regular file"},
+		{"device", "/dev/null", ErrUnreadable, "is not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type result struct {
+				c   *Config
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				c, err := Load(tt.path)
+				done <- result{c, err}
+			}()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load hung")
+			}
+			if !errors.Is(r.err, tt.is) {
+				t.Fatalf("got %v, want %v", r.err, tt.is)
+			}
+			if r.c != nil {
+				t.Errorf("a file that cannot be read gives no Config, got %v", r.c)
+			}
+			if want := tt.path + ": " + tt.want; !strings.HasPrefix(r.err.Error(), want) {
+				t.Errorf("got %q, want it to start with %q", r.err, want)
+			}
+			var ce *Error
+			if !errors.As(r.err, &ce) || ce.File != tt.path {
+				t.Errorf("want an *Error naming the file, got %#v", r.err)
+			}
+		})
+	}
+}
+
+func TestLoadTooLarge(t *testing.T) {
+	text := base + "failmode = secure\n" + strings.Repeat("; padding\n", MaxFileSize/10+1)
+	path := writeConf(t, text, 0o600)
+	c, err := Load(path)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+	if c == nil || c.Failmode != FailSecure || c.SKey != "" {
+		t.Errorf("want a Config with only the failmode, got %v", c)
+	}
+	exact := writeConf(t, text[:MaxFileSize], 0o600)
+	if _, err := Load(exact); err != nil {
+		t.Errorf("a file of exactly MaxFileSize bytes must load: %v", err)
+	}
+}
+
+func TestLoadInvalid(t *testing.T) {
+	path := writeConf(t, base+"failmode = secure\nfialmode = x\n", 0o600)
+	c, err := Load(path)
+	if !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("got %v", err)
+	}
+	if want := path + `:6: unknown key "fialmode" (did you mean "failmode"?)`; err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	if c == nil || c.Failmode != FailSecure || c.SKey != "" {
+		t.Errorf("want a Config with only the failmode, got %v", c)
+	}
+}
+
+func TestLoadRefusedAndInvalid(t *testing.T) {
+	path := writeConf(t, "failmode = secure\nfialmode = x\n", 0o644)
+	c, err := Load(path)
+	for _, is := range []error{ErrPermissions, ErrUnknownKey, ErrMissingKey} {
+		if !errors.Is(err, is) {
+			t.Errorf("error %v does not match %v", err, is)
+		}
+	}
+	if c == nil || c.Failmode != FailSecure {
+		t.Errorf("got %v", c)
+	}
+}
+
+func TestLoadFollowsSymlink(t *testing.T) {
+	target := writeConf(t, base, 0o600)
+	link := filepath.Join(t.TempDir(), "link.conf")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(link)
+	if err != nil || c.File != link {
+		t.Errorf("Load(symlink): %v, %v", c, err)
+	}
+}
+
+func TestLoadExample(t *testing.T) {
+	data, err := os.ReadFile("testdata/duo_unix_example.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(writeConf(t, string(data), 0o600)); err != nil {
+		t.Errorf("duo_unix's example must load: %v", err)
+	}
+}

@@ -1,0 +1,649 @@
+package conf
+
+import (
+	"cmp"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits.
+const (
+	// MaxFileSize is the largest configuration file Load reads.
+	MaxFileSize = 64 << 10
+	// MaxGroupLists is the most pattern lists groups may hold (duo_unix's
+	// MAX_GROUPS).
+	MaxGroupLists = 256
+	// MaxPatternLen is the longest single group pattern; OpenSSH's matcher,
+	// which duo_unix uses, never matches longer ones.
+	MaxPatternLen = 1022
+	// MaxHTTPSTimeout is the longest https_timeout honoured; longer values
+	// are lowered to it with a warning (a whole login is bounded anyway).
+	MaxHTTPSTimeout = 5 * time.Minute
+	// MaxPrompts is the most prompts duo_unix allows.
+	MaxPrompts = 3
+)
+
+// knownKeys is every key accepted: duo_unix's common keys, login_duo's motd,
+// and the deprecated keys duo_unix still accepts.
+var knownKeys = []string{
+	"ikey", "skey", "host", "cafile", "http_proxy", "groups", "group",
+	"failmode", "pushinfo", "noverify", "prompts", "autopush",
+	"accept_env_factor", "fallback_local_ip", "https_timeout", "send_gecos",
+	"gecos_parsed", "gecos_delim", "gecos_username_pos", "verified_push",
+	"dev_fips_mode", "motd",
+}
+
+// Parse reads a configuration from data, without any check of file
+// permissions; name is used in messages (usually the file's path).
+//
+// On success the Config has every key's value or its default. On error
+// the Config is still non-nil, but holds only File, Warnings and Failmode
+// (the last valid failmode of the file, else FailSafe), so that a caller
+// can apply the administrator's failmode to a broken file; the error is an
+// *Error, or an errors.Join of several, one per problem, in line order.
+func Parse(data []byte, name string) (*Config, error) {
+	p := &parser{name: name, cfg: defaults(name)}
+	sc := scanLines(data)
+	p.secrets = sc.secrets
+	slices.SortFunc(p.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+	for _, le := range sc.errs {
+		p.fail(le.line, "", le.kind, le.msg)
+	}
+	if len(sc.errs) == 0 {
+		line, err := crossCheck(data, sc.entries)
+		switch {
+		case err != nil:
+			p.fail(0, "", errParserMismatch, err.Error())
+		case line > 0:
+			p.fail(line, "", errParserMismatch,
+				"this line is read differently by different ini parsers; write it as a plain key = value line")
+		}
+	}
+	p.apply(sc.entries)
+	return p.result()
+}
+
+// defaults is a Config holding every default.
+func defaults(file string) *Config {
+	return &Config{
+		File:             file,
+		Failmode:         FailSafe,
+		HTTPSTimeout:     DefaultHTTPSTimeout,
+		Prompts:          DefaultPrompts,
+		GecosDelim:       DefaultGecosDelim,
+		GecosUsernamePos: DefaultGecosUserPos,
+	}
+}
+
+// parser turns entries into a Config, collecting errors and warnings.
+type parser struct {
+	name     string
+	cfg      *Config
+	errs     []*Error
+	warnings []located
+	secrets  []string // longest first
+
+	last map[string]entry // the effective entry of each scalar key
+}
+
+type located struct {
+	line int
+	msg  string
+}
+
+// fail records a problem; msg must not contain the skey (redact makes sure).
+func (p *parser) fail(line int, key string, kind error, msg string) {
+	p.errs = append(p.errs, &Error{File: p.name, Line: line, Key: p.redact(key), Err: newDetail(kind, p.redact(msg))})
+}
+
+// warn records a warning.
+func (p *parser) warn(line int, msg string) {
+	p.warnings = append(p.warnings, located{line, p.redact(msg)})
+}
+
+// redact removes every skey value from s.
+func (p *parser) redact(s string) string {
+	for _, secret := range p.secrets {
+		s = strings.ReplaceAll(s, secret, "<skey>")
+	}
+	if p.showsSecret(s) {
+		// The replacement made a new occurrence (overlapping "<skey>").
+		if s = "(withheld: it would show the skey)"; p.showsSecret(s) {
+			s = "?"
+		}
+	}
+	return s
+}
+
+func (p *parser) showsSecret(s string) bool {
+	for _, secret := range p.secrets {
+		if strings.Contains(s, secret) {
+			return true
+		}
+	}
+	return false
+}
+
+// result sorts what was found and builds Parse's return values.
+func (p *parser) result() (*Config, error) {
+	slices.SortStableFunc(p.warnings, func(a, b located) int { return cmp.Compare(a.line, b.line) })
+	for _, w := range p.warnings {
+		loc := printable(p.name)
+		if w.line > 0 {
+			loc += ":" + strconv.Itoa(w.line)
+		}
+		p.cfg.Warnings = append(p.cfg.Warnings, loc+": "+w.msg)
+	}
+	if len(p.errs) == 0 {
+		return p.cfg, nil
+	}
+	// Line-less problems (missing keys) after the located ones.
+	slices.SortStableFunc(p.errs, func(a, b *Error) int {
+		if (a.Line == 0) != (b.Line == 0) {
+			if a.Line == 0 {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.Line, b.Line)
+	})
+	errs := make([]error, len(p.errs))
+	for i, e := range p.errs {
+		errs[i] = e
+	}
+	stub := &Config{File: p.cfg.File, Failmode: p.cfg.Failmode, Warnings: p.cfg.Warnings}
+	return stub, joinErrors(errs)
+}
+
+// apply checks every entry and sets the Config from them; for a key given
+// more than once the last one wins, as in duo_unix, except groups (and
+// group), whose lists add up, also as in duo_unix.
+func (p *parser) apply(entries []entry) {
+	p.last = map[string]entry{}
+	lastIndex := map[string]int{}
+	for i, e := range entries {
+		lastIndex[e.key] = i
+	}
+	for i, e := range entries {
+		if !slices.Contains(knownKeys, e.key) {
+			p.unknownKey(e)
+			continue
+		}
+		if e.key == "groups" || e.key == "group" {
+			p.setGroups(e)
+			continue
+		}
+		if j := lastIndex[e.key]; j != i {
+			p.warn(e.line, fmt.Sprintf("%s is set again on line %d; the last setting wins", e.key, entries[j].line))
+		}
+		value, ok := p.singleValue(e)
+		if !ok {
+			continue
+		}
+		p.last[e.key] = e
+		p.set(e, value)
+	}
+	p.checkRequired()
+	p.checkCombinations()
+}
+
+// unknownKey reports e's key, with a suggestion when one is close.
+func (p *parser) unknownKey(e entry) {
+	shown := e.key
+	if i := strings.IndexAny(shown, " \t"); i >= 0 {
+		shown = shown[:i] + " ..."
+	}
+	msg := fmt.Sprintf("unknown key %q", clip(shown, 40))
+	if lower := strings.ToLower(e.key); lower != e.key && slices.Contains(knownKeys, lower) {
+		msg += fmt.Sprintf(" (key names are lower case: %q)", lower)
+	} else if s := closestKey(e.key); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	p.fail(e.line, e.key, ErrUnknownKey, msg)
+}
+
+// singleValue returns e's value for a key that takes one line: its only
+// non-empty part. A second non-empty part is an indented line that ini
+// reads as the continuation of e.
+func (p *parser) singleValue(e entry) (string, bool) {
+	value := ""
+	seen := false
+	for i, part := range e.parts {
+		if part == "" {
+			continue
+		}
+		if seen {
+			p.fail(e.lines[i], e.key, ErrSyntax, fmt.Sprintf(
+				"this indented line continues the value of %s from line %d (only groups may span lines); remove the indentation",
+				e.key, e.line))
+			return "", false
+		}
+		value, seen = part, true
+	}
+	return value, true
+}
+
+// set checks value for e's key and stores it.
+func (p *parser) set(e entry, value string) {
+	c := p.cfg
+	switch e.key {
+	case "ikey":
+		if p.checkKeyText(e, value, true) {
+			c.IKey = value
+		}
+	case "skey":
+		if p.checkKeyText(e, value, false) {
+			c.SKey = value
+		}
+	case "host":
+		if value == "" {
+			c.Host = ""
+		} else if msg := checkHost(value); msg != "" {
+			p.invalid(e, value, msg)
+		} else {
+			c.Host = value
+		}
+	case "failmode":
+		switch strings.ToLower(value) {
+		case FailSafe:
+			c.Failmode = FailSafe
+		case FailSecure:
+			c.Failmode = FailSecure
+		default:
+			p.invalid(e, value, "want safe or secure")
+		}
+	case "cafile":
+		switch {
+		case value == "":
+			c.CAFile = ""
+			p.warn(e.line, "cafile is empty: duo_unix turned TLS certificate checks off for an empty cafile; pam_duo_go keeps them on and trusts Duo's built-in roots")
+		case !filepath.IsAbs(value):
+			p.invalid(e, value, "want an absolute path")
+		default:
+			c.CAFile = filepath.Clean(value)
+		}
+	case "http_proxy":
+		if msg := checkProxy(value); msg != "" {
+			p.fail(e.line, e.key, ErrInvalidValue, "http_proxy: "+msg)
+		} else {
+			c.HTTPProxy = value
+		}
+	case "https_timeout":
+		p.setHTTPSTimeout(e, value)
+	case "prompts":
+		p.setPrompts(e, value)
+	case "gecos_delim":
+		if len(value) != 1 || !isPunct(value[0]) || value == ":" {
+			p.invalid(e, value, `want one punctuation character other than ":"`)
+		} else {
+			c.GecosDelim = value
+		}
+	case "gecos_username_pos":
+		n, err := strconv.Atoi(value)
+		switch {
+		case err != nil:
+			p.invalid(e, value, "want a whole number, 1 for the first field")
+		case n < 1:
+			p.invalid(e, value, "positions start at 1")
+		default:
+			c.GecosUsernamePos = n
+			c.GecosUsernamePosSet = true
+		}
+	case "noverify":
+		if b, ok := parseBool(value); ok && !b {
+			p.warn(e.line, "noverify has no effect: pam_duo_go always verifies Duo's TLS certificate")
+		} else {
+			p.warn(e.line, "noverify is ignored: pam_duo_go always verifies Duo's TLS certificate")
+		}
+	case "gecos_parsed":
+		p.warn(e.line, "gecos_parsed is deprecated and has no effect (as in current duo_unix); use gecos_delim and gecos_username_pos")
+	case "dev_fips_mode":
+		p.warn(e.line, "dev_fips_mode is deprecated and has no effect (as in current duo_unix)")
+	default:
+		p.setBool(e, value)
+	}
+}
+
+// setBool handles the boolean keys.
+func (p *parser) setBool(e entry, value string) {
+	b, ok := parseBool(value)
+	if !ok {
+		p.invalid(e, value, "want yes or no")
+		return
+	}
+	c := p.cfg
+	switch e.key {
+	case "pushinfo":
+		c.PushInfo = b
+	case "autopush":
+		c.AutoPush = b
+	case "accept_env_factor":
+		c.AcceptEnvFactor = b
+	case "fallback_local_ip":
+		c.FallbackLocalIP = b
+	case "send_gecos":
+		c.SendGecos = b
+	case "motd":
+		c.Motd = b
+	case "verified_push":
+		c.VerifiedPush = b
+	default:
+		panic("conf: no setter for key " + e.key)
+	}
+}
+
+// parseBool reads duo_unix's booleans (yes, true, on, 1 and their
+// opposites), in any case.
+func parseBool(s string) (value, ok bool) {
+	switch strings.ToLower(s) {
+	case "yes", "true", "on", "1":
+		return true, true
+	case "no", "false", "off", "0":
+		return false, true
+	}
+	return false, false
+}
+
+// invalid reports value as wrong for e's key; value is quoted in the
+// message (never for skey).
+func (p *parser) invalid(e entry, value, why string) {
+	msg := fmt.Sprintf("%s = %q: %s", e.key, clip(value, 64), why)
+	if strings.Contains(value, " #") || strings.HasPrefix(value, "#") {
+		msg += ` (comments after a value start with " ;"; "#" only starts a comment line)`
+	}
+	p.fail(e.line, e.key, ErrInvalidValue, msg)
+}
+
+// checkKeyText checks an ikey or skey: printable ASCII without spaces. An
+// empty value is left for checkRequired. The skey never goes in a message.
+func (p *parser) checkKeyText(e entry, value string, show bool) bool {
+	for i := 0; i < len(value); i++ {
+		if value[i] <= ' ' || value[i] > '~' {
+			if show {
+				p.invalid(e, value, "want printable ASCII without spaces")
+			} else {
+				p.fail(e.line, e.key, ErrInvalidValue, "skey: want printable ASCII without spaces (value not shown)")
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// setHTTPSTimeout reads https_timeout: whole seconds. duo_unix read 0 or
+// less as "no timeout"; pam_duo_go always bounds requests, so those mean
+// DefaultHTTPSTimeout (with a warning).
+func (p *parser) setHTTPSTimeout(e entry, value string) {
+	n, err := strconv.Atoi(value)
+	switch {
+	case err != nil:
+		p.invalid(e, value, "want a whole number of seconds")
+	case n <= 0:
+		p.cfg.HTTPSTimeout = DefaultHTTPSTimeout
+		p.warn(e.line, fmt.Sprintf("https_timeout = %d: duo_unix read 0 or less as no timeout; pam_duo_go uses the default, %v", n, DefaultHTTPSTimeout))
+	case int64(n) > int64(MaxHTTPSTimeout/time.Second):
+		p.cfg.HTTPSTimeout = MaxHTTPSTimeout
+		p.warn(e.line, fmt.Sprintf("https_timeout = %d is lowered to %v", n, MaxHTTPSTimeout))
+	default:
+		p.cfg.HTTPSTimeout = time.Duration(n) * time.Second
+	}
+}
+
+// setPrompts reads prompts, clamped into 1..3 like duo_unix (with a
+// warning).
+func (p *parser) setPrompts(e entry, value string) {
+	n, err := strconv.Atoi(value)
+	switch {
+	case err != nil:
+		p.invalid(e, value, "want 1, 2 or 3")
+	case n < 1:
+		p.cfg.Prompts = 1
+		p.warn(e.line, fmt.Sprintf("prompts = %d is raised to 1", n))
+	case n > MaxPrompts:
+		p.cfg.Prompts = MaxPrompts
+		p.warn(e.line, fmt.Sprintf("prompts = %d is lowered to %d, the most duo_unix allows", n, MaxPrompts))
+	default:
+		p.cfg.Prompts = n
+	}
+}
+
+// setGroups adds the pattern lists of a groups (or group) entry.
+func (p *parser) setGroups(e entry) {
+	var parts []string
+	for _, part := range e.parts {
+		if part != "" {
+			parts = append(parts, part)
+		}
+	}
+	value := strings.Join(parts, " ")
+	lists := splitGroupLists(value)
+	if len(lists) == 0 {
+		p.warn(e.line, e.key+" is empty: Duo applies to every user")
+	}
+	for _, list := range lists {
+		if msg := checkPatternList(list); msg != "" {
+			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: pattern list %q: %s", e.key, clip(list, 64), msg))
+			continue
+		}
+		if len(p.cfg.Groups) == MaxGroupLists {
+			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: more than %d pattern lists", e.key, MaxGroupLists))
+			return
+		}
+		p.cfg.Groups = append(p.cfg.Groups, list)
+		p.last["groups"] = e
+	}
+}
+
+// checkRequired reports a missing or empty ikey, skey or host.
+func (p *parser) checkRequired() {
+	for _, k := range []struct{ key, what string }{
+		{"ikey", "the Duo integration key"},
+		{"skey", "the Duo secret key"},
+		{"host", "the Duo API host name"},
+	} {
+		if p.reported(k.key) {
+			continue // present but invalid
+		}
+		e, ok := p.last[k.key]
+		switch {
+		case !ok:
+			p.fail(0, k.key, ErrMissingKey, fmt.Sprintf("missing %s (%s)", k.key, k.what))
+		case p.value(k.key) == "":
+			p.fail(e.line, k.key, ErrMissingKey, fmt.Sprintf("%s is empty (it must hold %s)", k.key, k.what))
+		}
+	}
+}
+
+// reported says whether an error about key was already recorded.
+func (p *parser) reported(key string) bool {
+	for _, e := range p.errs {
+		if e.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// value returns the Config's value for a required key.
+func (p *parser) value(key string) string {
+	switch key {
+	case "ikey":
+		return p.cfg.IKey
+	case "skey":
+		return p.cfg.SKey
+	}
+	return p.cfg.Host
+}
+
+// checkCombinations reports settings that cannot go together and warns
+// about ones that do nothing or weaken security.
+func (p *parser) checkCombinations() {
+	c := p.cfg
+	if c.VerifiedPush && c.AutoPush {
+		vp, ap := p.last["verified_push"], p.last["autopush"]
+		p.fail(vp.line, "verified_push", ErrInvalidValue, fmt.Sprintf(
+			"verified_push = yes cannot be combined with autopush = yes (line %d): with Verified Push the user must type the code shown at login, so the push cannot go out unasked; turn one off",
+			ap.line))
+	}
+	if c.SendGecos {
+		p.warn(p.last["send_gecos"].line, gecosWarning)
+	} else if c.GecosUsernamePosSet {
+		p.warn(p.last["gecos_username_pos"].line, gecosWarning)
+	}
+	if e, ok := p.last["gecos_delim"]; ok && !c.GecosUsernamePosSet {
+		p.warn(e.line, "gecos_delim has no effect without gecos_username_pos")
+	}
+	if len(c.Groups) > 0 {
+		negatedOnly := 0
+		for _, list := range c.Groups {
+			if allNegated(list) {
+				negatedOnly++
+			}
+		}
+		line := p.last["groups"].line
+		switch {
+		case negatedOnly == len(c.Groups):
+			p.warn(line, `groups: every pattern is negated, so no user matches and Duo is skipped for everyone; to require Duo for everyone but a group, write "*,!wheel"`)
+		case negatedOnly > 0:
+			p.warn(line, `groups: a pattern list with only negated patterns never matches anyone; to exclude a group, add "!group" to the other lists instead`)
+		}
+	}
+}
+
+const gecosWarning = "the GECOS field is used as the Duo username, but users can often change their own GECOS (chfn) and so choose whose Duo login they answer; prefer Duo username aliases, or restrict chfn (CHFN_RESTRICT in login.defs)"
+
+// isPunct is C's ispunct in the C locale.
+func isPunct(b byte) bool {
+	return b > ' ' && b < 0x7f && !('0' <= b && b <= '9') && !('a' <= b && b <= 'z') && !('A' <= b && b <= 'Z')
+}
+
+// checkHost checks a host value: a host name or IP address with an
+// optional port, nothing else. It returns what is wrong, or "".
+func checkHost(v string) string {
+	switch {
+	case strings.Contains(v, "://"):
+		return "want the API host name alone, without https:// (api-XXXXXXXX.duosecurity.com)"
+	case strings.ContainsAny(v, "/?#"):
+		return "want the API host name alone, without a path"
+	case strings.ContainsAny(v, " \t"):
+		return "want the API host name alone, without spaces"
+	case strings.Contains(v, "@"):
+		return "want the API host name alone, without a user name"
+	}
+	host, port := v, ""
+	if strings.HasPrefix(v, "[") || strings.Count(v, ":") == 1 {
+		var err error
+		if host, port, err = net.SplitHostPort(v); err != nil {
+			if !strings.HasPrefix(v, "[") || !strings.HasSuffix(v, "]") {
+				return "want host or host:port"
+			}
+			host = v[1 : len(v)-1]
+		} else if port == "" {
+			return "want a port number after the colon"
+		}
+		if strings.HasPrefix(v, "[") && net.ParseIP(host) == nil {
+			return "want an IPv6 address between [ and ]"
+		}
+	} else if strings.Contains(v, ":") {
+		return "write an IPv6 address between [ and ], as in [::1]:443"
+	}
+	if port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '-' {
+			return "want a port number from 1 to 65535 after the colon"
+		}
+	}
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	if host == "" || len(host) > 253 {
+		return "want a host name"
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 {
+			return "want a host name (empty or overlong label)"
+		}
+		for i := 0; i < len(label); i++ {
+			b := label[i]
+			if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
+				return fmt.Sprintf("want a host name (%q is not allowed in one)", string(b))
+			}
+		}
+	}
+	return ""
+}
+
+// checkProxy checks an http_proxy value the way the duo package reads it:
+// "http://[user:pass@]host:port" or "host:port". Messages never show a
+// password.
+func checkProxy(v string) string {
+	if v == "" {
+		return ""
+	}
+	if strings.ContainsAny(v, " \t") {
+		return "want http://host:port, without spaces"
+	}
+	s := v
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "not a URL; want http://[user:pass@]host:port or host:port"
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Sprintf("%s: the scheme must be http", u.Redacted())
+	}
+	if u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Sprintf("%s: want http://[user:pass@]host:port", u.Redacted())
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("%s: want a port number from 1 to 65535", u.Redacted())
+		}
+	}
+	return ""
+}
+
+// closestKey returns the known key nearest to k (at most two edits away),
+// or "".
+func closestKey(k string) string {
+	best, bestDist := "", 3
+	for _, known := range knownKeys {
+		if d := editDistance(strings.ToLower(k), known, bestDist); d < bestDist {
+			best, bestDist = known, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it is
+// at least limit.
+func editDistance(a, b string, limit int) int {
+	if len(a)-len(b) >= limit || len(b)-len(a) >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
+}
