@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Limits.
@@ -29,6 +30,9 @@ const (
 	MaxPrompts = 3
 )
 
+// maxPushText bounds push_type and display_username, which Duo Mobile shows.
+const maxPushText = 256
+
 // knownKeys is every key accepted: duo_unix's common keys, login_duo's motd,
 // and the deprecated keys duo_unix still accepts.
 var knownKeys = []string{
@@ -37,6 +41,8 @@ var knownKeys = []string{
 	"accept_env_factor", "fallback_local_ip", "https_timeout", "send_gecos",
 	"gecos_parsed", "gecos_delim", "gecos_username_pos", "verified_push",
 	"dev_fips_mode", "motd",
+	// pam_duo_go's own: what the push notification says.
+	"push_type", "display_username",
 }
 
 // Parse reads a configuration from data, without any check of file
@@ -273,6 +279,17 @@ func (p *parser) set(e entry, value string) {
 			p.fail(e.line, e.key, ErrInvalidValue, "http_proxy: "+msg)
 		} else {
 			c.HTTPProxy = value
+		}
+	case "push_type", "display_username":
+		switch {
+		case len(value) > maxPushText:
+			p.invalid(e, value, fmt.Sprintf("want at most %d bytes", maxPushText))
+		case strings.IndexFunc(value, unicode.IsControl) >= 0:
+			p.invalid(e, value, "control characters are not allowed")
+		case e.key == "push_type":
+			c.PushType = value
+		default:
+			c.DisplayUsername = value
 		}
 	case "https_timeout":
 		p.setHTTPSTimeout(e, value)
