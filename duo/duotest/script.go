@@ -1,0 +1,113 @@
+package duotest
+
+import (
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo"
+)
+
+// Step is one answer of auth_status for a pending push or phone call.
+type Step struct {
+	Status    string        // e.g. "pushed", "calling", "answered", "allow", "deny", "timeout", "fraud"
+	StatusMsg string        // shown to the user
+	Result    string        // "waiting", "allow" or "deny"
+	Delay     time.Duration // how long auth_status waits before giving this answer
+}
+
+// PushApproved is a push that the user approves.
+func PushApproved() []Step {
+	return []Step{
+		{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: duo.ResultWaiting},
+		{Status: "allow", StatusMsg: "Success. Logging you in...", Result: duo.ResultAllow, Delay: 50 * time.Millisecond},
+	}
+}
+
+// PushDenied is a push that the user denies.
+func PushDenied() []Step {
+	return []Step{
+		{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: duo.ResultWaiting},
+		{Status: "deny", StatusMsg: "Login request denied.", Result: duo.ResultDeny, Delay: 50 * time.Millisecond},
+	}
+}
+
+// PushTimeout is a push that nobody answers before Duo gives up.
+func PushTimeout() []Step {
+	return []Step{
+		{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: duo.ResultWaiting},
+		{Status: "timeout", StatusMsg: "Login timed out.", Result: duo.ResultDeny, Delay: 50 * time.Millisecond},
+	}
+}
+
+// PushFraud is a push the user reports as fraudulent.
+func PushFraud() []Step {
+	return []Step{
+		{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: duo.ResultWaiting},
+		{Status: "fraud", StatusMsg: "Your request was marked fraudulent.", Result: duo.ResultDeny, Delay: 50 * time.Millisecond},
+	}
+}
+
+// PhoneAnswered is a phone call the user answers and approves.
+func PhoneAnswered() []Step {
+	return []Step{
+		{Status: "calling", StatusMsg: "Dialing XXX-XXX-0100...", Result: duo.ResultWaiting},
+		{Status: "answered", StatusMsg: "Answered. Press any key on your phone to log in.", Result: duo.ResultWaiting, Delay: 20 * time.Millisecond},
+		{Status: "allow", StatusMsg: "Success. Logging you in...", Result: duo.ResultAllow, Delay: 20 * time.Millisecond},
+	}
+}
+
+// DefaultPhone is the device a User gets when Devices is nil.
+var DefaultPhone = duo.Device{
+	Device:       "DPFZRS9FB0D46QFTM891",
+	Type:         "phone",
+	DisplayName:  "iOS (XXX-XXX-0100)",
+	Number:       "XXX-XXX-0100",
+	Capabilities: []string{duo.CapAuto, duo.CapPush, duo.CapSMS, duo.CapPhone, duo.CapMobileOTP},
+}
+
+// User scripts what Duo answers for one username.
+type User struct {
+	Name      string
+	Preauth   string // "auth" (default), "allow", "deny" or "enroll"
+	StatusMsg string // preauth status_msg
+	Devices   []duo.Device
+	Passcodes []string // accepted passcodes
+	Push      []Step   // auth_status sequence of a push (default PushApproved)
+	Phone     []Step   // auth_status sequence of a phone call (default PhoneAnswered)
+
+	// VerifiedPushCode, when set, puts the user under a Verified Push
+	// policy: a preauth with client_supports_verified_push=1 returns a
+	// txid and this code, and a push is denied unless auth carries that txid.
+	VerifiedPushCode string
+	// LockedOut makes every auth a deny with status locked_out.
+	LockedOut bool
+	// NoDevicesInPrompt leaves devices out of a text_prompt preauth
+	// response, as Duo's Unix integration may.
+	NoDevicesInPrompt  bool
+	TrustedDeviceToken string
+}
+
+func (u *User) devices() []duo.Device {
+	if u.Devices == nil {
+		return []duo.Device{DefaultPhone}
+	}
+	return u.Devices
+}
+
+// Fault is a misbehaviour injected into the answer of an endpoint.
+type Fault struct {
+	Times int // how many requests it applies to: 0 means 1, -1 forever
+
+	Status     int    // answer with this HTTP status and a FAIL envelope
+	Code       int    // Duo code for the envelope (default Status*100)
+	Message    string // envelope message
+	RetryAfter string // Retry-After header value
+
+	Body            []byte        // raw body instead of an envelope (with Status, default 200)
+	Malformed       bool          // invalid JSON
+	Truncate        bool          // promise a longer body than is sent, then close
+	HugeBytes       int64         // stream this many bytes of a never-ending JSON string
+	HTML            bool          // an HTML error page (502)
+	Delay           time.Duration // wait before answering (then answer normally unless other fields say otherwise)
+	Hang            bool          // never answer (until the client gives up or the server closes)
+	CloseConnection bool          // close the connection without an answer
+}
