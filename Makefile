@@ -1,0 +1,123 @@
+# pam_duo_go: build, install, test, package.
+#
+#   make build      the module, its Go core, login_duo_go and the mock server, into build/
+#   make demo       a real PAM login through the built module against the mock Duo server
+#   make test       lint + every test (run as root for the sshd, sudo and package tests)
+#   make install    DESTDIR-aware install with the paths below
+#   make deb rpm    packages under build/pkg/
+
+VERSION    ?= 0.1.0
+MULTIARCH  ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+PAMDIR     ?= /lib/$(MULTIARCH)/security
+COREDIR    ?= /usr/lib/$(MULTIARCH)/pam_duo_go
+SBINDIR    ?= /usr/sbin
+MANDIR     ?= /usr/share/man
+SYSCONFDIR ?= /etc
+COREPATH   ?= $(COREDIR)/pam_duo_go_core.so
+HELPERPATH ?= $(SBINDIR)/login_duo_go
+BUILD      ?= build
+
+GO         ?= go
+CC         ?= gcc
+CFLAGS     ?= -O2 -g
+CPPFLAGS   ?=
+LDFLAGS    ?=
+MODULE_CFLAGS = -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+	-DPAM_DUO_GO_CORE_PATH='"$(COREPATH)"' -DPAM_DUO_GO_HELPER_PATH='"$(HELPERPATH)"'
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION)
+TEST_TIMEOUT ?= 14m
+
+.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages
+
+all: build
+
+build: $(if $(wildcard pam_module/pam_duo_go.c),module core) $(if $(wildcard helper/main.go),helper) duotest
+
+module: $(BUILD)/pam_duo_go.so
+core: $(BUILD)/pam_duo_go_core.so
+helper: $(BUILD)/login_duo_go
+duotest: $(BUILD)/duotest
+
+GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './debian/*') go.mod go.sum
+
+$(BUILD)/pam_duo_go.so: pam_module/pam_duo_go.c $(wildcard pam_module/*.h)
+	@mkdir -p $(BUILD)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(MODULE_CFLAGS) -shared -o $@ pam_module/pam_duo_go.c $(LDFLAGS) -ldl -lpam
+
+$(BUILD)/pam_duo_go_core.so: $(GO_SOURCES)
+	@mkdir -p $(BUILD)
+	$(GO) build -buildmode=c-shared -ldflags '$(GO_LDFLAGS)' -o $@ ./pam_module/core
+	@rm -f $(BUILD)/pam_duo_go_core.h
+
+# login_duo_go is setuid root when installed: build it as a PIE.
+$(BUILD)/login_duo_go: $(GO_SOURCES)
+	@mkdir -p $(BUILD)
+	$(GO) build -buildmode=pie -ldflags '$(GO_LDFLAGS) -X main.version=$(VERSION)' -o $@ ./helper
+
+$(BUILD)/duotest: $(GO_SOURCES)
+	@mkdir -p $(BUILD)
+	$(GO) build -o $@ ./duo/duotest/cmd/duotest
+
+install: build
+	install -D -m 0644 $(BUILD)/pam_duo_go.so $(DESTDIR)$(PAMDIR)/pam_duo_go.so
+	install -D -m 0644 $(BUILD)/pam_duo_go_core.so $(DESTDIR)$(COREDIR)/pam_duo_go_core.so
+	install -D -m 4755 $(BUILD)/login_duo_go $(DESTDIR)$(SBINDIR)/login_duo_go
+	install -D -m 0644 pam_module/pam_duo_go.8 $(DESTDIR)$(MANDIR)/man8/pam_duo_go.8
+	install -D -m 0644 helper/login_duo_go.8 $(DESTDIR)$(MANDIR)/man8/login_duo_go.8
+	install -D -m 0644 conf/pam_duo_go.conf.5 $(DESTDIR)$(MANDIR)/man5/pam_duo_go.conf.5
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/duo
+	@# Placeholder configs hold the secret key: root only, and never
+	@# overwrite an existing file (it holds the administrator's keys).
+	for f in pam_duo.conf login_duo.conf; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/duo/$$f ] || \
+		install -m 0600 debian/$$f $(DESTDIR)$(SYSCONFDIR)/duo/$$f; \
+	done
+
+clean:
+	rm -rf $(BUILD)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+# Unit tests run with the race detector; the end-to-end suites (test/...)
+# drive separate processes (sshd, sudo, libpam clients) where -race adds
+# nothing but time.
+test: lint build
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
+	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./test/...
+
+demo: build
+	bash test/demo.sh
+
+# Packages are built from a copy of the tree so dpkg-buildpackage's clean
+# step never wipes the developer's build/ directory.
+PKGDIR      ?= $(BUILD)/pkg
+PKGVERSION  ?= $(shell sed -n 's/^Version:[[:space:]]*//p' rpm/pam_duo_go.spec)
+GO_ENV_GOCACHE = $$(PATH="$$PATH:/usr/local/go/bin" $(GO) env GOCACHE 2>/dev/null)
+# rpmbuild on Debian: the rpm database is empty, so BuildRequires can never
+# be satisfied from it (rpm/README.md).
+RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+
+deb:
+	rm -rf $(PKGDIR)/deb && mkdir -p $(PKGDIR)/deb/src
+	tar --exclude=./.git --exclude=./build -cf - . | tar -C $(PKGDIR)/deb/src -xf -
+	cd $(PKGDIR)/deb/src && GOCACHE="$(GO_ENV_GOCACHE)" dpkg-buildpackage -us -uc -b
+	rm -rf $(PKGDIR)/deb/src
+	@ls -l $(PKGDIR)/deb/*.deb
+
+rpm:
+	rm -rf $(PKGDIR)/rpm && mkdir -p $(PKGDIR)/rpm/SOURCES
+	tar --exclude=./.git --exclude=./build \
+		--transform 's,^\.,pam_duo_go-$(PKGVERSION),' \
+		-czf $(PKGDIR)/rpm/SOURCES/pam_duo_go-$(PKGVERSION).tar.gz .
+	GOCACHE="$(GO_ENV_GOCACHE)" rpmbuild -bb $(RPMBUILD_FLAGS) \
+		--define "_topdir $(CURDIR)/$(PKGDIR)/rpm" rpm/pam_duo_go.spec
+	@ls -l $(PKGDIR)/rpm/RPMS/*/*.rpm
+
+lint-packages:
+	lintian --fail-on error --info $(PKGDIR)/deb/*.changes
+	rpmlint -r rpm/pam_duo_go.rpmlintrc rpm/pam_duo_go.spec $(PKGDIR)/rpm/RPMS/*/*.rpm
