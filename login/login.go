@@ -62,8 +62,14 @@ type Params struct {
 	Command    string // the command being authorized (SUDO_COMMAND), sent with pushinfo
 	Hostname   string // local host name sent as hostname; "" = os.Hostname
 
-	Headless    bool   // login_duo_go without a terminal: autopush, one attempt, no menu
-	EnvPasscode string // $DUO_PASSCODE when accept_env_factor=yes
+	Headless bool // login_duo_go without a terminal: autopush, one attempt, no menu
+	// StatusPrompt carries a pending push's first status and the Verified
+	// Push code in a prompt whose answer is ignored, for conversations that
+	// hold informational messages back until the next prompt (sshd's
+	// keyboard-interactive does).
+	StatusPrompt bool
+	Quiet        bool   // show fewer informational messages (duo_unix's quiet)
+	EnvPasscode  string // $DUO_PASSCODE when accept_env_factor=yes
 
 	Conv Conversation
 	Log  Logger // nil = syslog, facility LOG_AUTHPRIV

@@ -642,7 +642,12 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		}
 	}
 	if u.LockedOut {
-		s.ok(w, duo.AuthResponse{Result: duo.ResultDeny, Status: "locked_out", StatusMsg: "Your account is locked out."})
+		locked := Step{Status: "locked_out", StatusMsg: "Your account is locked out.", Result: duo.ResultDeny}
+		if p.Get("async") == "1" {
+			s.ok(w, duo.AuthResponse{TxID: s.newTransaction([]Step{locked})})
+			return
+		}
+		s.ok(w, duo.AuthResponse{Result: locked.Result, Status: locked.Status, StatusMsg: locked.StatusMsg})
 		return
 	}
 	switch factor {
@@ -701,11 +706,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		}
 	}
 	if p.Get("async") == "1" {
-		txid := randomHex(16)
-		s.mu.Lock()
-		s.txs[txid] = &transaction{steps: steps}
-		s.mu.Unlock()
-		s.ok(w, duo.AuthResponse{TxID: txid})
+		s.ok(w, duo.AuthResponse{TxID: s.newTransaction(steps)})
 		return
 	}
 	var last Step
@@ -716,6 +717,15 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		last = st
 	}
 	s.ok(w, duo.AuthResponse{Result: last.Result, Status: last.Status, StatusMsg: last.StatusMsg})
+}
+
+// newTransaction records a pending async auth and returns its txid.
+func (s *Server) newTransaction(steps []Step) string {
+	txid := randomHex(16)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.txs[txid] = &transaction{steps: steps}
+	return txid
 }
 
 // promptFactor maps a Unix-integration factor key ("push1", "phone2",

@@ -1,0 +1,601 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/syslog"
+	"net"
+	"net/url"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/duo"
+)
+
+// Passcode bounds: Duo passcodes are digits (6 to 8 from Duo Mobile,
+// hardware tokens, SMS batches); we accept up to MaxPasscodeLen letters
+// and digits and refuse anything else before it reaches Duo.
+const MaxPasscodeLen = 32
+
+// maxSMSRounds bounds how often a login may ask for new SMS passcodes.
+const maxSMSRounds = 3
+
+// resolveTimeout bounds the lookup of a PAM_RHOST that is a host name.
+const resolveTimeout = 3 * time.Second
+
+// errConversation marks a failed Prompt/Info/Error.
+var errConversation = errors.New("conversation failed")
+
+// Authenticate runs one Duo login and logs its outcome. It never panics
+// on bad input and always returns within the deadline.
+func Authenticate(ctx context.Context, p Params) Result {
+	deadline := p.Deadline
+	if deadline <= 0 {
+		deadline = DefaultDeadline
+	}
+	ctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	if p.Program == "" {
+		p.Program = "pam_duo_go"
+	}
+	if p.Log == nil {
+		p.Log = newSyslog(p.Program)
+	}
+	s := &session{p: p, user: p.User}
+	res := s.run(ctx)
+	s.logOutcome(res)
+	return res
+}
+
+// session is the state of one login.
+type session struct {
+	p      Params
+	cfg    *conf.Config
+	user   string // the Unix user the login is for
+	duoID  string // the username sent to Duo
+	ipaddr string
+	host   string
+	api    DuoAPI
+	pre    *duo.PreauthResponse
+}
+
+func (s *session) debugf(format string, args ...any) {
+	if s.p.Debug {
+		s.p.Log.Log(syslog.LOG_DEBUG, "debug: "+escapeReason(fmt.Sprintf(format, args...)))
+	}
+}
+
+func (s *session) run(ctx context.Context) Result {
+	path := s.p.ConfigFile
+	if path == "" {
+		path = conf.DefaultPAMConfig
+	}
+	cfg, err := conf.Load(path)
+	if err != nil {
+		failmode := conf.FailSafe
+		if cfg != nil {
+			failmode = cfg.Failmode
+		}
+		return s.failmode(failmode, "config: "+err.Error())
+	}
+	s.cfg = cfg
+	for _, w := range cfg.Warnings {
+		s.debugf("config warning: %s", w)
+	}
+
+	if s.p.Service == "su" || s.p.Service == "su-l" {
+		if s.p.UID > 0 {
+			if u, err := user.LookupId(strconv.Itoa(s.p.UID)); err == nil {
+				s.user = u.Username
+			}
+		}
+	}
+	if s.user == "" {
+		return Result{UserUnknown, "no user name"}
+	}
+	lookup := s.p.LookupUser
+	if lookup == nil {
+		lookup = lookupUser
+	}
+	info, err := lookup(s.user)
+	if err != nil {
+		var unknown user.UnknownUserError
+		if errors.As(err, &unknown) {
+			return Result{UserUnknown, "no such local user"}
+		}
+		return s.failmode(cfg.Failmode, "user lookup: "+err.Error())
+	}
+	if len(cfg.Groups) > 0 && !cfg.GroupsMatch(info.Groups) {
+		return Result{Bypass, "user not in groups"}
+	}
+	s.duoID = s.user
+	if name, ok := cfg.GecosUsername(info.Gecos); ok {
+		s.duoID = name
+	} else if cfg.SendGecos || cfg.GecosUsernamePosSet {
+		s.debugf("GECOS of %s gives no Duo username; sending the user name", s.user)
+	}
+
+	s.host = s.p.Hostname
+	if s.host == "" {
+		s.host, _ = os.Hostname()
+	}
+	s.ipaddr = s.remoteAddress(ctx)
+
+	newClient := s.p.NewClient
+	if newClient == nil {
+		newClient = newDuoClient
+	}
+	s.api, err = newClient(cfg)
+	if err != nil {
+		return s.failmode(cfg.Failmode, "duo client: "+err.Error())
+	}
+	defer s.api.Close()
+
+	failmode := "open"
+	if cfg.Failmode == conf.FailSecure {
+		failmode = "closed"
+	}
+	s.pre, err = s.api.Preauth(ctx, duo.PreauthRequest{
+		Username: s.duoID, IPAddr: s.ipaddr, Hostname: s.host,
+		ClientSupportsVerifiedPush: cfg.VerifiedPush, TextPrompt: true, Failmode: failmode,
+	})
+	if err != nil {
+		return s.failmode(cfg.Failmode, "preauth: "+err.Error())
+	}
+	switch s.pre.Result {
+	case duo.ResultAllow:
+		return Result{Bypass, "preauth allow: " + s.pre.StatusMsg}
+	case duo.ResultDeny:
+		s.showError(ctx, s.pre.StatusMsg)
+		return Result{Deny, "preauth deny: " + s.pre.StatusMsg}
+	case duo.ResultEnroll:
+		s.showError(ctx, "Your account is not enrolled in Duo. Enroll at: "+s.pre.EnrollPortalURL)
+		return Result{Deny, "not enrolled"}
+	case duo.ResultAuth:
+		return s.secondFactor(ctx)
+	}
+	return s.failmode(cfg.Failmode, "preauth: unknown result "+strconv.Quote(s.pre.Result))
+}
+
+// failmode turns "Duo or the config is unusable" into the admin's choice.
+func (s *session) failmode(mode, reason string) Result {
+	if mode == conf.FailSecure {
+		return Result{FailClosed, reason}
+	}
+	return Result{FailOpen, reason}
+}
+
+// choice is one thing a user can pick: a Unix-integration prompt key, or
+// a factor on a device, or a passcode.
+type choice struct {
+	promptKey string
+	factor    string
+	device    string
+	passcode  string
+}
+
+func (c choice) isSMS() bool {
+	return c.factor == duo.FactorSMS || strings.HasPrefix(c.promptKey, "sms")
+}
+
+func (c choice) isPush() bool {
+	return c.factor == duo.FactorPush || strings.HasPrefix(c.promptKey, "push") || strings.HasPrefix(c.promptKey, "verified_push")
+}
+
+// menu is what the user is offered: its text, the numbered options and
+// the default for an empty answer.
+type menu struct {
+	text    string
+	options map[string]choice
+	def     *choice
+}
+
+// buildMenu uses the server's ready-made menu when preauth carried one,
+// else builds one from the devices.
+func buildMenu(name string, pre *duo.PreauthResponse) menu {
+	if pre.Prompt != nil && pre.Prompt.Text != "" {
+		m := menu{text: pre.Prompt.Text, options: map[string]choice{}}
+		for k, v := range pre.Prompt.Factors {
+			if k == "default" {
+				c := choice{promptKey: v}
+				m.def = &c
+				continue
+			}
+			m.options[k] = choice{promptKey: v}
+		}
+		return m
+	}
+	m := menu{options: map[string]choice{}}
+	var lines []string
+	var firstPhone *choice
+	for _, d := range pre.Devices {
+		label := d.DisplayName
+		if label == "" {
+			label = d.Number
+		}
+		if label == "" {
+			label = d.Device
+		}
+		for _, f := range []struct{ cap, factor, text string }{
+			{duo.CapPush, duo.FactorPush, "Duo Push to "},
+			{duo.CapPhone, duo.FactorPhone, "Phone call to "},
+			{duo.CapSMS, duo.FactorSMS, "SMS passcodes to "},
+		} {
+			if !d.Can(f.cap) {
+				continue
+			}
+			c := choice{factor: f.factor, device: d.Device}
+			n := strconv.Itoa(len(lines) + 1)
+			lines = append(lines, fmt.Sprintf(" %s. %s%s", n, f.text, label))
+			m.options[n] = c
+			if f.factor == duo.FactorPush && m.def == nil {
+				m.def = &c
+			}
+			if f.factor == duo.FactorPhone && firstPhone == nil {
+				firstPhone = &c
+			}
+		}
+	}
+	if m.def == nil {
+		m.def = firstPhone
+	}
+	if len(lines) == 0 {
+		m.text = fmt.Sprintf("Duo two-factor login for %s\n\nPasscode: ", name)
+		return m
+	}
+	m.text = fmt.Sprintf("Duo two-factor login for %s\n\nEnter a passcode or select one of the following options:\n\n%s\n\nPasscode or option (1-%d): ",
+		name, strings.Join(lines, "\n"), len(lines))
+	return m
+}
+
+// validPasscode reports whether an answer can be a passcode.
+func validPasscode(s string) bool {
+	if s == "" || len(s) > MaxPasscodeLen {
+		return false
+	}
+	for _, r := range s {
+		if r > unicode.MaxASCII || !(unicode.IsDigit(r) || unicode.IsLetter(r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// secondFactor runs the menu, autopush and the attempts.
+func (s *session) secondFactor(ctx context.Context) Result {
+	m := buildMenu(s.duoID, s.pre)
+	attempts := s.cfg.Prompts
+	if attempts < 1 {
+		attempts = conf.DefaultPrompts
+	}
+	autopush := s.cfg.AutoPush || s.p.Headless
+	if s.p.Headless {
+		attempts = 1
+	}
+	if s.p.EnvPasscode != "" {
+		autopush = false
+		r, done := s.attempt(ctx, choice{passcode: s.p.EnvPasscode}, &attempts)
+		if done || s.p.Headless {
+			return r
+		}
+	}
+	smsRounds := 0
+	for attempts > 0 {
+		var c choice
+		switch {
+		case autopush && m.def != nil:
+			autopush = false
+			if !s.p.Quiet {
+				if err := s.p.Conv.Info(ctx, "Autopushing login request to phone..."); err != nil {
+					return Result{Aborted, "conversation: " + err.Error()}
+				}
+			}
+			c = *m.def
+		case s.p.Headless:
+			return Result{Deny, "headless login and no push-capable device"}
+		default:
+			autopush = false
+			answer, err := s.p.Conv.Prompt(ctx, SanitizeTerminal(m.text), true)
+			if err != nil {
+				return s.conversationFailed(ctx, err)
+			}
+			answer = strings.TrimSpace(answer)
+			switch opt, ok := m.options[answer]; {
+			case answer == "" && m.def != nil:
+				c = *m.def
+			case ok:
+				c = opt
+			case validPasscode(answer):
+				c = choice{passcode: answer}
+			default:
+				attempts--
+				s.showError(ctx, "Invalid passcode or option.")
+				continue
+			}
+		}
+		if c.isSMS() {
+			smsRounds++
+			if smsRounds > maxSMSRounds {
+				attempts--
+			}
+		}
+		r, done := s.attempt(ctx, c, &attempts)
+		if done {
+			return r
+		}
+	}
+	return Result{MaxTries, fmt.Sprintf("%d failed attempts", s.cfg.Prompts)}
+}
+
+// conversationFailed is the answer to a broken conversation; a deadline
+// that ran out while the user was being asked is a deny.
+func (s *session) conversationFailed(ctx context.Context, err error) Result {
+	if ctx.Err() != nil {
+		return Result{Deny, "no answer before the login deadline"}
+	}
+	return Result{Aborted, "conversation: " + err.Error()}
+}
+
+// attempt runs one factor; done says the login is decided.
+func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result, bool) {
+	req := duo.AuthRequest{Username: s.duoID, IPAddr: s.ipaddr, Hostname: s.host}
+	switch {
+	case c.passcode != "":
+		req.Factor, req.Passcode = duo.FactorPasscode, c.passcode
+	case c.promptKey != "":
+		req.Factor, req.Prompt = duo.FactorPrompt, c.promptKey
+	default:
+		req.Factor, req.Device = c.factor, c.device
+	}
+	if c.isPush() {
+		req.Type, req.DisplayUsername = s.cfg.PushType, s.cfg.DisplayUsername
+		if s.cfg.PushInfo {
+			req.PushInfo = s.pushInfo()
+		}
+		if s.pre.TxID != "" {
+			req.TxID = s.pre.TxID
+			code := "Verification code: " + SanitizeTerminal(s.pre.VerificationCode) + " (enter it in Duo Mobile to approve)"
+			if err := s.notify(ctx, code); err != nil {
+				return Result{Aborted, "conversation: " + err.Error()}, true
+			}
+		}
+	}
+	pending := c.passcode == "" && !c.isSMS()
+	req.Async = pending
+	resp, err := s.api.Auth(ctx, req)
+	if err != nil {
+		return s.failmode(s.cfg.Failmode, "auth: "+err.Error()), true
+	}
+	result, status, msg := resp.Result, resp.Status, resp.StatusMsg
+	if pending {
+		st, err := s.poll(ctx, resp.TxID)
+		if err != nil {
+			if errors.Is(err, errConversation) {
+				return Result{Aborted, err.Error()}, true
+			}
+			return s.failmode(s.cfg.Failmode, "auth_status: "+err.Error()), true
+		}
+		result, status, msg = st.Result, st.Status, st.StatusMsg
+	}
+	if result == duo.ResultAllow {
+		if !pending && msg != "" && !s.p.Quiet {
+			s.p.Conv.Info(ctx, SanitizeTerminal(msg))
+		}
+		return Result{Allow, "second factor " + factorName(req) + ": " + status}, true
+	}
+	if status == "sent" { // SMS: new passcodes were texted; ask again
+		if err := s.p.Conv.Info(ctx, SanitizeTerminal(msg)); err != nil {
+			return Result{Aborted, "conversation: " + err.Error()}, true
+		}
+		return Result{}, false
+	}
+	*attempts--
+	if !pending || msg == "" {
+		s.showError(ctx, msg)
+	}
+	if status == "fraud" || status == "locked_out" {
+		return Result{Deny, factorName(req) + ": " + status}, true
+	}
+	if *attempts <= 0 {
+		return Result{MaxTries, factorName(req) + ": " + status + " on the last attempt"}, true
+	}
+	return Result{Deny, factorName(req) + ": " + status}, false
+}
+
+func factorName(r duo.AuthRequest) string {
+	if r.Factor == duo.FactorPrompt {
+		return r.Prompt
+	}
+	return r.Factor
+}
+
+// poll follows a pending push or call, showing each new status message as
+// it arrives.
+func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusResponse, error) {
+	last, shownPrompt := "", false
+	for i := 0; ; i++ {
+		st, err := s.api.AuthStatus(ctx, txid)
+		if err != nil {
+			return nil, err
+		}
+		if st.StatusMsg != "" && st.StatusMsg != last {
+			last = st.StatusMsg
+			msg := SanitizeTerminal(st.StatusMsg)
+			if st.Result == duo.ResultWaiting && s.p.StatusPrompt && !shownPrompt {
+				shownPrompt = true
+				if _, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter after you answer on your device: ", true); err != nil {
+					return nil, fmt.Errorf("%w: %v", errConversation, err)
+				}
+			} else if err := s.p.Conv.Info(ctx, msg); err != nil {
+				return nil, fmt.Errorf("%w: %v", errConversation, err)
+			}
+		}
+		if st.Result != duo.ResultWaiting {
+			return st, nil
+		}
+		if i > 1000 { // a server that never decides: the deadline bounds it too
+			return nil, errors.New("auth_status never decided")
+		}
+	}
+}
+
+// notify shows a message that must be seen before the user acts.
+func (s *session) notify(ctx context.Context, msg string) error {
+	if s.p.StatusPrompt {
+		_, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter to send the push: ", true)
+		return err
+	}
+	return s.p.Conv.Info(ctx, msg)
+}
+
+func (s *session) showError(ctx context.Context, msg string) {
+	if msg != "" {
+		s.p.Conv.Error(ctx, SanitizeTerminal(msg))
+	}
+}
+
+// pushInfo is the URL-encoded context sent with a push: the command being
+// authorized and this host, within Duo's size bound.
+func (s *session) pushInfo() string {
+	v := url.Values{}
+	if s.host != "" {
+		v.Set("Server", s.host)
+	}
+	if s.p.Command != "" {
+		v.Set("Command", s.p.Command)
+	}
+	out := v.Encode()
+	for len(out) >= duo.MaxPushInfoLen && len(v.Get("Command")) > 0 {
+		cmd := v.Get("Command")
+		v.Set("Command", cmd[:len(cmd)/2]+"...")
+		out = v.Encode()
+	}
+	return out
+}
+
+// remoteAddress is the address sent as ipaddr: PAM_RHOST as an IP, or
+// resolved, or with fallback_local_ip this host's address towards Duo.
+func (s *session) remoteAddress(ctx context.Context) string {
+	rhost := strings.TrimSpace(s.p.RemoteHost)
+	if ip := net.ParseIP(rhost); ip != nil {
+		return ip.String()
+	}
+	if rhost != "" {
+		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		defer cancel()
+		if addrs, err := net.DefaultResolver.LookupIPAddr(rctx, rhost); err == nil && len(addrs) > 0 {
+			return addrs[0].IP.String()
+		}
+		s.debugf("cannot resolve remote host %s", rhost)
+	}
+	if !s.cfg.FallbackLocalIP {
+		return ""
+	}
+	host := s.cfg.Host
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		host = net.JoinHostPort(host, "443")
+	}
+	d := net.Dialer{Timeout: resolveTimeout}
+	c, err := d.DialContext(ctx, "udp", host) // no packet is sent
+	if err != nil {
+		return ""
+	}
+	defer c.Close()
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		return a.IP.String()
+	}
+	return ""
+}
+
+// logOutcome writes the one syslog line of the login.
+func (s *session) logOutcome(r Result) {
+	events := map[Outcome]struct {
+		name string
+		sev  syslog.Priority
+	}{
+		Allow: {"allow", syslog.LOG_INFO}, Deny: {"deny", syslog.LOG_WARNING},
+		Bypass: {"bypass", syslog.LOG_INFO}, UserUnknown: {"unknown-user", syslog.LOG_WARNING},
+		MaxTries: {"maxtries", syslog.LOG_WARNING}, FailOpen: {"failopen", syslog.LOG_ERR},
+		FailClosed: {"failclosed", syslog.LOG_ERR}, Aborted: {"aborted", syslog.LOG_WARNING},
+	}
+	e := events[r.Outcome]
+	rhost := s.p.RemoteHost
+	if rhost == "" {
+		rhost = "-"
+	}
+	user := s.user
+	if user == "" {
+		user = "-"
+	}
+	line := fmt.Sprintf("%s user=%s rhost=%s service=%s reason=%s", e.name,
+		EscapeLog(user), EscapeLog(rhost), EscapeLog(orDash(s.p.Service)), escapeReason(r.Reason))
+	if s.cfg != nil && s.cfg.SKey != "" {
+		line = strings.ReplaceAll(line, s.cfg.SKey, "[skey]")
+	}
+	s.p.Log.Log(e.sev, line)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
+	return duo.New(duo.Options{
+		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAFile: cfg.CAFile,
+		Proxy: cfg.HTTPProxy, Timeout: cfg.HTTPSTimeout,
+	})
+}
+
+// lookupUser finds a local account and the names of all its groups.
+func lookupUser(name string) (*UserInfo, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	info := &UserInfo{Name: u.Username, UID: uid, Gecos: u.Name}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("groups of %s: %w", name, err)
+	}
+	for _, gid := range gids {
+		if g, err := user.LookupGroupId(gid); err == nil {
+			info.Groups = append(info.Groups, g.Name)
+		}
+	}
+	return info, nil
+}
+
+// syslogLogger writes to syslog with facility LOG_AUTHPRIV; if syslog is
+// unavailable the lines are dropped rather than failing the login.
+type syslogLogger struct{ w *syslog.Writer }
+
+func newSyslog(tag string) Logger {
+	w, _ := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, tag)
+	return syslogLogger{w}
+}
+
+func (l syslogLogger) Log(sev syslog.Priority, line string) {
+	if l.w == nil {
+		return
+	}
+	switch sev {
+	case syslog.LOG_DEBUG:
+		l.w.Debug(line)
+	case syslog.LOG_ERR:
+		l.w.Err(line)
+	case syslog.LOG_WARNING:
+		l.w.Warning(line)
+	default:
+		l.w.Info(line)
+	}
+}

@@ -1,0 +1,336 @@
+package login_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/syslog"
+	"os/user"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/login"
+)
+
+// conv is a scripted conversation: it replays answers and records what
+// the user saw; a prompt with no answer left fails, so nothing can hang.
+type conv struct {
+	mu      sync.Mutex
+	answers []string
+	seen    []string
+	failAt  int // fail the Nth prompt (1-based); 0 never
+	prompts int
+}
+
+func (c *conv) Prompt(_ context.Context, msg string, echo bool) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.prompts++
+	c.seen = append(c.seen, "PROMPT: "+msg)
+	if c.failAt == c.prompts || len(c.answers) == 0 {
+		return "", errors.New("conversation closed")
+	}
+	a := c.answers[0]
+	c.answers = c.answers[1:]
+	return a, nil
+}
+
+func (c *conv) Info(_ context.Context, msg string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = append(c.seen, "INFO: "+msg)
+	return nil
+}
+
+func (c *conv) Error(_ context.Context, msg string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = append(c.seen, "ERROR: "+msg)
+	return nil
+}
+
+func (c *conv) transcript() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return strings.Join(c.seen, "\n")
+}
+
+type logRecorder struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logRecorder) Log(_ syslog.Priority, line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+func (l *logRecorder) all() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+func lookup(name string) (*login.UserInfo, error) {
+	switch name {
+	case "nobody-here":
+		return nil, user.UnknownUserError(name)
+	case "opsuser":
+		return &login.UserInfo{Name: name, UID: 1001, Groups: []string{"users", "ops"}}, nil
+	}
+	return &login.UserInfo{Name: name, UID: 1000, Groups: []string{"users"}}, nil
+}
+
+type tcase struct {
+	name     string
+	user     string
+	users    []duotest.User
+	extra    map[string]string
+	answers  []string
+	failAt   int
+	fault    *duotest.Fault
+	closeDuo bool
+	params   func(*login.Params)
+	want     login.Outcome
+	seen     []string // substrings the transcript must contain, in order
+	check    func(t *testing.T, s *duotest.Server, c *conv, log string)
+}
+
+func run(t *testing.T, tc tcase) {
+	s := duotest.NewServer()
+	defer s.Close()
+	for _, u := range tc.users {
+		s.AddUser(u)
+	}
+	path := t.TempDir() + "/pam_duo.conf"
+	extra := map[string]string{"https_timeout": "2"}
+	for k, v := range tc.extra {
+		extra[k] = v
+	}
+	require.NoError(t, s.WriteConfig(path, extra))
+	if tc.fault != nil {
+		s.Inject("", *tc.fault)
+	}
+	if tc.closeDuo {
+		s.Close()
+	}
+	c := &conv{answers: tc.answers, failAt: tc.failAt}
+	log := &logRecorder{}
+	p := login.Params{
+		ConfigFile: path, User: tc.user, UID: -1, Service: "sshd", RemoteHost: "198.51.100.7",
+		Hostname: "testhost", Conv: c, Log: log, LookupUser: lookup, Deadline: 20 * time.Second,
+	}
+	if tc.params != nil {
+		tc.params(&p)
+	}
+	res := login.Authenticate(context.Background(), p)
+	tr := c.transcript()
+	assert.Equal(t, tc.want, res.Outcome, "reason %q\ntranscript:\n%s", res.Reason, tr)
+	pos := 0
+	for _, want := range tc.seen {
+		i := strings.Index(tr[pos:], want)
+		if !assert.True(t, i >= 0, "missing %q after position %d in transcript:\n%s", want, pos, tr) {
+			break
+		}
+		pos += i + len(want)
+	}
+	logs := log.all()
+	assert.Equal(t, 1, strings.Count(logs, " user="), "one outcome line: %s", logs)
+	s.Close()
+	assert.NotContains(t, logs, s.SKey)
+	for _, a := range tc.answers {
+		if len(a) >= 6 {
+			assert.NotContains(t, logs, a, "no passcode in syslog")
+		}
+	}
+	if tc.check != nil {
+		tc.check(t, s, c, logs)
+	}
+}
+
+func TestFlows(t *testing.T) {
+	token := []duo.Device{{Device: "DTOKEN", Type: "token", Name: "0"}}
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}, Push: duotest.PushApproved()}
+	tests := []tcase{
+		{name: "push approved with status before the result", user: "alice", users: []duotest.User{alice}, answers: []string{""},
+			want: login.Allow, seen: []string{"PROMPT: Duo two-factor login for alice", "1. Duo Push to iOS (XXX-XXX-0100)",
+				"INFO: Pushed a login request to your device...", "INFO: Success. Logging you in..."},
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				auth := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auth, 1)
+				assert.Equal(t, "prompt", auth[0].Params.Get("factor"))
+				assert.Equal(t, "push1", auth[0].Params.Get("prompt"))
+				assert.Equal(t, "1", auth[0].Params.Get("async"))
+				assert.Equal(t, "198.51.100.7", auth[0].Params.Get("ipaddr"))
+				pre := s.RequestsTo("/auth/v2/preauth")[0].Params
+				assert.Equal(t, "1", pre.Get("text_prompt"))
+				assert.Equal(t, "testhost", pre.Get("hostname"))
+				assert.Equal(t, "open", pre.Get("failmode"))
+				assert.Contains(t, log, "allow user=alice rhost=198.51.100.7 service=sshd")
+			}},
+		{name: "push denied three times", user: "bob", users: []duotest.User{{Name: "bob", Push: duotest.PushDenied()}},
+			answers: []string{"1", "1", "1"}, want: login.MaxTries, seen: []string{"Login request denied."}},
+		{name: "push denied, prompts=1", user: "bob", users: []duotest.User{{Name: "bob", Push: duotest.PushDenied()}},
+			extra: map[string]string{"prompts": "1"}, answers: []string{"1"}, want: login.MaxTries},
+		{name: "passcode", user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow},
+		{name: "wrong then right passcode", user: "alice", users: []duotest.User{alice}, answers: []string{"000000", "123456"},
+			want: login.Allow, seen: []string{"ERROR: Incorrect passcode. Please try again."}},
+		{name: "wrong passcodes use up the prompts", user: "alice", users: []duotest.User{alice},
+			answers: []string{"000000", "111111", "222222"}, want: login.MaxTries},
+		{name: "garbage answer counts as an attempt", user: "alice", users: []duotest.User{alice},
+			answers: []string{"rm -rf /", "123456"}, want: login.Allow, seen: []string{"ERROR: Invalid passcode or option."}},
+		{name: "sms then passcode", user: "alice", users: []duotest.User{alice}, answers: []string{"3", "123456"},
+			want: login.Allow, seen: []string{"INFO: New SMS passcodes sent.", "PROMPT: Duo two-factor"}},
+		{name: "phone call", user: "alice", users: []duotest.User{alice}, answers: []string{"2"}, want: login.Allow,
+			seen: []string{"INFO: Dialing", "INFO: Answered"}},
+		{name: "fraud ends the login", user: "f", users: []duotest.User{{Name: "f", Push: duotest.PushFraud()}},
+			answers: []string{"", ""}, want: login.Deny},
+		{name: "locked out", user: "l", users: []duotest.User{{Name: "l", LockedOut: true}}, answers: []string{""}, want: login.Deny},
+		{name: "enroll shows the portal URL", user: "erin", users: []duotest.User{{Name: "erin", Preauth: duo.ResultEnroll}},
+			want: login.Deny, seen: []string{"ERROR: Your account is not enrolled in Duo. Enroll at: https://"}},
+		{name: "preauth allow is a bypass", user: "carol", users: []duotest.User{{Name: "carol", Preauth: duo.ResultAllow}}, want: login.Bypass},
+		{name: "preauth deny", user: "dave", users: []duotest.User{{Name: "dave", Preauth: duo.ResultDeny}}, want: login.Deny,
+			seen: []string{"ERROR: Login denied by policy"}},
+		{name: "user outside groups", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"groups": "ops,admin"},
+			want: login.Bypass, check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) { assert.Empty(t, s.Requests()) }},
+		{name: "user inside groups", user: "opsuser", users: []duotest.User{{Name: "opsuser", Passcodes: []string{"123456"}}},
+			extra: map[string]string{"groups": "ops,admin"}, answers: []string{"123456"}, want: login.Allow},
+		{name: "unknown local user", user: "nobody-here", want: login.UserUnknown},
+		{name: "verified push code before the push", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
+			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417", "INFO: Pushed a login request"},
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				pre := s.RequestsTo("/auth/v2/preauth")[0].Params
+				assert.Equal(t, "1", pre.Get("client_supports_verified_push"))
+				auth := s.RequestsTo("/auth/v2/auth")[0].Params
+				assert.Equal(t, "verified_push1", auth.Get("prompt"))
+				assert.NotEmpty(t, auth.Get("txid"))
+			}},
+		{name: "status carried by a prompt under sshd", user: "alice", users: []duotest.User{alice}, answers: []string{"", ""},
+			params: func(p *login.Params) { p.StatusPrompt = true }, want: login.Allow,
+			seen: []string{"PROMPT: Pushed a login request to your device...\nPress Enter"}},
+		{name: "menu built from devices without a server prompt", user: "t",
+			users: []duotest.User{{Name: "t", Devices: token, Passcodes: []string{"999999"}}}, answers: []string{"999999"}, want: login.Allow},
+		{name: "autopush", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"autopush": "yes"},
+			want: login.Allow, seen: []string{"INFO: Autopushing login request to phone...", "INFO: Success"}},
+		{name: "autopush denied falls back to the menu", user: "bob",
+			users: []duotest.User{{Name: "bob", Push: duotest.PushDenied(), Passcodes: []string{"123456"}}},
+			extra: map[string]string{"autopush": "yes"}, answers: []string{"123456"}, want: login.Allow,
+			seen: []string{"Autopushing", "Login request denied.", "PROMPT: Duo two-factor"}},
+		{name: "headless pushes once", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { p.Headless = true }, want: login.Allow},
+		{name: "headless with env passcode", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { p.Headless, p.EnvPasscode = true, "123456" }, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				assert.Equal(t, "passcode", s.RequestsTo("/auth/v2/auth")[0].Params.Get("factor"))
+			}},
+		{name: "pushinfo carries the command", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"pushinfo": "yes", "push_type": "Sudo request"},
+			params: func(p *login.Params) { p.Command = "/usr/bin/id -u" }, answers: []string{""}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				auth := s.RequestsTo("/auth/v2/auth")[0].Params
+				assert.Contains(t, auth.Get("pushinfo"), "Command=%2Fusr%2Fbin%2Fid+-u")
+				assert.Equal(t, "Sudo request", auth.Get("type"))
+			}},
+		{name: "conversation breaks", user: "alice", users: []duotest.User{alice}, failAt: 1, want: login.Aborted},
+		{name: "control characters in status_msg are escaped", user: "x",
+			users: []duotest.User{{Name: "x", Push: []duotest.Step{
+				{Status: "pushed", StatusMsg: "evil\x1b[2J\x07msg", Result: duo.ResultWaiting},
+				{Status: "allow", StatusMsg: "ok", Result: duo.ResultAllow}}}},
+			answers: []string{""}, want: login.Allow, seen: []string{`INFO: evil\x1b[2J\x07msg`}},
+		{name: "hostile user name is escaped in syslog", user: "a b\nfake=1", users: []duotest.User{{Name: "a b\nfake=1", Preauth: duo.ResultAllow}},
+			want: login.Bypass, check: func(t *testing.T, _ *duotest.Server, _ *conv, log string) {
+				assert.Contains(t, log, `user=a\x20b\x0afake\x3d1 `)
+				assert.NotContains(t, log, "\n")
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
+}
+
+func TestFailmode(t *testing.T) {
+	alice := duotest.User{Name: "alice"}
+	faults := []struct {
+		name     string
+		fault    *duotest.Fault
+		closeDuo bool
+	}{
+		{"duo down", nil, true},
+		{"503", &duotest.Fault{Status: 503, Times: -1}, false},
+		{"429 storm", &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, false},
+		{"slower than https_timeout", &duotest.Fault{Hang: true, Times: -1}, false},
+		{"malformed answer", &duotest.Fault{Malformed: true, Times: -1}, false},
+	}
+	for _, f := range faults {
+		for _, mode := range []struct {
+			failmode string
+			want     login.Outcome
+		}{{"safe", login.FailOpen}, {"secure", login.FailClosed}} {
+			t.Run(f.name+"/"+mode.failmode, func(t *testing.T) {
+				run(t, tcase{params: instantRetries, user: "alice", users: []duotest.User{alice}, fault: f.fault, closeDuo: f.closeDuo,
+					extra: map[string]string{"failmode": mode.failmode, "https_timeout": "1"}, want: mode.want,
+					check: func(t *testing.T, _ *duotest.Server, _ *conv, log string) {
+						assert.Contains(t, log, map[login.Outcome]string{login.FailOpen: "failopen ", login.FailClosed: "failclosed "}[mode.want])
+					}})
+			})
+		}
+	}
+}
+
+// instantRetries builds the Duo client with a sleep that does not wait, so
+// a 429 storm gives up at once instead of after 32 s of real time.
+func instantRetries(p *login.Params) {
+	p.NewClient = func(cfg *conf.Config) (login.DuoAPI, error) {
+		return duo.New(duo.Options{IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAFile: cfg.CAFile,
+			Timeout: cfg.HTTPSTimeout, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	}
+}
+
+func TestConfigErrorsFallToFailmode(t *testing.T) {
+	for _, tt := range []struct {
+		name, text string
+		mode       uint32
+		want       login.Outcome
+		reason     string
+	}{
+		{"unknown key, failmode secure", "ikey=DIX\nskey=s\nhost=h\nfailmode=secure\nfialmode=x\n", 0o600, login.FailClosed, "unknown key"},
+		{"unknown key, default safe", "ikey=DIX\nskey=s\nhost=h\nbogus=1\n", 0o600, login.FailOpen, "unknown key"},
+		{"readable by others", "ikey=DIX\nskey=s\nhost=h\nfailmode=secure\n", 0o644, login.FailClosed, "chmod 600"},
+		{"missing file", "", 0, login.FailOpen, "no such file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := t.TempDir() + "/pam_duo.conf"
+			if tt.mode != 0 {
+				require.NoError(t, writeFileMode(path, tt.text, tt.mode))
+			}
+			log := &logRecorder{}
+			res := login.Authenticate(context.Background(), login.Params{ConfigFile: path, User: "alice", UID: -1,
+				Conv: &conv{}, Log: log, LookupUser: lookup})
+			assert.Equal(t, tt.want, res.Outcome, res.Reason)
+			assert.Contains(t, strings.ToLower(log.all()), tt.reason)
+		})
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	assert.Equal(t, `a\x1b[0mb`, login.SanitizeTerminal("a\x1b[0mb"))
+	assert.Equal(t, "line1\nline2", login.SanitizeTerminal("line1\nline2"))
+	assert.Equal(t, `x\x20y\x0d\x0a`, login.EscapeLog("x y\r\n"))
+	assert.Equal(t, `\xff`, login.EscapeLog("\xff"))
+	assert.Equal(t, "ünïcode", login.EscapeLog("ünïcode"))
+	for i := 0; i < 256; i++ {
+		s := login.EscapeLog(fmt.Sprintf("%c", i))
+		for _, r := range s {
+			assert.False(t, r < 0x20 || r == 0x7f, "control character left in %q", s)
+		}
+	}
+}
