@@ -32,7 +32,7 @@ TEST_TIMEOUT ?= 14m
 
 all: build
 
-build: $(if $(wildcard pam_module/pam_duo_go.c),module core) $(if $(wildcard helper/main.go),helper) duotest
+build: module core helper duotest
 
 module: $(BUILD)/pam_duo_go.so
 core: $(BUILD)/pam_duo_go_core.so

@@ -1,0 +1,261 @@
+// Command core is pam_duo_go's Go core, built with -buildmode=c-shared as
+// pam_duo_go_core.so. The C module pam_duo_go.so loads it with dlopen the
+// first time pam_sm_authenticate runs and calls
+// pam_duo_go_core_authenticate; nothing else ever enters it.
+//
+// Under sshd the process environment is empty to Go (sshd's setproctitle
+// reuses that memory), so nothing here reads os.Getenv: PAM items, C's
+// getenv and /proc are used instead.
+package main
+
+/*
+#cgo LDFLAGS: -lpam
+#define _GNU_SOURCE
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static const char *arg_at(const char **argv, int i) { return argv[i]; }
+
+static const char *get_item_string(pam_handle_t *pamh, int type) {
+	const void *v = NULL;
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS)
+		return NULL;
+	return (const char *)v;
+}
+
+static int get_user(pam_handle_t *pamh, const char **user) {
+	return pam_get_user(pamh, user, NULL);
+}
+
+// converse sends one message; *answer is malloc'd (the caller wipes and
+// frees it with wipe_free).
+static int converse(pam_handle_t *pamh, int style, const char *text, char **answer) {
+	const struct pam_conv *conv = NULL;
+	struct pam_message msg;
+	const struct pam_message *msgp = &msg;
+	struct pam_response *resp = NULL;
+	int rc;
+
+	*answer = NULL;
+	rc = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
+	if (rc != PAM_SUCCESS || conv == NULL || conv->conv == NULL)
+		return PAM_CONV_ERR;
+	msg.msg_style = style;
+	msg.msg = text;
+	rc = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
+	if (resp != NULL) {
+		if (rc == PAM_SUCCESS)
+			*answer = resp->resp;
+		else if (resp->resp != NULL) {
+			explicit_bzero(resp->resp, strlen(resp->resp));
+			free(resp->resp);
+		}
+		free(resp);
+	}
+	return rc;
+}
+
+static void wipe_free(char *s) {
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+static void log_line(pam_handle_t *pamh, int prio, const char *line) {
+	pam_syslog(pamh, prio, "%s", line);
+}
+
+static const char *c_getenv(const char *name) { return getenv(name); }
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"log/syslog"
+	"os"
+	"strings"
+	"unsafe"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/login"
+)
+
+// PAM return codes (Linux-PAM's _pam_types.h).
+const (
+	pamSuccess     = C.PAM_SUCCESS
+	pamServiceErr  = C.PAM_SERVICE_ERR
+	pamAuthErr     = C.PAM_AUTH_ERR
+	pamUserUnknown = C.PAM_USER_UNKNOWN
+	pamMaxTries    = C.PAM_MAXTRIES
+	pamAbort       = C.PAM_ABORT
+	pamIgnore      = C.PAM_IGNORE
+)
+
+func main() {}
+
+//export pam_duo_go_core_authenticate
+func pam_duo_go_core_authenticate(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char) (rc C.int) {
+	h := handle{pamh: pamh, silent: flags&C.PAM_SILENT != 0}
+	defer func() {
+		if r := recover(); r != nil {
+			h.Log(syslog.LOG_ERR, login.EscapeLog(fmt.Sprintf("internal error: %v", r)))
+			rc = pamServiceErr
+		}
+	}()
+	args := make([]string, int(argc))
+	for i := range args {
+		args[i] = C.GoString(C.arg_at((**C.char)(unsafe.Pointer(argv)), C.int(i)))
+	}
+	return C.int(authenticate(h, args))
+}
+
+// authenticate runs the login and maps its outcome to a PAM result.
+func authenticate(h handle, argv []string) int {
+	args, err := conf.ParseArgs(argv)
+	if err != nil {
+		h.Log(syslog.LOG_ERR, login.EscapeLog("module arguments: "+err.Error()))
+	}
+	var cuser *C.char
+	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
+		h.Log(syslog.LOG_WARNING, "unknown-user user=- reason=no user name from PAM")
+		return pamUserUnknown
+	}
+	service := h.item(C.PAM_SERVICE)
+	p := login.Params{
+		Program:    "pam_duo_go",
+		ConfigFile: args.Conf,
+		Debug:      args.Debug,
+		Quiet:      args.Quiet,
+		User:       C.GoString(cuser),
+		UID:        os.Getuid(),
+		Service:    service,
+		RemoteHost: h.item(C.PAM_RHOST),
+		TTY:        h.item(C.PAM_TTY),
+		RUser:      h.item(C.PAM_RUSER),
+		Command:    sudoCommand(service),
+		// sshd's keyboard-interactive holds PAM_TEXT_INFO back until the
+		// next prompt; carry live status in a prompt there.
+		StatusPrompt: strings.HasPrefix(service, "sshd"),
+		Conv:         h,
+		Log:          h,
+	}
+	res := login.Authenticate(context.Background(), p)
+	return pamResult(res.Outcome, args.Bypass)
+}
+
+// pamResult is the outcome table of ARCHITECTURE.md.
+func pamResult(o login.Outcome, bypass string) int {
+	switch o {
+	case login.Allow, login.FailOpen:
+		return pamSuccess
+	case login.Bypass:
+		if bypass == conf.BypassSuccess {
+			return pamSuccess
+		}
+		return pamIgnore
+	case login.UserUnknown:
+		return pamUserUnknown
+	case login.MaxTries:
+		return pamMaxTries
+	case login.FailClosed:
+		return pamServiceErr
+	case login.Aborted:
+		return pamAbort
+	}
+	return pamAuthErr
+}
+
+// sudoCommand is the command a sudo login authorizes: SUDO_COMMAND when
+// the process has it, else, under sudo, the sudo process's command line.
+func sudoCommand(service string) string {
+	name := C.CString("SUDO_COMMAND")
+	defer C.free(unsafe.Pointer(name))
+	if v := C.c_getenv(name); v != nil {
+		return C.GoString(v)
+	}
+	if !strings.HasPrefix(service, "sudo") {
+		return ""
+	}
+	b, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// handle is the live PAM handle: the login's Conversation and Logger.
+type handle struct {
+	pamh   *C.pam_handle_t
+	silent bool
+}
+
+func (h handle) item(t C.int) string {
+	if v := C.get_item_string(h.pamh, t); v != nil {
+		return C.GoString(v)
+	}
+	return ""
+}
+
+func (h handle) converse(style C.int, msg string) (string, error) {
+	cmsg := C.CString(msg)
+	defer C.free(unsafe.Pointer(cmsg))
+	var answer *C.char
+	if rc := C.converse(h.pamh, style, cmsg, &answer); rc != C.PAM_SUCCESS {
+		return "", fmt.Errorf("PAM conversation: %s", pamError(rc))
+	}
+	defer C.wipe_free(answer)
+	if answer == nil {
+		return "", nil
+	}
+	return C.GoString(answer), nil
+}
+
+// Prompt asks through the application's conversation.
+func (h handle) Prompt(_ context.Context, msg string, echo bool) (string, error) {
+	style := C.int(C.PAM_PROMPT_ECHO_OFF)
+	if echo {
+		style = C.PAM_PROMPT_ECHO_ON
+	}
+	return h.converse(style, msg)
+}
+
+// Info shows PAM_TEXT_INFO unless the application asked for silence.
+func (h handle) Info(_ context.Context, msg string) error {
+	if h.silent {
+		return nil
+	}
+	_, err := h.converse(C.PAM_TEXT_INFO, msg)
+	return err
+}
+
+// Error shows PAM_ERROR_MSG unless the application asked for silence.
+func (h handle) Error(_ context.Context, msg string) error {
+	if h.silent {
+		return nil
+	}
+	_, err := h.converse(C.PAM_ERROR_MSG, msg)
+	return err
+}
+
+// Log writes through pam_syslog (facility LOG_AUTHPRIV).
+func (h handle) Log(sev syslog.Priority, line string) {
+	cline := C.CString(line)
+	defer C.free(unsafe.Pointer(cline))
+	C.log_line(h.pamh, C.int(sev), cline)
+}
+
+func pamError(rc C.int) string {
+	switch rc {
+	case C.PAM_CONV_ERR:
+		return "conversation error"
+	case C.PAM_BUF_ERR:
+		return "out of memory"
+	}
+	return fmt.Sprintf("error %d", int(rc))
+}

@@ -1,0 +1,456 @@
+/*
+ * pam_duo_go.so: the PAM entry points of pam_duo_go.
+ *
+ * This part is C on purpose: it starts no Go runtime when a PAM
+ * application loads it. A Go runtime does not survive fork(), and sshd
+ * loads PAM modules in its monitor and then runs keyboard-interactive
+ * authentication in a forked child (see ARCHITECTURE.md).
+ *
+ * pam_sm_authenticate loads the Go core (pam_duo_go_core.so) with dlopen
+ * the first time it runs and calls into it. If it finds it is running in
+ * a different process from the one that loaded the core (a fork of it),
+ * it never enters Go: it runs the login out of process through
+ * `login_duo_go pam-worker`, relaying the conversation over a socket.
+ * The module argument mode=exec always takes that path.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
+#include <security/pam_appl.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#ifndef PAM_DUO_GO_CORE_PATH
+#define PAM_DUO_GO_CORE_PATH "/usr/lib/x86_64-linux-gnu/pam_duo_go/pam_duo_go_core.so"
+#endif
+#ifndef PAM_DUO_GO_HELPER_PATH
+#define PAM_DUO_GO_HELPER_PATH "/usr/sbin/login_duo_go"
+#endif
+
+/* Only the pam_sm_* entry points are exported (built with -fvisibility=hidden). */
+#define EXPORT __attribute__((visibility("default")))
+
+#define CORE_SYMBOL "pam_duo_go_core_authenticate"
+#define WORKER_DEADLINE_SECONDS 300 /* a whole out-of-process login */
+#define MAX_PAYLOAD 65536
+#define START_MAX (MAX_PAYLOAD)
+
+typedef int (*core_authenticate_fn)(pam_handle_t *, int, int, const char **);
+
+/* The core, once loaded, and the process that loaded it. Never unloaded:
+ * a started Go runtime cannot be unloaded. */
+static core_authenticate_fn core_authenticate;
+static pid_t core_pid;
+
+struct options {
+	int exec;
+	int debug;
+	const char *core;
+	const char *helper;
+};
+
+static void parse_options(int argc, const char **argv, struct options *o)
+{
+	int i;
+
+	o->exec = 0;
+	o->debug = 0;
+	o->core = PAM_DUO_GO_CORE_PATH;
+	o->helper = PAM_DUO_GO_HELPER_PATH;
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "mode=exec") == 0)
+			o->exec = 1;
+		else if (strcmp(argv[i], "debug") == 0)
+			o->debug = 1;
+		else if (strncmp(argv[i], "core=", 5) == 0 && argv[i][5] == '/')
+			o->core = argv[i] + 5;
+		else if (strncmp(argv[i], "helper=", 7) == 0 && argv[i][7] == '/')
+			o->helper = argv[i] + 7;
+		/* every other argument is the core's or the worker's to check */
+	}
+}
+
+/* ---- conversation ---------------------------------------------------- */
+
+/* converse sends one message; on success *answer (if wanted) is a
+ * malloc'd string the caller must wipe and free. */
+static int converse(pam_handle_t *pamh, int style, const char *text, char **answer)
+{
+	const struct pam_conv *conv = NULL;
+	struct pam_message msg;
+	const struct pam_message *msgp = &msg;
+	struct pam_response *resp = NULL;
+	int rc;
+
+	if (answer != NULL)
+		*answer = NULL;
+	rc = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
+	if (rc != PAM_SUCCESS || conv == NULL || conv->conv == NULL)
+		return PAM_CONV_ERR;
+	msg.msg_style = style;
+	msg.msg = text;
+	rc = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
+	if (rc == PAM_SUCCESS && answer != NULL) {
+		if (resp != NULL && resp->resp != NULL) {
+			*answer = resp->resp;
+			resp->resp = NULL;
+		} else if ((*answer = strdup("")) == NULL) {
+			rc = PAM_BUF_ERR;
+		}
+	}
+	if (resp != NULL) {
+		if (resp->resp != NULL) {
+			explicit_bzero(resp->resp, strlen(resp->resp));
+			free(resp->resp);
+		}
+		free(resp);
+	}
+	return rc;
+}
+
+/* ---- the worker path ------------------------------------------------- */
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* io_full reads or writes exactly n bytes before the deadline. */
+static int io_full(int fd, void *buf, size_t n, double deadline, int writing)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		struct pollfd p = { .fd = fd, .events = writing ? POLLOUT : POLLIN };
+		double left = deadline - now_seconds();
+		ssize_t r;
+		int pr;
+
+		if (left <= 0)
+			return -1;
+		pr = poll(&p, 1, (int)(left * 1000) + 1);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return -1;
+		if (writing)
+			r = send(fd, (char *)buf + done, n - done, MSG_NOSIGNAL);
+		else
+			r = recv(fd, (char *)buf + done, n - done, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static int send_message(int fd, char type, const char *payload, size_t len, double deadline)
+{
+	unsigned char h[5];
+
+	if (len > MAX_PAYLOAD)
+		return -1;
+	h[0] = (unsigned char)type;
+	h[1] = (unsigned char)(len >> 24);
+	h[2] = (unsigned char)(len >> 16);
+	h[3] = (unsigned char)(len >> 8);
+	h[4] = (unsigned char)len;
+	if (io_full(fd, h, sizeof h, deadline, 1) != 0)
+		return -1;
+	return len == 0 ? 0 : io_full(fd, (void *)payload, len, deadline, 1);
+}
+
+/* recv_message reads one message into buf (MAX_PAYLOAD + 1 bytes) and
+ * NUL-terminates it. */
+static int recv_message(int fd, char *type, char *buf, size_t *len, double deadline)
+{
+	unsigned char h[5];
+	uint32_t n;
+
+	if (io_full(fd, h, sizeof h, deadline, 0) != 0)
+		return -1;
+	n = ((uint32_t)h[1] << 24) | ((uint32_t)h[2] << 16) | ((uint32_t)h[3] << 8) | h[4];
+	if (n > MAX_PAYLOAD)
+		return -1;
+	if (n > 0 && io_full(fd, buf, n, deadline, 0) != 0)
+		return -1;
+	buf[n] = '\0';
+	*type = (char)h[0];
+	*len = n;
+	return 0;
+}
+
+/* add_field appends key=value and a NUL to the start payload. */
+static int add_field(char *buf, size_t *len, const char *key, const char *value)
+{
+	size_t k = strlen(key), v = value ? strlen(value) : 0;
+
+	if (*len + k + 1 + v + 1 > START_MAX)
+		return -1;
+	memcpy(buf + *len, key, k);
+	buf[*len + k] = '=';
+	if (v)
+		memcpy(buf + *len + k + 1, value, v);
+	buf[*len + k + 1 + v] = '\0';
+	*len += k + 1 + v + 1;
+	return 0;
+}
+
+static const char *item(pam_handle_t *pamh, int type)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS)
+		return NULL;
+	return (const char *)v;
+}
+
+/* helper_is_trusted checks that the helper is a regular file owned by
+ * root and not writable by group or others. */
+static int helper_is_trusted(pam_handle_t *pamh, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		pam_syslog(pamh, LOG_ERR, "worker %s: %s", path, strerror(errno));
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		pam_syslog(pamh, LOG_ERR, "worker %s must be a regular file owned by root and not writable by group or others", path);
+		return 0;
+	}
+	return 1;
+}
+
+/* exec_worker runs in the child: a clean process that runs the helper. */
+static void exec_worker(int sock, const char *helper)
+{
+	static char *const worker_argv[] = { "login_duo_go", "pam-worker", NULL };
+	static char *const worker_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	sigset_t none;
+	int sig, fd, maxfd;
+
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP and gaps */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)
+		_exit(127);
+	fd = open("/dev/null", O_WRONLY);
+	if (fd < 0 || dup2(fd, 2) < 0)
+		_exit(127);
+	maxfd = (int)sysconf(_SC_OPEN_MAX);
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (fd = 3; fd < maxfd; fd++)
+		close(fd);
+	execve(helper, worker_argv, worker_env);
+	_exit(127);
+}
+
+static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv,
+		      const struct options *o, const char *why)
+{
+	char *start = NULL, *buf = NULL, num[32];
+	const char *user = NULL, *command;
+	size_t len = 0;
+	int sv[2], i, status, rc = PAM_SERVICE_ERR, have_result = 0;
+	double deadline = now_seconds() + WORKER_DEADLINE_SECONDS;
+	pid_t pid;
+
+	if (o->debug)
+		pam_syslog(pamh, LOG_DEBUG, "running the login in %s pam-worker (%s)", o->helper, why);
+	if (!helper_is_trusted(pamh, o->helper))
+		return PAM_SERVICE_ERR;
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL || *user == '\0')
+		return PAM_USER_UNKNOWN;
+
+	start = malloc(START_MAX);
+	buf = malloc(MAX_PAYLOAD + 1);
+	if (start == NULL || buf == NULL)
+		goto out;
+	command = getenv("SUDO_COMMAND");
+	snprintf(num, sizeof num, "%ld", (long)getpid());
+	if (add_field(start, &len, "user", user) || add_field(start, &len, "rhost", item(pamh, PAM_RHOST)) ||
+	    add_field(start, &len, "service", item(pamh, PAM_SERVICE)) ||
+	    add_field(start, &len, "tty", item(pamh, PAM_TTY)) ||
+	    add_field(start, &len, "ruser", item(pamh, PAM_RUSER)) ||
+	    (command && add_field(start, &len, "command", command)) || add_field(start, &len, "pid", num)) {
+		pam_syslog(pamh, LOG_ERR, "worker start message too large");
+		goto out;
+	}
+	snprintf(num, sizeof num, "%ld", (long)getuid());
+	if (add_field(start, &len, "uid", num))
+		goto out;
+	for (i = 0; i < argc; i++)
+		if (add_field(start, &len, "arg", argv[i]))
+			goto out;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		pam_syslog(pamh, LOG_ERR, "socketpair: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		pam_syslog(pamh, LOG_ERR, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		goto out;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		exec_worker(sv[1], o->helper);
+	}
+	close(sv[1]);
+
+	if (send_message(sv[0], 'S', start, len, deadline) != 0) {
+		pam_syslog(pamh, LOG_ERR, "worker did not take the start message");
+	} else {
+		for (;;) {
+			char type;
+			size_t n;
+			char *answer = NULL;
+			int crc;
+
+			if (recv_message(sv[0], &type, buf, &n, deadline) != 0) {
+				pam_syslog(pamh, LOG_ERR, "worker ended or timed out without a result");
+				break;
+			}
+			if (type == 'R' && n >= 4) {
+				rc = (int)(((uint32_t)(unsigned char)buf[0] << 24) | ((uint32_t)(unsigned char)buf[1] << 16) |
+					   ((uint32_t)(unsigned char)buf[2] << 8) | (unsigned char)buf[3]);
+				have_result = 1;
+				break;
+			}
+			if (type == 'I' || type == 'E') {
+				if (!(flags & PAM_SILENT))
+					converse(pamh, type == 'I' ? PAM_TEXT_INFO : PAM_ERROR_MSG, buf, NULL);
+				continue;
+			}
+			if (type != 'P' && type != 'p') {
+				pam_syslog(pamh, LOG_ERR, "worker sent an unknown message type 0x%02x", (unsigned char)type);
+				break;
+			}
+			crc = converse(pamh, type == 'P' ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON, buf, &answer);
+			if (crc == PAM_SUCCESS && strlen(answer) <= MAX_PAYLOAD) {
+				crc = send_message(sv[0], 'A', answer, strlen(answer), deadline);
+			} else {
+				crc = send_message(sv[0], 'X', "", 0, deadline);
+			}
+			if (answer != NULL) {
+				explicit_bzero(answer, strlen(answer));
+				free(answer);
+			}
+			explicit_bzero(buf, n);
+			if (crc != 0)
+				break;
+		}
+	}
+	close(sv[0]);
+
+	/* Our own child, by pid: sshd has a SIGCHLD handler of its own. */
+	if (!have_result)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	}
+	if (!have_result) {
+		rc = (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1) ? PAM_AUTH_ERR : PAM_SERVICE_ERR;
+		pam_syslog(pamh, LOG_ERR, "no result from %s pam-worker; returning %s", o->helper, pam_strerror(pamh, rc));
+	}
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, MAX_PAYLOAD + 1);
+		free(buf);
+	}
+	free(start);
+	return rc;
+}
+
+/* ---- entry points ---------------------------------------------------- */
+
+EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct options o;
+
+	parse_options(argc, argv, &o);
+	if (o.exec)
+		return run_worker(pamh, flags, argc, argv, &o, "mode=exec");
+	if (core_authenticate == NULL) {
+		void *h = dlopen(o.core, RTLD_NOW | RTLD_LOCAL);
+		void *sym;
+
+		if (h == NULL) {
+			pam_syslog(pamh, LOG_ERR, "cannot load the Go core: %s", dlerror());
+			return PAM_SERVICE_ERR;
+		}
+		sym = dlsym(h, CORE_SYMBOL);
+		if (sym == NULL) {
+			pam_syslog(pamh, LOG_ERR, "%s has no %s", o.core, CORE_SYMBOL);
+			return PAM_SERVICE_ERR; /* never dlclose: its runtime may have started */
+		}
+		*(void **)&core_authenticate = sym;
+		core_pid = getpid();
+	}
+	if (core_pid != getpid())
+		return run_worker(pamh, flags, argc, argv, &o, "the Go core was loaded before a fork");
+	return core_authenticate(pamh, flags, argc, (const char **)argv);
+}
+
+/* Duo only authenticates: setcred succeeds like duo_unix's pam_duo, and
+ * the other services leave the decision to the rest of the stack. */
+EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh, (void)flags, (void)argc, (void)argv;
+	return PAM_SUCCESS;
+}
+
+EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh, (void)flags, (void)argc, (void)argv;
+	return PAM_IGNORE;
+}
+
+EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh, (void)flags, (void)argc, (void)argv;
+	return PAM_IGNORE;
+}
+
+EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh, (void)flags, (void)argc, (void)argv;
+	return PAM_IGNORE;
+}
+
+EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh, (void)flags, (void)argc, (void)argv;
+	return PAM_IGNORE;
+}
