@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/syslog"
+	"net"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/login"
+)
+
+// defaultConfig is login mode's config file; packagers and tests may move
+// it with -ldflags "-X main.defaultConfig=PATH". No environment variable
+// changes it.
+var defaultConfig = conf.DefaultLoginConfig
+
+// motdFile is printed after a successful interactive login when motd=yes.
+const motdFile = "/etc/motd"
+
+// maxMotd bounds how much of motdFile is printed.
+const maxMotd = 64 << 10
+
+// loginOptions are login mode's command line.
+type loginOptions struct {
+	config  string // -c
+	duoUser string // -f
+	host    string // -h
+	debug   bool   // -d
+	version bool   // -v
+	command []string
+}
+
+// errUsage marks a command-line error.
+var errUsage = errors.New("usage")
+
+// parseLoginArgs parses login_duo's options the way getopt("vc:df:h:")
+// does in POSIX mode: clustered flags (-dv), option arguments attached or
+// separate (-cFILE, -c FILE), options end at "--" or at the first
+// argument that is not an option; the rest is the command.
+func parseLoginArgs(args []string) (loginOptions, error) {
+	var o loginOptions
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		for j := 1; j < len(a); j++ {
+			switch c := a[j]; c {
+			case 'v':
+				o.version = true
+			case 'd':
+				o.debug = true
+			case 'c', 'f', 'h':
+				var val string
+				switch {
+				case j+1 < len(a):
+					val = a[j+1:]
+				case i+1 < len(args):
+					i++
+					val = args[i]
+				default:
+					return o, fmt.Errorf("%w: option requires an argument -- '%c'", errUsage, c)
+				}
+				switch c {
+				case 'c':
+					o.config = val
+				case 'f':
+					o.duoUser = val
+				case 'h':
+					o.host = val
+				}
+				j = len(a)
+			default:
+				return o, fmt.Errorf("%w: invalid option -- '%s'", errUsage, sanitize(string(c), false))
+			}
+		}
+	}
+	o.command = args[i:]
+	return o, nil
+}
+
+// remoteAddress returns the client address: the first field of
+// SSH_CONNECTION when it is an IP address, else -h's value.
+func remoteAddress(sshConnection, hostFlag string) string {
+	if f := strings.Fields(sshConnection); len(f) > 0 {
+		if net.ParseIP(f[0]) != nil {
+			return f[0]
+		}
+	}
+	return clipText(strings.TrimSpace(hostFlag), 255)
+}
+
+// stderrLogger is the -d logger: syslog lines go to stderr instead.
+type stderrLogger struct{ w io.Writer }
+
+// Log writes "[priority] line".
+func (l stderrLogger) Log(severity syslog.Priority, line string) {
+	fmt.Fprintf(l.w, "[%d] %s\n", severity, sanitize(line, false))
+}
+
+// loginExit is what runLogin does once the flow has decided.
+type loginExit struct {
+	allowed bool
+	message string // shown on stderr when not allowed
+}
+
+// decide maps a login outcome to login mode's action (ARCHITECTURE.md).
+func decide(res login.Result) loginExit {
+	switch res.Outcome {
+	case login.Allow, login.Bypass, login.FailOpen:
+		return loginExit{allowed: true}
+	case login.Deny:
+		return loginExit{message: "Access denied."}
+	case login.UserUnknown:
+		return loginExit{message: "Access denied: unknown user."}
+	case login.MaxTries:
+		return loginExit{message: "Access denied: no attempts left."}
+	case login.FailClosed:
+		return loginExit{message: "Access denied: the Duo login could not be completed and failmode is secure."}
+	case login.Aborted:
+		return loginExit{message: "Login aborted."}
+	}
+	return loginExit{message: fmt.Sprintf("Access denied (unexpected outcome %d).", res.Outcome)}
+}
+
+// runLogin is login mode: authenticate the real user (or -f's Duo user)
+// with Duo, then exec the shell or command. It returns the exit status
+// when it does not exec.
+func runLogin(args []string) int {
+	userEnv := sanitizeEnv()
+	die := func(format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "login_duo_go: "+format+"\n", a...)
+		return 1
+	}
+	opts, err := parseLoginArgs(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "login_duo_go: %v\n%s", strings.TrimPrefix(err.Error(), "usage: "), usageText)
+		return 1
+	}
+	if opts.version {
+		fmt.Printf("login_duo_go %s\n", version)
+		return 0
+	}
+	start := currentIDs()
+	if (opts.config != "" || opts.duoUser != "") && start.ruid != 0 {
+		_ = dropToReal()
+		return die("Only root may specify -c or -f")
+	}
+	privileged := start.euid == 0
+	if !privileged {
+		// Installed setuid to some other account, or not setuid: run as
+		// the caller, with the caller's rights.
+		if err := dropToReal(); err != nil {
+			return die("couldn't drop privileges: %v", err)
+		}
+	}
+	me, err := lookupUID(start.ruid)
+	if err != nil {
+		_ = dropToReal()
+		return die("Who are you? %v", err)
+	}
+	configFile := defaultConfig
+	if opts.config != "" {
+		configFile = opts.config
+	}
+	duoUser := me.Name
+	if opts.duoUser != "" {
+		duoUser = opts.duoUser
+	}
+	originalCommand, hasOriginalCommand := os.LookupEnv("SSH_ORIGINAL_COMMAND")
+	var command *string
+	if len(opts.command) > 0 {
+		c := strings.Join(opts.command, " ")
+		command = &c
+	} else if hasOriginalCommand {
+		command = &originalCommand
+	}
+	headless := hasOriginalCommand || !isTerminal(0)
+
+	var debug func(string)
+	var logger login.Logger
+	if opts.debug {
+		logger = stderrLogger{os.Stderr}
+		debug = func(s string) { logger.Log(syslog.LOG_DEBUG, s) }
+	}
+
+	// Read the config (as root) for the front end's own keys; the flow
+	// loads and reports it again itself.
+	var motd, acceptEnv bool
+	if cfg, err := conf.Load(configFile); err == nil {
+		motd, acceptEnv = cfg.Motd, cfg.AcceptEnvFactor
+	}
+	envPasscode := ""
+	if acceptEnv {
+		envPasscode = os.Getenv("DUO_PASSCODE")
+	}
+	os.Unsetenv("DUO_PASSCODE")
+	userEnv = envWithout(userEnv, "DUO_PASSCODE")
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer stop()
+
+	term := openTerminal()
+	defer term.Close()
+
+	params := login.Params{
+		Program:     "login_duo_go",
+		ConfigFile:  configFile,
+		Debug:       opts.debug,
+		User:        duoUser,
+		UID:         start.ruid,
+		Service:     "login_duo_go",
+		RemoteHost:  remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
+		Headless:    headless,
+		EnvPasscode: envPasscode,
+		Conv:        term,
+		Log:         logger,
+	}
+	if pw := os.Getenv("SSH_TTY"); pw != "" {
+		params.TTY = clipText(pw, 255)
+	}
+	if command != nil {
+		params.Command = *command
+	}
+
+	if opts.duoUser != "" {
+		// -f: Duo is asked about duoUser, but groups are the real local
+		// user's, and GECOS is not consulted (as in duo_unix).
+		params.LookupUser = func(string) (*login.UserInfo, error) {
+			return localGroups(me, duoUser)
+		}
+	}
+
+	var child *duoChildClient
+	if privileged {
+		params.NewClient = func(cfg *conf.Config) (login.DuoAPI, error) {
+			if child != nil {
+				return child, nil
+			}
+			c, err := spawnDuoChild(ctx, cfg, debug)
+			// Whatever happened, root is no longer needed.
+			if derr := dropToReal(); derr != nil {
+				fmt.Fprintf(os.Stderr, "login_duo_go: couldn't drop privileges: %v\n", derr)
+				os.Exit(1)
+			}
+			if err != nil {
+				return nil, err
+			}
+			child = c
+			return c, nil
+		}
+	}
+	res := login.Authenticate(ctx, params)
+	if child != nil {
+		child.shutdown()
+	}
+	if err := dropToReal(); err != nil {
+		return die("couldn't drop privileges: %v", err)
+	}
+	stop()
+
+	d := decide(res)
+	if !d.allowed {
+		fmt.Fprintf(os.Stderr, "%s\n", d.message)
+		return 1
+	}
+	if motd && !headless && res.Outcome != login.FailOpen {
+		printMotd(os.Stdout)
+	}
+	err = execShell(me, command, userEnv)
+	return die("%v", err)
+}
+
+// localGroups describes the local account pw for the flow under the name
+// duoName: its uid and group names, no GECOS.
+func localGroups(pw *passwd, duoName string) (*login.UserInfo, error) {
+	u, err := user.LookupId(strconv.Itoa(pw.UID))
+	if err != nil {
+		return nil, fmt.Errorf("look up uid %d: %w", pw.UID, err)
+	}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("groups of %s: %w", pw.Name, err)
+	}
+	info := &login.UserInfo{Name: duoName, UID: pw.UID}
+	for _, gid := range gids {
+		if g, err := user.LookupGroupId(gid); err == nil {
+			info.Groups = append(info.Groups, g.Name)
+		}
+	}
+	return info, nil
+}
+
+// spawnDuoChild starts the Duo child as the service account.
+func spawnDuoChild(ctx context.Context, cfg *conf.Config, debug func(string)) (*duoChildClient, error) {
+	acct, err := lookupServiceAccount(func(w string) {
+		fmt.Fprintf(os.Stderr, "login_duo_go: warning: %s\n", w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return startDuoChild(ctx, cfg, acct, debug)
+}
+
+// printMotd copies the start of motdFile to w; a missing file is fine.
+func printMotd(w io.Writer) {
+	f, err := os.Open(motdFile)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(w, io.LimitReader(f, maxMotd))
+}
+
+// execShell replaces the process with the user's shell: `shell -c CMD`
+// (argv[0] the shell's base name) when command is set, else a login shell
+// (argv[0] "-" + base name). It returns only on failure.
+func execShell(pw *passwd, command *string, env []string) error {
+	shell := pw.Shell
+	if shell == "" {
+		shell = "/bin/sh"
+	}
+	base := filepath.Base(shell)
+	argv := []string{"-" + base}
+	if command != nil {
+		argv = []string{base, "-c", *command}
+	}
+	err := syscall.Exec(shell, argv, env)
+	return fmt.Errorf("%s: %w", shell, err)
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+)
+
+// openDir returns a new root-owned directory (mode 0755) under the
+// system's temporary directory, removed after the test.
+func openDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "login_duo_go-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// suidDir returns a root-owned directory (mode 0755) on a mount without
+// nosuid, where a setuid-root copy of login_duo_go takes effect; it skips
+// the test when there is none.
+func suidDir(t *testing.T) string {
+	t.Helper()
+	dir := openDir(t)
+	out, err := exec.Command("findmnt", "-no", "OPTIONS", "--target", dir).Output()
+	if err != nil {
+		t.Skipf("findmnt cannot tell the mount options of %s: %v", dir, err)
+	}
+	for _, opt := range strings.Split(strings.TrimSpace(string(out)), ",") {
+		if opt == "nosuid" {
+			t.Skipf("%s is on a nosuid mount (%s): a setuid test binary would not take effect", dir, strings.TrimSpace(string(out)))
+		}
+	}
+	return dir
+}
+
+// runAs runs argv as the account through runuser, with a clean
+// environment plus env, stdin empty (no terminal).
+func runAs(t *testing.T, u testAccount, env []string, argv ...string) (stdout, stderr string, exit int) {
+	t.Helper()
+	return runAsWithInput(t, u, nil, env, argv...)
+}
+
+// runAsWithInput is runAs with stdin.
+func runAsWithInput(t *testing.T, u testAccount, stdin []byte, env []string, argv ...string) (stdout, stderr string, exit int) {
+	t.Helper()
+	if _, err := exec.LookPath("runuser"); err != nil {
+		t.Skip("runuser not installed")
+	}
+	args := append([]string{"-u", u.name, "--", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
+	cmd := exec.Command("runuser", append(args, argv...)...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(loginLimit):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v hung; stderr: %s", argv, errb.String())
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		exit = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), exit
+}
+
+// installSetuid builds login_duo_go with the given -X settings into dir,
+// owned by root, mode 4755.
+func installSetuid(t *testing.T, dir string, xs ...string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "login_duo_go")
+	if err := buildHelper(bin, xs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(bin, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(bin, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(bin); err != nil || fi.Mode()&os.ModeSetuid == 0 {
+		t.Fatalf("%s is not setuid: %v %v", bin, fi.Mode(), err)
+	}
+	return bin
+}
+
+func TestSetuidLogin(t *testing.T) {
+	needRoot(t)
+	u := testUser(t)
+	acct, err := lookupServiceAccount(func(string) {})
+	if err != nil {
+		t.Skipf("no service account for the Duo child: %v", err)
+	}
+	dir := suidDir(t)
+	env := newMockEnv(t, nil)
+	env.mock.AddUser(duotest.User{Name: u.name, Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
+	// The setuid copy's default config is the mock's (root-only) file.
+	bin := installSetuid(t, dir, "main.defaultConfig="+env.conf)
+
+	t.Run("the user cannot read the config", func(t *testing.T) {
+		if _, _, exit := runAs(t, u, nil, "cat", env.conf); exit == 0 {
+			t.Fatalf("%s could read %s; the test setup is wrong", u.name, env.conf)
+		}
+	})
+
+	t.Run("login as the user", func(t *testing.T) {
+		out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=id; id -u"}, bin, "-d")
+		if exit != 0 {
+			t.Fatalf("exit %d; stderr:\n%s", exit, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || lines[1] != strconv.Itoa(u.uid) {
+			t.Fatalf("command output %q, want `id` then uid %d", out, u.uid)
+		}
+		if strings.Contains(lines[0], "euid=") || strings.Contains(lines[0], "egid=") {
+			t.Errorf("the command kept setuid privileges: %s", lines[0])
+		}
+		want := "duo child: running as uid=" + itoa3(acct.UID) + " gid=" + itoa3(acct.GID) + " groups=[]"
+		if !strings.Contains(errOut, want) {
+			t.Errorf("debug output lacks %q:\n%s", want, errOut)
+		}
+		if len(env.authFactors()) != 1 {
+			t.Errorf("auth requests = %q, want one automatic push", env.authFactors())
+		}
+	})
+
+	refusals := []struct {
+		name string
+		bin  string
+		args []string
+	}{
+		{"setuid -c", bin, []string{"-c", "/etc/shadow"}},
+		{"setuid -f", bin, []string{"-f", "root"}},
+		{"setuid -d -froot", bin, []string{"-d", "-froot", "id"}},
+		{"plain -c", helperBin, []string{"-c", env.conf}},
+		{"plain -f", helperBin, []string{"-f", "root"}},
+	}
+	for _, r := range refusals {
+		t.Run("refuses "+r.name, func(t *testing.T) {
+			out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, append([]string{r.bin}, r.args...)...)
+			if exit != 1 || !strings.Contains(errOut, "Only root may specify -c or -f") || out != "" {
+				t.Fatalf("exit %d stdout %q stderr %q; want exit 1 and the refusal", exit, out, errOut)
+			}
+		})
+	}
+	if n := len(env.authFactors()); n != 1 {
+		t.Errorf("refused runs reached Duo: %d auth requests in all, want 1", n)
+	}
+
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"setuid check -c", []string{bin, "check", "-c", env.conf}},
+		{"setuid check (default config)", []string{bin, "check"}},
+		{"plain check -c", []string{helperBin, "check", "-c", env.conf}},
+	} {
+		t.Run(c.name+" cannot read the config", func(t *testing.T) {
+			out, errOut, exit := runAs(t, u, nil, c.args...)
+			if exit != checkBadConfig || !strings.Contains(out, "permission denied") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, checkBadConfig)
+			}
+		})
+	}
+}
+
+func TestServiceAccountFallback(t *testing.T) {
+	needLoginRoot(t)
+	// The child is exec'd as nobody: every directory above the binary
+	// must let nobody in.
+	bin := filepath.Join(openDir(t), "login_duo_go")
+	if err := buildHelper(bin, "main.privsepUser=no-such-account-xyz"); err != nil {
+		t.Fatal(err)
+	}
+	env := newMockEnv(t, nil)
+	env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
+	cmd := exec.Command(bin, "-d", "-c", env.conf)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "SSH_ORIGINAL_COMMAND=echo ok"}
+	cmd.Stdin = strings.NewReader("")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 5 * time.Second
+	if err := runBounded(cmd); err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, errb.String())
+	}
+	if out.String() != "ok\n" {
+		t.Fatalf("stdout %q", out.String())
+	}
+	if !strings.Contains(errb.String(), `warning: service account "no-such-account-xyz" not found; running the Duo child as "nobody"`) ||
+		!strings.Contains(errb.String(), "duo child: running as uid=65534/65534/65534") {
+		t.Fatalf("stderr lacks the fallback warning or the nobody child:\n%s", errb.String())
+	}
+}
+
+// runBounded runs cmd, killing it if it outlives loginLimit.
+func runBounded(cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(loginLimit):
+		_ = cmd.Process.Kill()
+		<-done
+		return errors.New("hung")
+	}
+}
+
+func TestDuoChildRunsAsItsCaller(t *testing.T) {
+	// Anyone may run the hidden duo-child mode of the setuid binary; it
+	// must end up as its caller, with no way back to root.
+	needRoot(t)
+	u := testUser(t)
+	bin := installSetuid(t, suidDir(t))
+	init, err := json.Marshal(&childCall{Method: "init", Init: &childInit{
+		IKey: "DIXXXXXXXXXXXXXXXXXX", SKey: strings.Repeat("s", 40), Host: "127.0.0.1:9", Debug: true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in bytes.Buffer
+	if err := worker.WriteMessage(&in, worker.Message{Type: worker.Call, Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, childCommand)
+	if exit != 0 {
+		t.Fatalf("duo-child exit %d; stderr %q", exit, errOut)
+	}
+	r := strings.NewReader(out)
+	m, err := worker.ReadMessage(r)
+	if err != nil || m.Type != worker.Debug {
+		t.Fatalf("first message %v %q, %v; want the debug line", m.Type, m.Payload, err)
+	}
+	want := "duo child: running as uid=" + itoa3(u.uid) + " gid=" + itoa3(u.gid) + " groups=[]"
+	if string(m.Payload) != want {
+		t.Fatalf("child says %q, want %q", m.Payload, want)
+	}
+	if m, err := worker.ReadMessage(r); err != nil || m.Type != worker.Reply {
+		t.Fatalf("second message %v, %v; want the init reply", m.Type, err)
+	}
+}

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/login"
+)
+
+func TestParseLoginArgs(t *testing.T) {
+	tests := []struct {
+		args    string
+		want    loginOptions
+		wantErr bool
+	}{
+		{args: "", want: loginOptions{}},
+		{args: "-v", want: loginOptions{version: true}},
+		{args: "-d -c /etc/x.conf -f alice -h 192.0.2.7", want: loginOptions{debug: true, config: "/etc/x.conf", duoUser: "alice", host: "192.0.2.7"}},
+		{args: "-dv -calt.conf -fbob", want: loginOptions{debug: true, version: true, config: "alt.conf", duoUser: "bob"}},
+		{args: "-df alice ls -l", want: loginOptions{debug: true, duoUser: "alice", command: []string{"ls", "-l"}}},
+		{args: "-- -d", want: loginOptions{command: []string{"-d"}}},
+		{args: "-d -- check", want: loginOptions{debug: true, command: []string{"check"}}},
+		{args: "id -u", want: loginOptions{command: []string{"id", "-u"}}},
+		{args: "- x", want: loginOptions{command: []string{"-", "x"}}},
+		{args: "-f", wantErr: true},
+		{args: "-x", wantErr: true},
+		{args: "-?", wantErr: true},
+		{args: "-dq", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			got, err := parseLoginArgs(strings.Fields(tt.args))
+			if tt.wantErr {
+				if !errors.Is(err, errUsage) {
+					t.Fatalf("parseLoginArgs(%q) err = %v, want a usage error", tt.args, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseLoginArgs(%q): %v", tt.args, err)
+			}
+			if fmt.Sprintf("%#v", got.command) == "[]string{}" {
+				got.command = nil
+			}
+			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tt.want) {
+				t.Fatalf("parseLoginArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRemoteAddress(t *testing.T) {
+	tests := []struct{ conn, host, want string }{
+		{"192.0.2.10 51234 192.0.2.1 22", "", "192.0.2.10"},
+		{"2001:db8::5 51234 2001:db8::1 22", "198.51.100.1", "2001:db8::5"},
+		{"", "198.51.100.1", "198.51.100.1"},
+		{"garbage here", "198.51.100.1", "198.51.100.1"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if got := remoteAddress(tt.conn, tt.host); got != tt.want {
+			t.Errorf("remoteAddress(%q, %q) = %q, want %q", tt.conn, tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestSanitize(t *testing.T) {
+	tests := []struct {
+		in   string
+		keep bool
+		want string
+	}{
+		{"plain text", false, "plain text"},
+		{"line1\nline2", true, "line1\nline2"},
+		{"line1\nline2", false, `line1\x0aline2`},
+		{"\x1b[2J\x07", true, `\x1b[2J\x07`},
+		{"tab\there", false, "tab\there"},
+		{"cr\r", true, `cr\x0d`},
+		{"del\x7f", true, `del\x7f`},
+		{"c1 \u009b", true, `c1 \xc2\x9b`},
+		{"bad \xff utf8", true, `bad \xff utf8`},
+		{"accents é ✓", true, "accents é ✓"},
+	}
+	for _, tt := range tests {
+		if got := sanitize(tt.in, tt.keep); got != tt.want {
+			t.Errorf("sanitize(%q, %v) = %q, want %q", tt.in, tt.keep, got, tt.want)
+		}
+	}
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		o       login.Outcome
+		allowed bool
+		code    int32
+		bypass  int32 // with bypass=success
+	}{
+		{login.Allow, true, pamSuccess, pamSuccess},
+		{login.Deny, false, pamAuthErr, pamAuthErr},
+		{login.Bypass, true, pamIgnore, pamSuccess},
+		{login.UserUnknown, false, pamUserUnknown, pamUserUnknown},
+		{login.MaxTries, false, pamMaxTries, pamMaxTries},
+		{login.FailOpen, true, pamSuccess, pamSuccess},
+		{login.FailClosed, false, pamServiceErr, pamServiceErr},
+		{login.Aborted, false, pamAbort, pamAbort},
+		{login.Outcome(99), false, pamServiceErr, pamServiceErr},
+	}
+	for _, tt := range tests {
+		d := decide(login.Result{Outcome: tt.o})
+		if d.allowed != tt.allowed || (!d.allowed && d.message == "") {
+			t.Errorf("decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
+		}
+		if got := pamCode(tt.o, false); got != tt.code {
+			t.Errorf("pamCode(%d, false) = %d, want %d", tt.o, got, tt.code)
+		}
+		if got := pamCode(tt.o, true); got != tt.bypass {
+			t.Errorf("pamCode(%d, true) = %d, want %d", tt.o, got, tt.bypass)
+		}
+	}
+}
+
+func TestParseCheckArgs(t *testing.T) {
+	tests := []struct {
+		args       string
+		conf, user string
+		wantErr    bool
+	}{
+		{"", defaultConfig, "", false},
+		{"-c /x.conf", "/x.conf", "", false},
+		{"-c/x.conf -ualice", "/x.conf", "alice", false},
+		{"-u bob", defaultConfig, "bob", false},
+		{"-c", "", "", true},
+		{"-q", "", "", true},
+		{"extra", "", "", true},
+	}
+	for _, tt := range tests {
+		c, u, err := parseCheckArgs(strings.Fields(tt.args))
+		if (err != nil) != tt.wantErr || (!tt.wantErr && (c != tt.conf || u != tt.user)) {
+			t.Errorf("parseCheckArgs(%q) = %q, %q, %v", tt.args, c, u, err)
+		}
+	}
+}
+
+func TestWireErrorKeepsTypes(t *testing.T) {
+	tests := []struct {
+		name        string
+		err         error
+		unavailable bool
+		check       func(error) bool
+	}{
+		{"api 401", &duo.APIError{StatusCode: 401, Code: 40101, Message: "Missing request credentials"}, false,
+			func(e error) bool { var a *duo.APIError; return errors.As(e, &a) && a.Code == 40101 }},
+		{"api 503", &duo.APIError{StatusCode: 503, Code: 50301, Message: "down"}, true, nil},
+		{"transport", &duo.TransportError{Op: "preauth", Err: errors.New("connection refused")}, true,
+			func(e error) bool { var x *duo.TransportError; return errors.As(e, &x) && x.Op == "preauth" }},
+		{"response", &duo.ResponseError{Op: "auth", StatusCode: 200, Err: errors.New("bad json")}, true, nil},
+		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), true,
+			func(e error) bool { return errors.Is(e, context.DeadlineExceeded) }},
+		{"canceled", context.Canceled, false, func(e error) bool { return errors.Is(e, context.Canceled) }},
+		{"other", errors.New("odd"), false, nil},
+	}
+	for _, tt := range tests {
+		got := toWireError(tt.err).toError()
+		if duo.IsUnavailable(got) != tt.unavailable {
+			t.Errorf("%s: IsUnavailable after the pipe = %v, want %v (%v)", tt.name, !tt.unavailable, tt.unavailable, got)
+		}
+		if tt.check != nil && !tt.check(got) {
+			t.Errorf("%s: error after the pipe lost its identity: %#v", tt.name, got)
+		}
+	}
+	if toWireError(nil) != nil {
+		t.Error("toWireError(nil) != nil")
+	}
+}
+
+func TestEnvWithout(t *testing.T) {
+	env := []string{"A=1", "DUO_PASSCODE=123456", "B=2", "DUO_PASSCODE_X=keep"}
+	got := strings.Join(envWithout(env, "DUO_PASSCODE"), " ")
+	if got != "A=1 B=2 DUO_PASSCODE_X=keep" {
+		t.Fatalf("envWithout = %q", got)
+	}
+}
+
+func TestErrorLines(t *testing.T) {
+	err := errors.Join(errors.New("line 3: unknown key \"foo\""), fmt.Errorf("wrapped: %w", errors.New("a\nb")))
+	got := strings.Join(errorLines(err), "|")
+	if got != `line 3: unknown key "foo"|wrapped: a|b` {
+		t.Fatalf("errorLines = %q", got)
+	}
+}
+
+func TestStderrLoggerSanitizes(t *testing.T) {
+	var b bytes.Buffer
+	stderrLogger{&b}.Log(6, "user=\x1b[31mx")
+	if b.String() != "[6] user=\\x1b[31mx\n" {
+		t.Fatalf("logger wrote %q", b.String())
+	}
+}

@@ -1,0 +1,257 @@
+package worker
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+func frame(t Type, payload string) []byte {
+	b := []byte{byte(t), 0, 0, 0, 0}
+	n := len(payload)
+	b[1], b[2], b[3], b[4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return append(b, payload...)
+}
+
+func TestDecode(t *testing.T) {
+	big := strings.Repeat("x", MaxPayload)
+	tests := []struct {
+		name     string
+		in       []byte
+		want     Message
+		wantUsed int
+		wantErr  error
+	}{
+		{"prompt", frame(PromptEchoOff, "Passcode: "), Message{PromptEchoOff, []byte("Passcode: ")}, 15, nil},
+		{"empty payload", frame(ConvFailed, ""), Message{ConvFailed, []byte{}}, 5, nil},
+		{"max payload", frame(Info, big), Message{Info, []byte(big)}, 5 + MaxPayload, nil},
+		{"two messages", append(frame(Answer, "1"), frame(Answer, "2")...), Message{Answer, []byte("1")}, 6, nil},
+		{"nothing", nil, Message{}, 0, ErrShort},
+		{"short header", []byte{'A', 0, 0}, Message{}, 0, ErrShort},
+		{"short payload", frame(Answer, "1234")[:7], Message{}, 0, ErrShort},
+		{"unknown type", frame('Z', "x"), Message{}, 0, ErrUnknownType},
+		{"NUL type", frame(0, ""), Message{}, 0, ErrUnknownType},
+		{"too large", []byte{'A', 0, 1, 0, 1}, Message{}, 0, ErrTooLarge},
+		{"huge length", []byte{'A', 0xff, 0xff, 0xff, 0xff}, Message{}, 0, ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, used, err := Decode(tt.in)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Decode error = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if got.Type != tt.want.Type || !bytes.Equal(got.Payload, tt.want.Payload) || used != tt.wantUsed {
+				t.Fatalf("Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used,
+					tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
+			}
+		})
+	}
+}
+
+func TestReadMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []byte
+		want    []Message
+		wantErr error // after the messages
+	}{
+		{"clean end", nil, nil, io.EOF},
+		{"one then end", frame(Answer, "123456"), []Message{{Answer, []byte("123456")}}, io.EOF},
+		{"stream", append(frame(Info, "a"), frame(Error, "b")...), []Message{{Info, []byte("a")}, {Error, []byte("b")}}, io.EOF},
+		{"cut header", []byte{'S', 0}, nil, ErrShort},
+		{"cut payload", frame(Start, "user=alice")[:8], nil, ErrShort},
+		{"hostile length", []byte{'S', 0x7f, 0xff, 0xff, 0xff}, nil, ErrTooLarge},
+		{"garbage", []byte("GET / HTTP/1.1\r\n"), nil, ErrUnknownType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := bytes.NewReader(tt.in)
+			for i, want := range tt.want {
+				got, err := ReadMessage(r)
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				if got.Type != want.Type || !bytes.Equal(got.Payload, want.Payload) {
+					t.Fatalf("message %d = %v %q, want %v %q", i, got.Type, got.Payload, want.Type, want.Payload)
+				}
+			}
+			_, err := ReadMessage(r)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("final error = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == io.EOF && err != io.EOF {
+				t.Fatalf("clean end must be io.EOF itself, got %#v", err)
+			}
+		})
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	for _, m := range []Message{
+		{Start, []byte("user=alice\x00")},
+		{Answer, []byte{}},
+		{Result, EncodeResult(7, "denied")},
+		{Debug, []byte(strings.Repeat("d", MaxPayload))},
+	} {
+		var buf bytes.Buffer
+		if err := WriteMessage(&buf, m); err != nil {
+			t.Fatalf("WriteMessage(%v): %v", m.Type, err)
+		}
+		got, err := ReadMessage(&buf)
+		if err != nil {
+			t.Fatalf("ReadMessage(%v): %v", m.Type, err)
+		}
+		if got.Type != m.Type || !bytes.Equal(got.Payload, m.Payload) {
+			t.Fatalf("round trip of %v changed the message", m.Type)
+		}
+	}
+	if _, err := Encode(Message{Info, make([]byte, MaxPayload+1)}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Encode oversized: err = %v, want ErrTooLarge", err)
+	}
+	if _, err := Encode(Message{'?', nil}); !errors.Is(err, ErrUnknownType) {
+		t.Fatalf("Encode unknown type: err = %v, want ErrUnknownType", err)
+	}
+}
+
+func TestParseStart(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    StartInfo
+		wantErr bool
+	}{
+		{
+			name: "full",
+			in:   "user=alice\x00rhost=192.0.2.1\x00service=sshd\x00tty=ssh\x00ruser=\x00command=/usr/bin/id -u\x00pid=1234\x00uid=0\x00arg=conf=/etc/duo/pam_duo.conf\x00arg=debug\x00",
+			want: StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sshd", TTY: "ssh", Command: "/usr/bin/id -u",
+				PID: 1234, UID: 0, Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
+		},
+		{name: "minimal, no trailing NUL", in: "user=bob", want: StartInfo{User: "bob", UID: -1}},
+		{name: "value with =", in: "user=bob\x00command=env A=b", want: StartInfo{User: "bob", Command: "env A=b", UID: -1}},
+		{name: "arg order kept", in: "arg=b\x00user=u\x00arg=a", want: StartInfo{User: "u", UID: -1, Args: []string{"b", "a"}}},
+		{name: "empty", in: "", wantErr: true},
+		{name: "no user", in: "rhost=x\x00", wantErr: true},
+		{name: "empty user", in: "user=\x00", wantErr: true},
+		{name: "no =", in: "user=a\x00junk", wantErr: true},
+		{name: "repeated user", in: "user=a\x00user=b", wantErr: true},
+		{name: "unknown key", in: "user=a\x00shell=/bin/sh", wantErr: true},
+		{name: "bad uid", in: "user=a\x00uid=root", wantErr: true},
+		{name: "uid overflow", in: "user=a\x00uid=99999999999", wantErr: true},
+		{name: "negative pid", in: "user=a\x00pid=-5", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseStart([]byte(tt.in))
+			if tt.wantErr {
+				if !errors.Is(err, ErrBadStart) {
+					t.Fatalf("ParseStart = %+v, %v; want ErrBadStart", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseStart: %v", err)
+			}
+			if got.User != tt.want.User || got.RHost != tt.want.RHost || got.Service != tt.want.Service ||
+				got.TTY != tt.want.TTY || got.RUser != tt.want.RUser || got.Command != tt.want.Command ||
+				got.PID != tt.want.PID || got.UID != tt.want.UID || strings.Join(got.Args, "|") != strings.Join(tt.want.Args, "|") {
+				t.Fatalf("ParseStart = %+v, want %+v", got, tt.want)
+			}
+			enc, err := got.Encode()
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			again, err := ParseStart(enc)
+			if err != nil || again.User != got.User || again.PID != got.PID || again.UID != got.UID || len(again.Args) != len(got.Args) {
+				t.Fatalf("re-parse of Encode = %+v, %v", again, err)
+			}
+		})
+	}
+	if _, err := (StartInfo{User: "a\x00b"}).Encode(); !errors.Is(err, ErrBadStart) {
+		t.Fatalf("Encode with NUL: err = %v, want ErrBadStart", err)
+	}
+}
+
+func TestResult(t *testing.T) {
+	tests := []struct {
+		code   int32
+		reason string
+	}{{0, "allowed"}, {25, ""}, {7, "denied: user said no"}, {-1, "odd"}}
+	for _, tt := range tests {
+		code, reason, err := ParseResult(EncodeResult(tt.code, tt.reason))
+		if err != nil || code != tt.code || reason != tt.reason {
+			t.Fatalf("ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
+		}
+	}
+	if _, _, err := ParseResult([]byte{0, 0, 7}); !errors.Is(err, ErrShort) {
+		t.Fatalf("ParseResult(3 bytes): err = %v, want ErrShort", err)
+	}
+	if got := EncodeResult(3, strings.Repeat("r", MaxPayload)); len(got) != MaxPayload {
+		t.Fatalf("EncodeResult with a huge reason: %d bytes, want %d", len(got), MaxPayload)
+	}
+}
+
+func TestWipe(t *testing.T) {
+	m := Message{Answer, []byte("123456")}
+	m.Wipe()
+	if !bytes.Equal(m.Payload, make([]byte, 6)) {
+		t.Fatalf("Wipe left %q", m.Payload)
+	}
+}
+
+// FuzzDecode feeds arbitrary bytes to Decode, ReadMessage and ParseStart:
+// they must never panic, must agree with each other, and whatever decodes
+// must encode back to the same bytes.
+func FuzzDecode(f *testing.F) {
+	f.Add(frame(Start, "user=alice\x00rhost=192.0.2.1\x00arg=debug\x00"))
+	f.Add(frame(Answer, "123456"))
+	f.Add(frame(ConvFailed, ""))
+	f.Add(frame(Result, "\x00\x00\x00\x07denied"))
+	f.Add([]byte{'S', 0xff, 0xff, 0xff, 0xff})
+	f.Add([]byte{'P', 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, n, err := Decode(data)
+		rm, rerr := ReadMessage(bytes.NewReader(data))
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("Decode err %v but ReadMessage err %v", err, rerr)
+		}
+		if err != nil {
+			return
+		}
+		if n < HeaderLen || n > len(data) || len(m.Payload) > MaxPayload {
+			t.Fatalf("Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
+		}
+		if rm.Type != m.Type || !bytes.Equal(rm.Payload, m.Payload) {
+			t.Fatal("Decode and ReadMessage disagree")
+		}
+		enc, err := Encode(m)
+		if err != nil {
+			t.Fatalf("Encode of a decoded message: %v", err)
+		}
+		if !bytes.Equal(enc, data[:n]) {
+			t.Fatal("Encode(Decode(x)) != x")
+		}
+		if m.Type == Start {
+			if si, err := ParseStart(m.Payload); err == nil {
+				if si.User == "" {
+					t.Fatal("ParseStart accepted an empty user")
+				}
+				if _, err := si.Encode(); err != nil {
+					t.Fatalf("Encode of a parsed start: %v", err)
+				}
+			}
+		}
+		if m.Type == Result {
+			if _, _, err := ParseResult(m.Payload); err != nil && len(m.Payload) >= 4 {
+				t.Fatalf("ParseResult: %v", err)
+			}
+		}
+	})
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/syslog"
+	"os"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/login"
+)
+
+// PAM return codes (<security/_pam_types.h>).
+const (
+	pamSuccess     int32 = 0
+	pamServiceErr  int32 = 3
+	pamAuthErr     int32 = 7
+	pamUserUnknown int32 = 10
+	pamMaxTries    int32 = 11
+	pamIgnore      int32 = 25
+	pamAbort       int32 = 26
+)
+
+// pamCode maps a login outcome to the PAM result (ARCHITECTURE.md);
+// bypassSuccess is the module argument bypass=success.
+func pamCode(o login.Outcome, bypassSuccess bool) int32 {
+	switch o {
+	case login.Allow, login.FailOpen:
+		return pamSuccess
+	case login.Bypass:
+		if bypassSuccess {
+			return pamSuccess
+		}
+		return pamIgnore
+	case login.Deny:
+		return pamAuthErr
+	case login.UserUnknown:
+		return pamUserUnknown
+	case login.MaxTries:
+		return pamMaxTries
+	case login.FailClosed:
+		return pamServiceErr
+	case login.Aborted:
+		return pamAbort
+	}
+	return pamServiceErr
+}
+
+// workerExit is the exit status that goes with a Result: the module's
+// fallback when it did not get the R message (1 = auth error, else
+// service error).
+func workerExit(code int32) int {
+	switch code {
+	case pamSuccess, pamIgnore:
+		return 0
+	case pamAuthErr, pamMaxTries, pamUserUnknown:
+		return 1
+	}
+	return 2
+}
+
+// startTimeout bounds the wait for the module's Start message.
+const startTimeout = 30 * time.Second
+
+// errConvFailed is the module's X message: the PAM conversation failed.
+var errConvFailed = errors.New("PAM conversation failed")
+
+// runWorker is `login_duo_go pam-worker`: one login for the PAM module,
+// over the protocol of ARCHITECTURE.md on fds 0 (in) and 1 (out).
+func runWorker(args []string) int {
+	if len(args) != 0 {
+		fmt.Fprint(os.Stderr, "login_duo_go pam-worker: takes no arguments\n")
+		return 64
+	}
+	// A setuid start by someone else must not read config files (or
+	// anything named by conf=) as root on their behalf.
+	if os.Getuid() != 0 {
+		_ = dropToReal()
+		fmt.Fprint(os.Stderr, "login_duo_go pam-worker: only root (the pam_duo_go module) may run the worker\n")
+		return 2
+	}
+	sanitizeEnv()
+	ctx, cancel := context.WithTimeout(context.Background(), login.DefaultDeadline+startTimeout)
+	defer cancel()
+	return serveWorker(ctx, os.Stdin, os.Stdout)
+}
+
+// serveWorker runs one worker session: Start in, conversation, Result out.
+func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
+	c := newWorkerConv(ctx, in, out)
+	result := func(code int32, reason string) int {
+		_ = worker.WriteMessage(out, worker.Message{Type: worker.Result, Payload: worker.EncodeResult(code, reason)})
+		return workerExit(code)
+	}
+	var first worker.Message
+	select {
+	case m, ok := <-c.msgs:
+		if !ok {
+			return result(pamServiceErr, "pam-worker: no start message: "+c.readErrText())
+		}
+		first = m
+	case <-time.After(startTimeout):
+		return result(pamServiceErr, "pam-worker: no start message in time")
+	case <-ctx.Done():
+		return result(pamServiceErr, "pam-worker: no start message in time")
+	}
+	if first.Type != worker.Start {
+		return result(pamServiceErr, fmt.Sprintf("pam-worker: expected a start message, got %v", first.Type))
+	}
+	si, err := worker.ParseStart(first.Payload)
+	if err != nil {
+		return result(pamServiceErr, "pam-worker: "+err.Error())
+	}
+	// Like the in-process core, a bad module argument is reported and the
+	// rest still apply (conf.ParseArgs keeps defaults for it).
+	args, argErr := conf.ParseArgs(si.Args)
+	if argErr != nil {
+		logArgProblem(argErr)
+	}
+	res := login.Authenticate(ctx, login.Params{
+		Program:    "pam_duo_go",
+		ConfigFile: args.Conf,
+		Debug:      args.Debug,
+		User:       si.User,
+		UID:        si.UID,
+		Service:    si.Service,
+		RemoteHost: si.RHost,
+		TTY:        si.TTY,
+		RUser:      si.RUser,
+		Command:    si.Command,
+		Conv:       c,
+	})
+	return result(pamCode(res.Outcome, args.Bypass == conf.BypassSuccess), res.Reason)
+}
+
+// logArgProblem sends a module-argument problem to syslog (authpriv), as
+// the module's in-process core does; the worker's stderr is /dev/null.
+func logArgProblem(err error) {
+	w, serr := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_WARNING, "pam_duo_go")
+	if serr != nil {
+		return
+	}
+	defer w.Close()
+	for _, line := range errorLines(err) {
+		_ = w.Warning(sanitize(line, false))
+	}
+}
+
+// workerConv is login.Conversation over the worker pipes: P/p prompts
+// answered by A (or X), I and E messages.
+type workerConv struct {
+	out     io.Writer
+	msgs    chan worker.Message // messages from the module, closed at EOF or error
+	readErr error               // why msgs was closed; read after it is
+}
+
+func newWorkerConv(ctx context.Context, in io.Reader, out io.Writer) *workerConv {
+	c := &workerConv{out: out, msgs: make(chan worker.Message)}
+	go func() {
+		defer close(c.msgs)
+		for {
+			m, err := worker.ReadMessage(in)
+			if err != nil {
+				c.readErr = err
+				return
+			}
+			select {
+			case c.msgs <- m:
+			case <-ctx.Done():
+				m.Wipe()
+				c.readErr = ctx.Err()
+				return
+			}
+		}
+	}()
+	return c
+}
+
+func (c *workerConv) readErrText() string {
+	if c.readErr == nil || errors.Is(c.readErr, io.EOF) {
+		return "end of input"
+	}
+	return c.readErr.Error()
+}
+
+// Prompt sends P (echo off) or p (echo on) and waits for A or X.
+func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
+	t := worker.PromptEchoOff
+	if echo {
+		t = worker.PromptEchoOn
+	}
+	if err := c.send(t, msg); err != nil {
+		return "", err
+	}
+	select {
+	case m, ok := <-c.msgs:
+		if !ok {
+			return "", fmt.Errorf("pam-worker: waiting for an answer: %s", c.readErrText())
+		}
+		defer m.Wipe()
+		switch m.Type {
+		case worker.Answer:
+			return string(m.Payload), nil
+		case worker.ConvFailed:
+			return "", errConvFailed
+		}
+		return "", fmt.Errorf("pam-worker: expected an answer, got %v", m.Type)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Info sends an I message.
+func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(worker.Info, msg) }
+
+// Error sends an E message.
+func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(worker.Error, msg) }
+
+func (c *workerConv) send(t worker.Type, msg string) error {
+	msg = clipText(sanitize(msg, true), worker.MaxPayload)
+	return worker.WriteMessage(c.out, worker.Message{Type: t, Payload: []byte(msg)})
+}

@@ -1,0 +1,266 @@
+// Package pamtest drives the built pam_duo_go.so through real libpam
+// (msteinert/pam's StartConfDir, which reads a service file from a test
+// directory) against the mock Duo server: one case per row of the PAM
+// result table, asserting the result, every message the user saw and the
+// requests Duo received.
+//
+// The module's Go core is a second Go runtime in the test process; the
+// module design only guarantees it against forks, and this works (it is
+// what sudo and pamtester do with it). The fork case runs in a C client.
+package pamtest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/msteinert/pam/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+)
+
+var (
+	root     string
+	buildErr error
+	once     sync.Once
+)
+
+// artifacts builds the module, the core and the helper once.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	once.Do(func() {
+		root, buildErr = filepath.Abs("../..")
+		if buildErr != nil {
+			return
+		}
+		out, err := exec.Command("make", "-C", root, "build").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("make build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		if _, err := os.Stat("/usr/include/security/pam_modules.h"); err != nil {
+			t.Skip("libpam0g-dev is not installed (run bash .ci/deps):", buildErr)
+		}
+		t.Fatal(buildErr)
+	}
+	return root
+}
+
+// transcript records what a login showed and answers from a script.
+type transcript struct {
+	answers []string
+	seen    []string
+	fail    bool // every prompt fails: a broken conversation
+}
+
+func (c *transcript) RespondPAM(style pam.Style, msg string) (string, error) {
+	switch style {
+	case pam.TextInfo:
+		c.seen = append(c.seen, "INFO: "+msg)
+		return "", nil
+	case pam.ErrorMsg:
+		c.seen = append(c.seen, "ERROR: "+msg)
+		return "", nil
+	}
+	c.seen = append(c.seen, "PROMPT: "+firstLine(msg))
+	if c.fail || len(c.answers) == 0 {
+		return "", errors.New("no answer")
+	}
+	a := c.answers[0]
+	c.answers = c.answers[1:]
+	return a, nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+type loginCase struct {
+	name    string
+	user    string
+	users   []duotest.User
+	conf    map[string]string
+	args    string // extra module arguments
+	control string // the module line's control field (default required)
+	after   string // more lines after the module
+	answers []string
+	failing bool
+	down    bool
+	fault   *duotest.Fault
+	want    error // nil for PAM_SUCCESS
+	seen    []string
+	check   func(t *testing.T, s *duotest.Server)
+}
+
+func runLogin(t *testing.T, tc loginCase) {
+	root := artifacts(t)
+	s := duotest.NewServer()
+	defer s.Close()
+	for _, u := range tc.users {
+		s.AddUser(u)
+	}
+	dir := t.TempDir()
+	cfg := map[string]string{"https_timeout": "2"}
+	for k, v := range tc.conf {
+		cfg[k] = v
+	}
+	require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), cfg))
+	if tc.fault != nil {
+		s.Inject("", *tc.fault)
+	}
+	if tc.down {
+		s.Close()
+	}
+	control := tc.control
+	if control == "" {
+		control = "required"
+	}
+	stack := fmt.Sprintf("auth %s %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n%s",
+		control, root, dir, root, root, tc.args, tc.after)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-test"), []byte(stack), 0o644))
+
+	conv := &transcript{answers: tc.answers, fail: tc.failing}
+	tx, err := pam.StartConfDir("duo-test", tc.user, conv, dir)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- tx.Authenticate(0) }()
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("login hung; saw:\n%s", strings.Join(conv.seen, "\n"))
+	}
+	require.NoError(t, tx.End())
+	seen := strings.Join(conv.seen, "\n")
+	if tc.want == nil {
+		assert.NoError(t, err, seen)
+	} else {
+		assert.ErrorIs(t, err, tc.want, seen)
+	}
+	pos := 0
+	for _, want := range tc.seen {
+		i := strings.Index(seen[pos:], want)
+		if !assert.True(t, i >= 0, "missing %q (in order) in:\n%s", want, seen) {
+			break
+		}
+		pos += i + len(want)
+	}
+	if tc.check != nil {
+		tc.check(t, s)
+	}
+}
+
+func TestPAMResults(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the module looks up local users and the configs are root-owned")
+	}
+	root := duotest.User{Name: "root", Passcodes: []string{"123456"}, Push: duotest.PushApproved()}
+	// With this stack PAM_IGNORE falls through to pam_debug's
+	// PAM_PERM_DENIED, while PAM_SUCCESS ends the stack.
+	const ignoreStack = "auth required pam_debug.so auth=perm_denied\n"
+	cases := []loginCase{
+		{name: "allow: passcode", user: "root", users: []duotest.User{root}, answers: []string{"123456"}, want: nil,
+			seen: []string{"PROMPT: Duo two-factor login for root", "INFO: Success. Logging you in..."},
+			check: func(t *testing.T, s *duotest.Server) {
+				auth := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auth, 1)
+				assert.Equal(t, "passcode", auth[0].Params.Get("factor"))
+				assert.Equal(t, "123456", auth[0].Params.Get("passcode"))
+				assert.Equal(t, 1, s.Handshakes())
+			}},
+		{name: "allow: push with live status", user: "root", users: []duotest.User{root}, answers: []string{""}, want: nil,
+			seen: []string{"PROMPT: Duo two-factor", "INFO: Pushed a login request to your device...", "INFO: Success. Logging you in..."}},
+		{name: "deny: preauth deny", user: "root", users: []duotest.User{{Name: "root", Preauth: duo.ResultDeny}}, want: pam.ErrAuth,
+			seen: []string{"ERROR: Login denied by policy"}},
+		{name: "deny: enroll", user: "root", users: []duotest.User{{Name: "root", Preauth: duo.ResultEnroll}}, want: pam.ErrAuth,
+			seen: []string{"ERROR: Your account is not enrolled in Duo. Enroll at: https://"}},
+		{name: "bypass: preauth allow gives PAM_IGNORE", user: "root", users: []duotest.User{{Name: "root", Preauth: duo.ResultAllow}},
+			control: "[ignore=ignore default=done]", after: ignoreStack, want: pam.ErrPermDenied},
+		{name: "bypass: outside groups gives PAM_IGNORE", user: "root", users: []duotest.User{root}, conf: map[string]string{"groups": "no-such-group-xyz"},
+			control: "[ignore=ignore default=done]", after: ignoreStack, want: pam.ErrPermDenied,
+			check: func(t *testing.T, s *duotest.Server) {
+				assert.Empty(t, s.Requests(), "no Duo call for a user Duo does not apply to")
+			}},
+		{name: "bypass=success gives PAM_SUCCESS", user: "root", users: []duotest.User{{Name: "root", Preauth: duo.ResultAllow}},
+			args: "bypass=success", control: "[ignore=ignore default=done]", after: ignoreStack, want: nil},
+		{name: "user unknown", user: "no-such-user-pdg", want: pam.ErrUserUnknown},
+		{name: "max tries: pushes denied", user: "root", users: []duotest.User{{Name: "root", Push: duotest.PushDenied()}},
+			answers: []string{"1", "", "1"}, want: pam.ErrMaxtries, seen: []string{"INFO: Login request denied."}, check: func(t *testing.T, s *duotest.Server) { assert.Len(t, s.RequestsTo("/auth/v2/auth"), 3) }},
+		{name: "max tries: wrong passcodes", user: "root", users: []duotest.User{root}, answers: []string{"111111", "222222"},
+			conf: map[string]string{"prompts": "2"}, want: pam.ErrMaxtries, seen: []string{"ERROR: Incorrect passcode", "ERROR: Incorrect passcode"}},
+		{name: "failopen: Duo down, failmode safe", user: "root", down: true, conf: map[string]string{"failmode": "safe"}, want: nil},
+		{name: "failclosed: Duo down, failmode secure", user: "root", down: true, conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
+		{name: "failclosed: 503, failmode secure", user: "root", users: []duotest.User{root}, fault: &duotest.Fault{Status: 503, Times: -1},
+			conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
+		{name: "aborted: conversation breaks", user: "root", users: []duotest.User{root}, failing: true, want: pam.ErrAbort},
+		{name: "exec mode: passcode", user: "root", users: []duotest.User{root}, args: "mode=exec", answers: []string{"123456"}, want: nil,
+			seen: []string{"PROMPT: Duo two-factor", "INFO: Success"}},
+		{name: "exec mode: push with status", user: "root", users: []duotest.User{root}, args: "mode=exec", answers: []string{""}, want: nil,
+			seen: []string{"INFO: Pushed a login request", "INFO: Success"}},
+		{name: "exec mode: deny", user: "root", users: []duotest.User{{Name: "root", Push: duotest.PushDenied()}}, args: "mode=exec",
+			answers: []string{"1"}, conf: map[string]string{"prompts": "1"}, want: pam.ErrMaxtries},
+		{name: "exec mode: broken conversation", user: "root", users: []duotest.User{root}, args: "mode=exec", failing: true, want: pam.ErrAbort},
+		{name: "exec mode: untrusted helper refused", user: "root", users: []duotest.User{root}, args: "mode=exec helper=/nonexistent/login_duo_go",
+			want: pam.ErrService},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runLogin(t, tc) })
+	}
+}
+
+// TestForkedChildNeverEntersGo runs a login, forks, and logs in again in
+// the child on the same handle: the child must take the worker path.
+func TestForkedChildNeverEntersGo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the module looks up local users and the configs are root-owned")
+	}
+	root := artifacts(t)
+	dir := t.TempDir()
+	client := filepath.Join(dir, "forkclient")
+	if out, err := exec.Command("gcc", "-Wall", "-Werror", "-o", client, "testdata/forkclient.c", "-lpam").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	s := duotest.NewServer()
+	defer s.Close()
+	s.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}})
+	require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), nil))
+	for _, tt := range []struct {
+		name, helper, wantChild string
+	}{
+		// The real worker logs the child in.
+		{"worker", root + "/build/login_duo_go", "child 0"},
+		// A missing helper proves the child did not enter the Go core,
+		// which would have logged in (or hung).
+		{"no worker", "/nonexistent/login_duo_go", "child 3"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s\n",
+				root, dir, root, tt.helper)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-fork"), []byte(stack), 0o644))
+			cmd := exec.Command(client, dir, "duo-fork", "root", "123456")
+			done := make(chan struct{})
+			var out []byte
+			var err error
+			go func() { out, err = cmd.CombinedOutput(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(60 * time.Second):
+				cmd.Process.Kill()
+				t.Fatal("forked login hung")
+			}
+			require.NoError(t, err, string(out))
+			assert.Contains(t, string(out), "parent 0")
+			assert.Contains(t, string(out), tt.wantChild)
+		})
+	}
+}
