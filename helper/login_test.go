@@ -107,8 +107,14 @@ type step struct {
 
 func runOnPTY(t *testing.T, env *mockEnv, extraEnv []string, args []string, steps []step) (screen string, exit int) {
 	t.Helper()
+	return runArgvOnPTY(t, env, extraEnv, append([]string{helperBin}, args...), steps)
+}
+
+// runArgvOnPTY is runOnPTY for any command line.
+func runArgvOnPTY(t *testing.T, env *mockEnv, extraEnv []string, argv []string, steps []step) (screen string, exit int) {
+	t.Helper()
 	p := openPTY(t)
-	cmd := exec.Command(helperBin, args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=dumb", "SSH_CONNECTION=192.0.2.10 51234 192.0.2.1 22"}, extraEnv...)
 	p.start(t, cmd)
 	at := 0
@@ -224,6 +230,7 @@ func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	if !strings.HasSuffix(screen, "\n0\n") {
 		t.Errorf("the command (id -u, as root) did not print 0 last; screen:\n%s", screen)
 	}
+	t.Logf("screen:\n%s", screen)
 }
 
 // itoa3 formats id three times, as ids.String shows real/effective/saved.
@@ -416,5 +423,51 @@ func TestLoginWrongEnvPasscodeHeadless(t *testing.T) {
 	}
 	if f := env.authFactors(); len(f) != 1 || f[0] != "passcode" {
 		t.Fatalf("auth factors %q, want one passcode (headless: one attempt)", f)
+	}
+}
+
+func TestLoginInterrupted(t *testing.T) {
+	// Ctrl-C at the menu and while a push is pending: the login is
+	// aborted, even with failmode=safe, and the command never runs.
+	needLoginRoot(t)
+	slowPush := []duotest.Step{
+		{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: "waiting"},
+		{Status: "allow", StatusMsg: "Success. Logging you in...", Result: "allow", Delay: 30 * time.Second},
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"at the menu", []step{{"Passcode or option", "\x03"}}},
+		{"while the push is pending", []step{{"Passcode or option", "1\n"}, {"Pushed a login request", "\x03"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newMockEnv(t, map[string]string{"failmode": "safe"})
+			env.mock.AddUser(duotest.User{Name: "root", Push: slowPush})
+			screen, exit := runOnPTY(t, env, nil, []string{"-c", env.conf, "echo", "COMMAND-RAN"}, tt.steps)
+			if exit != 1 || strings.Contains(screen, "COMMAND-RAN\n") || !strings.HasSuffix(screen, "Login aborted.\n") {
+				t.Fatalf("exit %d; want 1, no command, and the abort; screen:\n%s", exit, screen)
+			}
+		})
+	}
+}
+
+func TestStdFDsReopened(t *testing.T) {
+	// Started with stdin and stderr closed, login_duo_go puts /dev/null
+	// there before opening anything, and the command inherits it.
+	needLoginRoot(t)
+	env := newMockEnv(t, nil)
+	env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
+	script := `exec 0<&- 2>&-; SSH_ORIGINAL_COMMAND='readlink /proc/self/fd/0 /proc/self/fd/2' exec "$0" -c "$1"`
+	cmd := exec.Command("sh", "-c", script, helperBin, env.conf)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := runBounded(cmd); err != nil {
+		t.Fatalf("%v; stdout %q", err, out.String())
+	}
+	if out.String() != "/dev/null\n/dev/null\n" {
+		t.Fatalf("the command's stdin and stderr are %q, want /dev/null twice", out.String())
 	}
 }

@@ -272,7 +272,14 @@ func runLogin(args []string) int {
 	if err := dropToReal(); err != nil {
 		return die("couldn't drop privileges: %v", err)
 	}
+	// A signal (Ctrl-C, the connection hanging up) cancels the login: the
+	// flow may have seen it as a failed Duo call, which failmode=safe
+	// would turn into a success. It is an abort, whatever the flow said.
+	interrupted := ctx.Err() != nil
 	stop()
+	if interrupted {
+		res = login.Result{Outcome: login.Aborted, Reason: "interrupted by a signal"}
+	}
 
 	d := decide(res)
 	if !d.allowed {

@@ -40,13 +40,18 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// buildHelper builds this package into out with extra -X settings.
+// buildHelper builds this package into out with extra -X settings (and
+// the race detector when the tests have it).
 func buildHelper(out string, xs ...string) error {
 	ldflags := "-X main.version=test"
 	for _, x := range xs {
 		ldflags += " -X " + x
 	}
-	cmd := exec.Command("go", "build", "-o", out, "-ldflags", ldflags, ".")
+	args := []string{"build", "-o", out, "-ldflags", ldflags}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build %s: %w", out, err)

@@ -271,11 +271,11 @@ func startDuoChild(ctx context.Context, cfg *conf.Config, acct serviceAccount, d
 		_ = cmd.Wait()
 		close(c.exited)
 	}()
-	init := &childInit{
+	hello := &childInit{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAPEM: caPEM, Proxy: cfg.HTTPProxy,
 		Timeout: cfg.HTTPSTimeout, Debug: debug != nil,
 	}
-	_, err = c.roundTrip(ctx, &childCall{Method: "init", Init: init})
+	_, err = c.roundTrip(ctx, &childCall{Method: "init", Init: hello})
 	clear(caPEM)
 	if err != nil {
 		c.shutdown()
@@ -546,7 +546,7 @@ func newChildClient(in *childInit, out io.Writer) (*duo.Client, error) {
 	}
 	if in.Debug {
 		opts.Logf = func(format string, args ...any) {
-			debugLine(out, "duo: "+fmt.Sprintf(format, args...))
+			debugLine(out, fmt.Sprintf(format, args...))
 		}
 	}
 	return duo.New(opts)

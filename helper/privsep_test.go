@@ -150,6 +150,21 @@ func TestSetuidLogin(t *testing.T) {
 		}
 	})
 
+	t.Run("interactive login as the user on a terminal", func(t *testing.T) {
+		// What ForceCommand does: the user's own process, on their terminal.
+		screen, exit := runArgvOnPTY(t, env, nil,
+			[]string{"runuser", "-u", u.name, "--", bin, "-d", "id", "-u"},
+			[]step{{"Passcode or option", goodPasscode + "\n"}})
+		if exit != 0 || !strings.HasSuffix(screen, "\n"+strconv.Itoa(u.uid)+"\n") {
+			t.Fatalf("exit %d; want 0 and the user's uid last; screen:\n%s", exit, screen)
+		}
+		want := "duo child: running as uid=" + itoa3(acct.UID) + " gid=" + itoa3(acct.GID) + " groups=[]"
+		if !strings.Contains(screen, want) {
+			t.Errorf("debug output lacks %q; screen:\n%s", want, screen)
+		}
+		t.Logf("screen:\n%s", screen)
+	})
+
 	refusals := []struct {
 		name string
 		bin  string
@@ -169,9 +184,24 @@ func TestSetuidLogin(t *testing.T) {
 			}
 		})
 	}
-	if n := len(env.authFactors()); n != 1 {
-		t.Errorf("refused runs reached Duo: %d auth requests in all, want 1", n)
+	if n := len(env.authFactors()); n != 2 {
+		t.Errorf("refused runs reached Duo: %d auth requests in all, want 2 (the two logins)", n)
 	}
+
+	t.Run("setuid pam-worker refuses a non-root caller", func(t *testing.T) {
+		start, err := (worker.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var in bytes.Buffer
+		if err := worker.WriteMessage(&in, worker.Message{Type: worker.Start, Payload: start}); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, "pam-worker")
+		if exit != 2 || out != "" || !strings.Contains(errOut, "only root") {
+			t.Fatalf("exit %d stdout %q stderr %q; want exit 2, no output, a refusal", exit, out, errOut)
+		}
+	})
 
 	for _, c := range []struct {
 		name string
@@ -241,14 +271,14 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	needRoot(t)
 	u := testUser(t)
 	bin := installSetuid(t, suidDir(t))
-	init, err := json.Marshal(&childCall{Method: "init", Init: &childInit{
+	hello, err := json.Marshal(&childCall{Method: "init", Init: &childInit{
 		IKey: "DIXXXXXXXXXXXXXXXXXX", SKey: strings.Repeat("s", 40), Host: "127.0.0.1:9", Debug: true,
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var in bytes.Buffer
-	if err := worker.WriteMessage(&in, worker.Message{Type: worker.Call, Payload: init}); err != nil {
+	if err := worker.WriteMessage(&in, worker.Message{Type: worker.Call, Payload: hello}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, childCommand)

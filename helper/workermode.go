@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/syslog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
@@ -93,6 +94,7 @@ func runWorker(args []string) int {
 func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	c := newWorkerConv(ctx, in, out)
 	result := func(code int32, reason string) int {
+		reason = sanitize(reason, false) // the module may log it
 		_ = worker.WriteMessage(out, worker.Message{Type: worker.Result, Payload: worker.EncodeResult(code, reason)})
 		return workerExit(code)
 	}
@@ -125,6 +127,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 		Program:    "pam_duo_go",
 		ConfigFile: args.Conf,
 		Debug:      args.Debug,
+		Quiet:      args.Quiet,
 		User:       si.User,
 		UID:        si.UID,
 		Service:    si.Service,
@@ -132,7 +135,10 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 		TTY:        si.TTY,
 		RUser:      si.RUser,
 		Command:    si.Command,
-		Conv:       c,
+		// As in the module's core: sshd's keyboard-interactive holds
+		// PAM_TEXT_INFO back until the next prompt.
+		StatusPrompt: strings.HasPrefix(si.Service, "sshd"),
+		Conv:         c,
 	})
 	return result(pamCode(res.Outcome, args.Bypass == conf.BypassSuccess), res.Reason)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,16 +199,24 @@ func TestWorkerLogin(t *testing.T) {
 		name     string
 		extra    map[string]string // config keys
 		user     duotest.User      // Name, Passcodes filled in
-		answers  []string          // typed at each prompt, in order; "X" = conversation fails
+		answers  []string          // typed at each menu prompt, in order; "X" = conversation fails
 		wantCode int32
+		service  string // PAM service; "" = sshd
+		wantShow string // one of the messages shown, as "type:text"
 	}{
-		{"push approved", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamSuccess},
-		{"enter picks the default push", nil, duotest.User{Push: duotest.PushApproved()}, []string{""}, pamSuccess},
-		{"passcode", nil, duotest.User{Push: duotest.PushApproved()}, []string{goodPasscode}, pamSuccess},
-		{"push denied, one attempt", map[string]string{"prompts": "1"}, duotest.User{Push: duotest.PushDenied()}, []string{"1"}, pamMaxTries},
-		{"push denied three times", nil, duotest.User{Push: duotest.PushDenied()}, []string{"1", "1", "1"}, pamMaxTries},
-		{"denied by Duo", nil, duotest.User{Preauth: "deny", StatusMsg: "Access \x1b[31mdenied"}, nil, pamAuthErr},
-		{"conversation fails", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamAbort},
+		// Under sshd, a pending push's status comes in a prompt (sshd holds
+		// PAM_TEXT_INFO back until the next prompt); elsewhere as info.
+		{"push approved", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamSuccess, "",
+			"p:Pushed a login request to your device...\nPress Enter after you answer on your device: "},
+		{"push approved under sudo", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamSuccess, "sudo",
+			"I:Pushed a login request to your device..."},
+		{"enter picks the default push", nil, duotest.User{Push: duotest.PushApproved()}, []string{""}, pamSuccess, "", ""},
+		{"passcode", nil, duotest.User{Push: duotest.PushApproved()}, []string{goodPasscode}, pamSuccess, "", ""},
+		{"push denied, one attempt", map[string]string{"prompts": "1"}, duotest.User{Push: duotest.PushDenied()}, []string{"1"}, pamMaxTries, "", ""},
+		{"push denied three times", nil, duotest.User{Push: duotest.PushDenied()}, []string{"1", "1", "1"}, pamMaxTries, "", ""},
+		{"denied by Duo", nil, duotest.User{Preauth: "deny", StatusMsg: "Access \x1b[31mdenied"}, nil, pamAuthErr, "",
+			`E:Access \x1b[31mdenied`},
+		{"conversation fails", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamAbort, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +225,11 @@ func TestWorkerLogin(t *testing.T) {
 			du.Name, du.Passcodes = u.name, []string{goodPasscode}
 			env.mock.AddUser(du)
 			w := startWorker(t)
-			w.start(t, worker.StartInfo{User: u.name, RHost: "192.0.2.10", Service: "sshd", TTY: "ssh",
+			service := tt.service
+			if service == "" {
+				service = "sshd"
+			}
+			w.start(t, worker.StartInfo{User: u.name, RHost: "192.0.2.10", Service: service, TTY: "ssh",
 				PID: os.Getpid(), UID: 0, Args: []string{"conf=" + env.conf}})
 			answers := tt.answers
 			var shown []string
@@ -224,6 +237,11 @@ func TestWorkerLogin(t *testing.T) {
 				m := w.next(t, loginLimit)
 				switch m.Type {
 				case worker.PromptEchoOff, worker.PromptEchoOn:
+					if strings.Contains(string(m.Payload), "Press Enter") {
+						w.send(t, worker.Answer, nil)
+						shown = append(shown, string(m.Type)+":"+string(m.Payload))
+						continue
+					}
 					if len(answers) == 0 {
 						t.Fatalf("unexpected prompt %q; shown so far %q", m.Payload, shown)
 					}
@@ -249,6 +267,12 @@ func TestWorkerLogin(t *testing.T) {
 					}
 					if len(answers) != 0 {
 						t.Errorf("prompts not shown for answers %q", answers)
+					}
+					if tt.wantShow != "" && !slices.Contains(shown, tt.wantShow) {
+						t.Errorf("%q never shown; shown %q", tt.wantShow, shown)
+					}
+					if strings.ContainsAny(reason, "\x1b\x07\r\n") {
+						t.Errorf("unsanitized reason sent to the module: %q", reason)
 					}
 					for _, s := range shown {
 						if strings.ContainsAny(s[2:], "\x1b\x07\r") {
