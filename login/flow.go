@@ -146,7 +146,7 @@ func (s *session) run(ctx context.Context) Result {
 		ClientSupportsVerifiedPush: cfg.VerifiedPush, TextPrompt: true, Failmode: failmode,
 	})
 	if err != nil {
-		return s.failmode(cfg.Failmode, "preauth: "+err.Error())
+		return s.duoFailed(ctx, "preauth", err)
 	}
 	switch s.pre.Result {
 	case duo.ResultAllow:
@@ -169,6 +169,16 @@ func (s *session) failmode(mode, reason string) Result {
 		return Result{FailClosed, reason}
 	}
 	return Result{FailOpen, reason}
+}
+
+// duoFailed decides a failed Duo call: failmode when Duo could not be
+// reached or failed, but a deny when the login itself was cancelled or ran
+// out of time (a login that outlives its deadline must never fail open).
+func (s *session) duoFailed(ctx context.Context, op string, err error) Result {
+	if ctx.Err() != nil {
+		return Result{Deny, op + ": login cancelled or past its deadline: " + err.Error()}
+	}
+	return s.failmode(s.cfg.Failmode, op+": "+err.Error())
 }
 
 // choice is one thing a user can pick: a Unix-integration prompt key, or
@@ -280,7 +290,13 @@ func (s *session) secondFactor(ctx context.Context) Result {
 	}
 	if s.p.EnvPasscode != "" {
 		autopush = false
-		r, done := s.attempt(ctx, choice{passcode: s.p.EnvPasscode}, &attempts)
+		// Like duo_unix, $DUO_PASSCODE may also name a factor.
+		c := choice{passcode: strings.TrimSpace(s.p.EnvPasscode)}
+		switch c.passcode {
+		case duo.FactorPush, duo.FactorPhone, duo.FactorSMS, duo.FactorAuto:
+			c = choice{factor: c.passcode, device: "auto"}
+		}
+		r, done := s.attempt(ctx, c, &attempts)
 		if done || s.p.Headless {
 			return r
 		}
@@ -370,7 +386,7 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 	req.Async = pending
 	resp, err := s.api.Auth(ctx, req)
 	if err != nil {
-		return s.failmode(s.cfg.Failmode, "auth: "+err.Error()), true
+		return s.duoFailed(ctx, "auth", err), true
 	}
 	result, status, msg := resp.Result, resp.Status, resp.StatusMsg
 	if pending {
@@ -379,7 +395,7 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 			if errors.Is(err, errConversation) {
 				return Result{Aborted, err.Error()}, true
 			}
-			return s.failmode(s.cfg.Failmode, "auth_status: "+err.Error()), true
+			return s.duoFailed(ctx, "auth_status", err), true
 		}
 		result, status, msg = st.Result, st.Status, st.StatusMsg
 	}

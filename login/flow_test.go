@@ -233,6 +233,19 @@ func TestFlows(t *testing.T) {
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				assert.Equal(t, "passcode", s.RequestsTo("/auth/v2/auth")[0].Params.Get("factor"))
 			}},
+		{name: "env factor name push", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { p.Headless, p.EnvPasscode = true, "push" }, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				auth := s.RequestsTo("/auth/v2/auth")[0].Params
+				assert.Equal(t, "push", auth.Get("factor"))
+				assert.Equal(t, "auto", auth.Get("device"))
+			}},
+		{name: "deadline during a pending push denies, even with failmode safe", user: "slow",
+			users: []duotest.User{{Name: "slow", Push: []duotest.Step{
+				{Status: "pushed", StatusMsg: "Pushed", Result: duo.ResultWaiting},
+				{Status: "allow", StatusMsg: "late", Result: duo.ResultAllow, Delay: 10 * time.Second}}}},
+			extra: map[string]string{"failmode": "safe"}, answers: []string{""},
+			params: func(p *login.Params) { p.Deadline = 500 * time.Millisecond }, want: login.Deny},
 		{name: "pushinfo carries the command", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"pushinfo": "yes", "push_type": "Sudo request"},
 			params: func(p *login.Params) { p.Command = "/usr/bin/id -u" }, answers: []string{""}, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -253,6 +254,11 @@ static void exec_worker(int sock, const char *helper)
 	sigset_t none;
 	int sig, fd, maxfd;
 
+	/* Under sudo and su, PAM runs with the user's real uid and euid 0.
+	 * The worker refuses to run unless its real uid is root (anyone else
+	 * could point it at a config of their own), so become root fully. */
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
+		_exit(127);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP and gaps */
 	sigemptyset(&none);
