@@ -103,6 +103,7 @@ func golden(t *testing.T, name, got string) {
 type step struct {
 	waitFor string
 	typed   string
+	check   func() // runs after waitFor was seen, before typing; may be nil
 }
 
 func runOnPTY(t *testing.T, env *mockEnv, extraEnv []string, args []string, steps []step) (screen string, exit int) {
@@ -120,6 +121,9 @@ func runArgvOnPTY(t *testing.T, env *mockEnv, extraEnv []string, argv []string, 
 	at := 0
 	for _, s := range steps {
 		at = p.waitForAfter(t, at, s.waitFor, loginLimit)
+		if s.check != nil {
+			s.check()
+		}
 		if s.typed != "" {
 			p.Type(t, s.typed)
 		}
@@ -143,40 +147,40 @@ func TestLoginInteractive(t *testing.T) {
 		{
 			name:    "menu then push with status",
 			push:    []duotest.Step{{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: "waiting"}, {Status: "allow", StatusMsg: "Success. Logging you in...", Result: "allow"}},
-			steps:   []step{{"Passcode or option", "1\n"}, {"COMMAND-RAN", ""}},
+			steps:   []step{{"Passcode or option", "1\n", nil}, {"COMMAND-RAN", "", nil}},
 			wantRan: true, wantAuths: []string{"prompt:push1"},
 		},
 		{
 			name:    "passcode",
 			push:    duotest.PushApproved(),
-			steps:   []step{{"Passcode or option", goodPasscode + "\n"}, {"COMMAND-RAN", ""}},
+			steps:   []step{{"Passcode or option", goodPasscode + "\n", nil}, {"COMMAND-RAN", "", nil}},
 			wantRan: true, wantAuths: []string{"passcode"},
 		},
 		{
 			name:     "push denied",
 			push:     duotest.PushDenied(),
 			extra:    map[string]string{"prompts": "1"},
-			steps:    []step{{"Passcode or option", "1\n"}},
+			steps:    []step{{"Passcode or option", "1\n", nil}},
 			wantExit: 1, wantAuths: []string{"prompt:push1"},
 		},
 		{
 			name:    "push denied then passcode",
 			push:    duotest.PushDenied(),
-			steps:   []step{{"Passcode or option", "1\n"}, {"Passcode or option", goodPasscode + "\n"}, {"COMMAND-RAN", ""}},
+			steps:   []step{{"Passcode or option", "1\n", nil}, {"Passcode or option", goodPasscode + "\n", nil}, {"COMMAND-RAN", "", nil}},
 			wantRan: true, wantAuths: []string{"prompt:push1", "passcode"},
 		},
 		{
 			name:     "wrong passcodes",
 			push:     duotest.PushApproved(),
 			extra:    map[string]string{"prompts": "2"},
-			steps:    []step{{"Passcode or option", "000000\n"}, {"Passcode or option (1-", "111111\n"}},
+			steps:    []step{{"Passcode or option", "000000\n", nil}, {"Passcode or option (1-", "111111\n", nil}},
 			wantExit: 1, wantAuths: []string{"passcode", "passcode"},
 		},
 		{
 			name:    "duo down failmode safe",
 			extra:   map[string]string{"failmode": "safe"},
 			down:    true,
-			steps:   []step{{"COMMAND-RAN", ""}},
+			steps:   []step{{"COMMAND-RAN", "", nil}},
 			wantRan: true,
 		},
 		{
@@ -219,7 +223,7 @@ func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 	screen, exit := runOnPTY(t, env, nil, []string{"-d", "-c", env.conf, "id", "-u"},
-		[]step{{"Passcode or option", goodPasscode + "\n"}})
+		[]step{{"Passcode or option", goodPasscode + "\n", nil}})
 	if exit != 0 {
 		t.Fatalf("exit %d; screen:\n%s", exit, screen)
 	}
@@ -372,7 +376,7 @@ func TestLoginMotd(t *testing.T) {
 			env := newMockEnv(t, map[string]string{"motd": motdKey})
 			env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 			screen, exit := runOnPTY(t, env, nil, []string{"-c", env.conf, "echo", "COMMAND-RAN"},
-				[]step{{"Passcode or option", goodPasscode + "\n"}, {"COMMAND-RAN", ""}})
+				[]step{{"Passcode or option", goodPasscode + "\n", nil}, {"COMMAND-RAN", "", nil}})
 			if exit != 0 {
 				t.Fatalf("exit %d; screen:\n%s", exit, screen)
 			}
@@ -438,8 +442,8 @@ func TestLoginInterrupted(t *testing.T) {
 		name  string
 		steps []step
 	}{
-		{"at the menu", []step{{"Passcode or option", "\x03"}}},
-		{"while the push is pending", []step{{"Passcode or option", "1\n"}, {"Pushed a login request", "\x03"}}},
+		{"at the menu", []step{{"Passcode or option", "\x03", nil}}},
+		{"while the push is pending", []step{{"Passcode or option", "1\n", nil}, {"Pushed a login request", "\x03", nil}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

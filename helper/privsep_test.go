@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,6 +30,41 @@ func openDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// processUIDs returns the real/effective/saved/fs uids ("Uid:" line of
+// /proc/PID/status, tab-separated) of every process running exe.
+func processUIDs(t *testing.T, exe string) []string {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		if target, err := os.Readlink("/proc/" + d.Name() + "/exe"); err != nil || target != exe {
+			continue
+		}
+		status, err := os.ReadFile("/proc/" + d.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+				out = append(out, strings.TrimSpace(rest))
+			}
+		}
+	}
+	return out
+}
+
+// itoaTabs is id four times, tab-separated, as in a Uid: line.
+func itoaTabs(id int) string {
+	n := strconv.Itoa(id)
+	return n + "\t" + n + "\t" + n + "\t" + n
 }
 
 // suidDir returns a root-owned directory (mode 0755) on a mount without
@@ -152,9 +188,20 @@ func TestSetuidLogin(t *testing.T) {
 
 	t.Run("interactive login as the user on a terminal", func(t *testing.T) {
 		// What ForceCommand does: the user's own process, on their terminal.
+		// While the menu waits for an answer, the process on the terminal
+		// is the user, for good, and the Duo child the service account.
+		uidsAtMenu := func() {
+			got := processUIDs(t, bin)
+			want := []string{itoaTabs(u.uid), itoaTabs(acct.UID)}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("at the menu, %s processes have Uid lines %q, want %q (the user, the service account)", bin, got, want)
+			}
+		}
 		screen, exit := runArgvOnPTY(t, env, nil,
 			[]string{"runuser", "-u", u.name, "--", bin, "-d", "id", "-u"},
-			[]step{{"Passcode or option", goodPasscode + "\n"}})
+			[]step{{"Passcode or option", goodPasscode + "\n", uidsAtMenu}})
 		if exit != 0 || !strings.HasSuffix(screen, "\n"+strconv.Itoa(u.uid)+"\n") {
 			t.Fatalf("exit %d; want 0 and the user's uid last; screen:\n%s", exit, screen)
 		}
