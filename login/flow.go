@@ -481,15 +481,15 @@ func (s *session) showError(ctx context.Context, msg string) {
 func (s *session) pushInfo() string {
 	v := url.Values{}
 	if s.host != "" {
-		v.Set("Server", s.host)
+		v.Set("hostname", s.host)
 	}
 	if s.p.Command != "" {
-		v.Set("Command", s.p.Command)
+		v.Set("command", s.p.Command)
 	}
 	out := v.Encode()
-	for len(out) >= duo.MaxPushInfoLen && len(v.Get("Command")) > 0 {
-		cmd := v.Get("Command")
-		v.Set("Command", cmd[:len(cmd)/2]+"...")
+	for len(out) >= duo.MaxPushInfoLen && len(v.Get("command")) > 0 {
+		cmd := v.Get("command")
+		v.Set("command", cmd[:len(cmd)/2]+"...")
 		out = v.Encode()
 	}
 	return out

@@ -250,7 +250,7 @@ func TestFlows(t *testing.T) {
 			params: func(p *login.Params) { p.Command = "/usr/bin/id -u" }, answers: []string{""}, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				auth := s.RequestsTo("/auth/v2/auth")[0].Params
-				assert.Contains(t, auth.Get("pushinfo"), "Command=%2Fusr%2Fbin%2Fid+-u")
+				assert.Contains(t, auth.Get("pushinfo"), "command=%2Fusr%2Fbin%2Fid+-u")
 				assert.Equal(t, "Sudo request", auth.Get("type"))
 			}},
 		{name: "conversation breaks", user: "alice", users: []duotest.User{alice}, failAt: 1, want: login.Aborted},

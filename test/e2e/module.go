@@ -1,0 +1,49 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+)
+
+// Mode is one way of running the pam_duo_go module. The end-to-end tests
+// run in every mode of Modes.
+type Mode struct {
+	Name string // for subtest names
+	Arg  string // the module argument that selects it ("" = default)
+}
+
+// Modes are the module's two paths: the default, where the C module
+// dlopens the Go core in the PAM process, and mode=exec, where the login
+// runs in `login_duo_go pam-worker`.
+var Modes = []Mode{
+	{Name: "lazy core"},
+	{Name: "mode=exec", Arg: "mode=exec"},
+}
+
+// RequireMode skips the test, saying why, when mode cannot run with the
+// built artifacts (mode=exec needs login_duo_go's pam-worker mode).
+func RequireMode(t testing.TB, a Artifacts, mode Mode) {
+	t.Helper()
+	if mode.Arg == "mode=exec" {
+		RequireWorkerMode(t, a)
+	}
+}
+
+// AuthLine is a PAM auth line for the built module: control (e.g.
+// "required", "[success=done ignore=ignore default=die]"), conf=, core=
+// and helper= pointing at the built files, the mode's argument and any
+// extra arguments.
+func (a Artifacts) AuthLine(control, conf string, mode Mode, extra ...string) string {
+	parts := []string{"auth", control, a.Module, "conf=" + conf, "core=" + a.Core, "helper=" + a.Helper}
+	if mode.Arg != "" {
+		parts = append(parts, mode.Arg)
+	}
+	parts = append(parts, extra...)
+	return strings.Join(parts, " ")
+}
+
+// Stack is a PAM service file: the auth lines, then account and session
+// lines that always pass (the end-to-end tests are about auth).
+func Stack(auth ...string) string {
+	return strings.Join(auth, "\n") + "\naccount required pam_permit.so\nsession required pam_permit.so\n"
+}

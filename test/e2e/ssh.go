@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// LoginCommand is the remote command SSHLogin runs: it prints LOGIN-OK and
+// the name of the user the session runs as.
+const LoginCommand = "echo LOGIN-OK $(id -un)"
+
+// SSHOptions configure RunSSH.
+type SSHOptions struct {
+	Port    int
+	User    string
+	Respond Responder // answers prompts; nil = fail on any prompt
+	// Command is the remote command; "" = LoginCommand.
+	Command string
+	// PreferredAuthentications is ssh's option; "" = "keyboard-interactive".
+	PreferredAuthentications string
+	// NumberOfPasswordPrompts is ssh's option (how many times it retries
+	// a failed keyboard-interactive or password round); 0 = 1.
+	NumberOfPasswordPrompts int
+	// TTY asks for a remote terminal (-tt) instead of none (-T).
+	TTY bool
+	// Timeout bounds the whole run; 0 = 60 s.
+	Timeout time.Duration
+	// ExtraArgs are more ssh options, placed before the destination.
+	ExtraArgs []string
+}
+
+// SSHResult is what the ssh client showed and how it ended.
+type SSHResult struct {
+	*TerminalResult
+	User string
+}
+
+// LoggedIn reports whether the session ran LoginCommand as the user
+// (the transcript has "LOGIN-OK USER") and ssh exited 0.
+func (r *SSHResult) LoggedIn() bool {
+	if r == nil || r.TerminalResult == nil || r.ExitCode != 0 {
+		return false
+	}
+	for _, l := range r.Transcript.Lines() {
+		if l.Text == "LOGIN-OK "+r.User {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary is a short account of the run for test logs: exit status,
+// prompts answered and the transcript.
+func (r *SSHResult) Summary() string {
+	s := fmt.Sprintf("ssh %s@127.0.0.1: exit %d, timed out %v, logged in %v, %d prompts\n  $ %s\n",
+		r.User, r.ExitCode, r.TimedOut, r.LoggedIn(), len(r.Prompts), r.CommandLine())
+	return s + r.Transcript.String()
+}
+
+// SSHArgv is the ssh command line RunSSH runs for opts: the real
+// /usr/bin/ssh with no user or system configuration, no known-hosts
+// files, and only the chosen authentication methods.
+func SSHArgv(opts SSHOptions) []string {
+	methods := opts.PreferredAuthentications
+	if methods == "" {
+		methods = "keyboard-interactive"
+	}
+	tries := opts.NumberOfPasswordPrompts
+	if tries <= 0 {
+		tries = 1
+	}
+	command := opts.Command
+	if command == "" {
+		command = LoginCommand
+	}
+	tty := "-T"
+	if opts.TTY {
+		tty = "-tt"
+	}
+	argv := []string{"/usr/bin/ssh", "-F", "/dev/null",
+		"-p", strconv.Itoa(opts.Port),
+		"-o", "StrictHostKeyChecking=no",
+		"-o", "UserKnownHostsFile=/dev/null",
+		"-o", "GlobalKnownHostsFile=/dev/null",
+		"-o", "LogLevel=ERROR",
+		"-o", "PreferredAuthentications=" + methods,
+		"-o", "KbdInteractiveAuthentication=yes",
+		"-o", "PasswordAuthentication=yes",
+		"-o", "PubkeyAuthentication=no",
+		"-o", "HostbasedAuthentication=no",
+		"-o", "GSSAPIAuthentication=no",
+		"-o", "NumberOfPasswordPrompts=" + strconv.Itoa(tries),
+		"-o", "ConnectTimeout=5",
+		"-o", "BatchMode=no",
+		"-o", "ControlPath=none",
+		"-o", "IdentityAgent=none",
+		tty,
+	}
+	argv = append(argv, opts.ExtraArgs...)
+	return append(argv, opts.User+"@127.0.0.1", command)
+}
+
+// RunSSH logs in with the real ssh client on a pseudo-terminal, answering
+// its prompts with opts.Respond and recording every line it shows with a
+// timestamp. It is bounded by opts.Timeout; the result is never nil. The
+// error wraps ErrTimeout when ssh was killed at the deadline, or is the
+// responder's error.
+func RunSSH(ctx context.Context, opts SSHOptions) (*SSHResult, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	tr, err := RunTerminal(ctx, Terminal{
+		Argv:    SSHArgv(opts),
+		Respond: opts.Respond,
+		Timeout: timeout,
+	})
+	return &SSHResult{TerminalResult: tr, User: opts.User}, err
+}
+
+// SSHLogin logs user in to the sshd on port, answering the prompts with
+// answers in order, and returns what happened. It fails the test (with
+// the transcript) if ssh hangs past 60 s or shows a prompt beyond the
+// answers; a refused login is a result, not a failure. The transcript is
+// logged.
+func SSHLogin(t testing.TB, port int, user string, answers ...string) *SSHResult {
+	t.Helper()
+	return SSHLoginWith(t, SSHOptions{Port: port, User: user, Respond: Answers(answers...)})
+}
+
+// SSHLoginWith is SSHLogin with all of RunSSH's options.
+func SSHLoginWith(t testing.TB, opts SSHOptions) *SSHResult {
+	t.Helper()
+	RequireBinary(t, "/usr/bin/ssh")
+	res, err := RunSSH(context.Background(), opts)
+	if err != nil {
+		if errors.Is(err, ErrTimeout) {
+			t.Fatalf("ssh login hung: %v\n%s", err, res.Summary())
+		}
+		t.Fatalf("ssh login: %v\n%s", err, res.Summary())
+	}
+	t.Logf("%s", res.Summary())
+	return res
+}
+
+// Login is SSHLoginWith against this server (opts.Port is set); when the
+// login hangs it also logs the server's processes and their stacks.
+func (s *Sshd) Login(t testing.TB, opts SSHOptions) *SSHResult {
+	t.Helper()
+	RequireBinary(t, "/usr/bin/ssh")
+	opts.Port = s.Port
+	res, err := RunSSH(context.Background(), opts)
+	if err != nil {
+		if errors.Is(err, ErrTimeout) {
+			t.Fatalf("ssh login hung: %v\n%s\nserver processes:\n%s\nstacks:\n%s", err, res.Summary(), s.Processes(), s.Stacks("[pam]"))
+		}
+		t.Fatalf("ssh login: %v\n%s", err, res.Summary())
+	}
+	t.Logf("%s", res.Summary())
+	return res
+}

@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os/exec"
+	"os/user"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// UserPrefix starts the name of every user CreateUser makes, so that test
+// users never collide with real ones (and are easy to spot).
+const UserPrefix = "pdgt-"
+
+// User is a local account made by CreateUser.
+type User struct {
+	Name     string
+	Password string
+	UID      string
+	Home     string
+}
+
+var userNameRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
+
+// CreateUser makes a local user (useradd -m -s /bin/sh, password set with
+// chpasswd) named UserPrefix + name + a random suffix, and removes it with
+// userdel -r in t.Cleanup. name is 1 to 16 lowercase letters and digits.
+func CreateUser(t testing.TB, name, password string) *User {
+	t.Helper()
+	RequireRoot(t)
+	RequireBinary(t, "useradd")
+	RequireBinary(t, "userdel")
+	RequireBinary(t, "chpasswd")
+	if !userNameRE.MatchString(name) {
+		t.Fatalf("CreateUser: name %q: want 1 to 16 lowercase letters and digits, starting with a letter", name)
+	}
+	if strings.ContainsAny(password, ":\n") || password == "" {
+		t.Fatalf("CreateUser: the password must be non-empty, without ':' or newlines")
+	}
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		t.Fatal(err)
+	}
+	full := UserPrefix + name + "-" + hex.EncodeToString(suffix)
+
+	if err := retryLocked(func() (string, error) {
+		return runBounded(30*time.Second, "useradd", "-m", "-s", "/bin/sh", "-c", "pam_duo_go e2e test user", full)
+	}); err != nil {
+		t.Fatalf("useradd %s: %v", full, err)
+	}
+	t.Cleanup(func() {
+		if err := retryLocked(func() (string, error) {
+			return runBounded(30*time.Second, "userdel", "-r", "-f", full)
+		}); err != nil {
+			t.Errorf("userdel %s: %v", full, err)
+		}
+	})
+	cmd := exec.Command("chpasswd")
+	cmd.Stdin = strings.NewReader(full + ":" + password + "\n")
+	cmd.WaitDelay = 2 * time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chpasswd %s: %v\n%s", full, err, out)
+	}
+	u, err := user.Lookup(full)
+	if err != nil {
+		t.Fatalf("looking up the new user %s: %v", full, err)
+	}
+	return &User{Name: full, Password: password, UID: u.Uid, Home: u.HomeDir}
+}
+
+// retryLocked runs a shadow-utils command, retrying (bounded) while
+// another process holds the password file lock.
+func retryLocked(run func() (string, error)) error {
+	var out string
+	var err error
+	for attempt := 0; attempt < 10; attempt++ {
+		out, err = run()
+		if err == nil {
+			return nil
+		}
+		if !strings.Contains(out, "lock") {
+			break
+		}
+		time.Sleep(time.Duration(200*(attempt+1)) * time.Millisecond)
+	}
+	return fmt.Errorf("%w\n%s", err, out)
+}

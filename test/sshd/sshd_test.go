@@ -1,0 +1,204 @@
+// Package sshd_test drives the real pam_duo_go module through OpenSSH's
+// sshd and ssh client: keyboard-interactive logins against the mock Duo
+// server, in both module modes.
+package sshd_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+)
+
+// loginTimeout bounds every login: a hang fails the test with the
+// transcript and the stacks of sshd's PAM child.
+const loginTimeout = 60 * time.Second
+
+// goodPasscode is the passcode the mock accepts for the test users.
+const goodPasscode = "123456"
+
+func pushUser(name string, push []duotest.Step) duotest.User {
+	return duotest.User{Name: name, Passcodes: []string{goodPasscode}, Push: push}
+}
+
+func approvedPush() []duotest.Step { return duotest.PushApproved() }
+
+// requests returns the mock's requests to path for user.
+func requests(mock *duotest.Server, path, user string) []duotest.Request {
+	var out []duotest.Request
+	for _, r := range mock.Requests() {
+		if r.Path == path && r.Params.Get("username") == user {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// describeRequests lists the mock's requests for a log.
+func describeRequests(mock *duotest.Server) string {
+	var b strings.Builder
+	for _, r := range mock.Requests() {
+		fmt.Fprintf(&b, "  %s %s %s factor=%s\n", r.Time.Format("15:04:05.000"), r.Method, r.Path, r.Params.Get("factor"))
+	}
+	return b.String()
+}
+
+func TestLogin(t *testing.T) {
+	tests := []struct {
+		name       string
+		push       []duotest.Step
+		answers    []string
+		wantLogin  bool
+		wantFactor string // the factor of the (last) auth request
+		wantAuths  int
+	}{
+		{"push approved", duotest.PushApproved(), []string{"1"}, true, "push", 1},
+		{"passcode", duotest.PushApproved(), []string{goodPasscode}, true, "passcode", 1},
+		{"wrong passcode then right", duotest.PushApproved(), []string{"000000", goodPasscode}, true, "passcode", 2},
+		{"push denied on every attempt", duotest.PushDenied(), []string{"1", "1", "1"}, false, "push", 3},
+	}
+	for _, mode := range modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			env := newDuoEnv(t, mode, nil)
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					u := e2e.CreateUser(t, "login", "Pw-"+randomWord(t))
+					env.mock.AddUser(pushUser(u.Name, tt.push))
+					res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(tt.answers...), Timeout: loginTimeout})
+					if res.LoggedIn() != tt.wantLogin {
+						t.Errorf("logged in = %v, want %v\nmock requests:\n%s", res.LoggedIn(), tt.wantLogin, describeRequests(env.mock))
+					}
+					auths := requests(env.mock, "/auth/v2/auth", u.Name)
+					if len(auths) != tt.wantAuths {
+						t.Errorf("%d auth requests, want %d\nmock requests:\n%s", len(auths), tt.wantAuths, describeRequests(env.mock))
+					}
+					if len(auths) > 0 {
+						if f := auths[len(auths)-1].Params.Get("factor"); f != tt.wantFactor && f != "prompt" {
+							t.Errorf("last auth factor = %q, want %q", f, tt.wantFactor)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestDuoUnreachable(t *testing.T) {
+	tests := []struct {
+		failmode  string
+		wantLogin bool
+	}{
+		{"safe", true},
+		{"secure", false},
+	}
+	for _, mode := range modes {
+		for _, tt := range tests {
+			t.Run(mode.Name+"/failmode="+tt.failmode, func(t *testing.T) {
+				env := newDuoEnv(t, mode, map[string]string{"failmode": tt.failmode})
+				u := e2e.CreateUser(t, "down", "Pw-"+randomWord(t))
+				env.mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
+				srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+				env.mock.Close() // Duo is down: connections are refused
+				res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(), Timeout: loginTimeout})
+				if res.LoggedIn() != tt.wantLogin {
+					t.Errorf("failmode=%s: logged in = %v, want %v", tt.failmode, res.LoggedIn(), tt.wantLogin)
+				}
+			})
+		}
+	}
+}
+
+// TestGroupBypass shows the module returns PAM_IGNORE (not PAM_SUCCESS)
+// for a user outside `groups`: with `[success=done ignore=ignore
+// default=die]`, PAM_IGNORE moves on to the next module (a stand-in that
+// asks its own question) while PAM_SUCCESS ends the stack; and a stack of
+// the module alone refuses a bypassed user, since libpam fails a stack in
+// which every module ignored. Duo is never asked about a bypassed user.
+func TestGroupBypass(t *testing.T) {
+	standIn := e2e.BuildStandInModule(t)
+	const next = "auth required %s want=after-duo [prompt=Next module: ]"
+	for _, mode := range modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			tests := []struct {
+				name       string
+				inGroup    bool
+				stack      func(env *duoEnv) string
+				answers    []string
+				wantLogin  bool
+				wantDuo    bool // Duo was asked (preauth)
+				wantPrompt string
+			}{
+				{"outside groups, next module decides", false,
+					func(env *duoEnv) string {
+						return stack(env.authLine("[success=done ignore=ignore default=die]"), fmt.Sprintf(next, standIn))
+					}, []string{"after-duo"}, true, false, "Next module: "},
+				{"outside groups, module alone", false,
+					func(env *duoEnv) string { return stack(env.authLine("required")) },
+					nil, false, false, ""},
+				{"outside groups, sufficient then pam_permit", false,
+					func(env *duoEnv) string { return stack(env.authLine("sufficient"), "auth required pam_permit.so") },
+					nil, true, false, ""},
+				{"in groups, Duo decides and ends the stack", true,
+					func(env *duoEnv) string {
+						return stack(env.authLine("[success=done ignore=ignore default=die]"), fmt.Sprintf(next, standIn))
+					}, []string{"1"}, true, true, ""},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					e2e.RequireRoot(t)
+					u := e2e.CreateUser(t, "groups", "Pw-"+randomWord(t))
+					group := "pdgt-someothergroup"
+					if tt.inGroup {
+						group = u.Name // useradd made the user's own group
+					}
+					env := newDuoEnv(t, mode, map[string]string{"groups": group})
+					env.mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
+					srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: tt.stack(env)})
+					res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(tt.answers...), Timeout: loginTimeout})
+					if res.LoggedIn() != tt.wantLogin {
+						t.Errorf("logged in = %v, want %v", res.LoggedIn(), tt.wantLogin)
+					}
+					if asked := len(requests(env.mock, "/auth/v2/preauth", u.Name)) > 0; asked != tt.wantDuo {
+						t.Errorf("Duo asked = %v, want %v\nmock requests:\n%s", asked, tt.wantDuo, describeRequests(env.mock))
+					}
+					if tt.wantPrompt != "" && !res.Transcript.Contains(tt.wantPrompt) {
+						t.Errorf("the next module's prompt %q never showed", tt.wantPrompt)
+					}
+					if tt.inGroup && res.Transcript.Contains("Next module: ") {
+						t.Errorf("the next module ran after Duo allowed: the module did not return PAM_SUCCESS")
+					}
+				})
+			}
+		})
+	}
+}
+
+func TestManyLoginsInARow(t *testing.T) {
+	const n = 20
+	for _, mode := range modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			env := newDuoEnv(t, mode, nil)
+			u := e2e.CreateUser(t, "many", "Pw-"+randomWord(t))
+			env.mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+			ok := 0
+			start := time.Now()
+			for i := 0; i < n; i++ {
+				res, err := e2e.RunSSH(t.Context(), e2e.SSHOptions{Port: srv.Port, User: u.Name, Respond: e2e.DuoAnswers("1"), Timeout: loginTimeout})
+				if err != nil {
+					t.Fatalf("login %d of %d: %v (after %d good logins)\n%s\nserver processes:\n%s\nstacks:\n%s",
+						i+1, n, err, ok, res.Summary(), srv.Processes(), srv.Stacks("[pam]"))
+				}
+				if !res.LoggedIn() {
+					t.Fatalf("login %d of %d refused (after %d good logins)\n%s", i+1, n, ok, res.Summary())
+				}
+				ok++
+			}
+			t.Logf("%s: %d of %d logins in a row succeeded, none hung (%v in all)", mode.Name, ok, n, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}

@@ -1,0 +1,91 @@
+// Package sudo_test drives the real pam_duo_go module through sudo: a test
+// user runs sudo through a PAM service with the module, against the mock
+// Duo server, in both module modes.
+package sudo_test
+
+import (
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+)
+
+// sudoTimeout bounds every sudo run.
+const sudoTimeout = 60 * time.Second
+
+// describeRequests lists the mock's requests for a log.
+func describeRequests(mock *duotest.Server) string {
+	var b strings.Builder
+	for _, r := range mock.Requests() {
+		fmt.Fprintf(&b, "  %s %s factor=%s pushinfo=%q\n", r.Method, r.Path, r.Params.Get("factor"), r.Params.Get("pushinfo"))
+	}
+	return b.String()
+}
+
+func TestSudo(t *testing.T) {
+	tests := []struct {
+		name      string
+		push      []duotest.Step
+		wantExit  int
+		wantRoot  bool // id -u printed 0
+		wantAuths int
+	}{
+		{"push approved", duotest.PushApproved(), 0, true, 1},
+		{"push denied", duotest.PushDenied(), 1, false, 1},
+	}
+	for _, mode := range e2e.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			e2e.RequireRoot(t)
+			art := e2e.BuildArtifacts(t)
+			e2e.RequireMode(t, art, mode)
+			mock := duotest.NewServer()
+			t.Cleanup(mock.Close)
+			conf := filepath.Join(t.TempDir(), "pam_duo.conf")
+			if err := mock.WriteConfig(conf, map[string]string{"pushinfo": "yes"}); err != nil {
+				t.Fatalf("writing pam_duo.conf: %v", err)
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					u := e2e.CreateUser(t, "sudo", "Pw-unused-password")
+					mock.AddUser(duotest.User{Name: u.Name, Push: tt.push})
+					res := e2e.SudoRun(t, e2e.SudoOptions{
+						User:     u.Name,
+						PAMStack: e2e.Stack(art.AuthLine("required", conf, mode)),
+						Answers:  []string{"1"}, // Duo's menu: push
+						Command:  []string{"/usr/bin/id", "-u"},
+						Timeout:  sudoTimeout,
+					})
+					if res.ExitCode != tt.wantExit {
+						t.Errorf("sudo exit %d, want %d\nmock requests:\n%s", res.ExitCode, tt.wantExit, describeRequests(mock))
+					}
+					if gotRoot := strings.HasSuffix(res.Stdout, "\n0\n") || res.Stdout == "0\n"; gotRoot != tt.wantRoot {
+						t.Errorf("id -u ran as root = %v, want %v", gotRoot, tt.wantRoot)
+					}
+					var auths []duotest.Request
+					for _, r := range mock.Requests() {
+						if r.Path == "/auth/v2/auth" && r.Params.Get("username") == u.Name {
+							auths = append(auths, r)
+						}
+					}
+					if len(auths) != tt.wantAuths {
+						t.Fatalf("%d auth requests for %s, want %d\nmock requests:\n%s", len(auths), u.Name, tt.wantAuths, describeRequests(mock))
+					}
+					// pushinfo=yes: the push carries the command being authorized.
+					raw := auths[0].Params.Get("pushinfo")
+					info, err := url.ParseQuery(raw)
+					if err != nil {
+						t.Fatalf("pushinfo %q is not URL-encoded key=value pairs: %v", raw, err)
+					}
+					if cmd := info.Get("command"); !strings.Contains(cmd, "/usr/bin/id") {
+						t.Errorf("pushinfo command = %q (pushinfo %q), want it to name /usr/bin/id", cmd, raw)
+					}
+				})
+			}
+		})
+	}
+}
