@@ -29,26 +29,7 @@ const (
 // pamCode maps a login outcome to the PAM result (ARCHITECTURE.md);
 // bypassSuccess is the module argument bypass=success.
 func pamCode(o login.Outcome, bypassSuccess bool) int32 {
-	switch o {
-	case login.Allow, login.FailOpen:
-		return pamSuccess
-	case login.Bypass:
-		if bypassSuccess {
-			return pamSuccess
-		}
-		return pamIgnore
-	case login.Deny:
-		return pamAuthErr
-	case login.UserUnknown:
-		return pamUserUnknown
-	case login.MaxTries:
-		return pamMaxTries
-	case login.FailClosed:
-		return pamServiceErr
-	case login.Aborted:
-		return pamAbort
-	}
-	return pamServiceErr
+	return int32(o.PAMResult(bypassSuccess))
 }
 
 // workerExit is the exit status that goes with a Result: the module's

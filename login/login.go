@@ -107,3 +107,38 @@ type UserInfo struct {
 	Gecos  string
 	Groups []string // primary and supplementary group names
 }
+
+// PAM return codes (Linux-PAM's _pam_types.h) that outcomes map to.
+const (
+	PAMSuccess     = 0
+	PAMServiceErr  = 3
+	PAMAuthErr     = 7
+	PAMUserUnknown = 10
+	PAMMaxTries    = 11
+	PAMIgnore      = 25
+	PAMAbort       = 26
+)
+
+// PAMResult is the PAM return code for o, the table in ARCHITECTURE.md;
+// bypassSuccess is the module argument bypass=success. Both front ends
+// that answer PAM (the Go core and login_duo_go pam-worker) use it.
+func (o Outcome) PAMResult(bypassSuccess bool) int {
+	switch o {
+	case Allow, FailOpen:
+		return PAMSuccess
+	case Bypass:
+		if bypassSuccess {
+			return PAMSuccess
+		}
+		return PAMIgnore
+	case Deny:
+		return PAMAuthErr
+	case UserUnknown:
+		return PAMUserUnknown
+	case MaxTries:
+		return PAMMaxTries
+	case Aborted:
+		return PAMAbort
+	}
+	return PAMServiceErr // FailClosed, and any outcome this table does not know
+}

@@ -86,15 +86,21 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
-// PAM return codes (Linux-PAM's _pam_types.h).
+// PAM return codes used here. The outcome table is login.PAMResult; the
+// constants below fail to compile if its codes ever differ from libpam's.
 const (
-	pamSuccess     = C.PAM_SUCCESS
 	pamServiceErr  = C.PAM_SERVICE_ERR
-	pamAuthErr     = C.PAM_AUTH_ERR
 	pamUserUnknown = C.PAM_USER_UNKNOWN
-	pamMaxTries    = C.PAM_MAXTRIES
-	pamAbort       = C.PAM_ABORT
-	pamIgnore      = C.PAM_IGNORE
+)
+
+const (
+	_ = uint(C.PAM_SUCCESS-login.PAMSuccess) + uint(login.PAMSuccess-C.PAM_SUCCESS)
+	_ = uint(C.PAM_SERVICE_ERR-login.PAMServiceErr) + uint(login.PAMServiceErr-C.PAM_SERVICE_ERR)
+	_ = uint(C.PAM_AUTH_ERR-login.PAMAuthErr) + uint(login.PAMAuthErr-C.PAM_AUTH_ERR)
+	_ = uint(C.PAM_USER_UNKNOWN-login.PAMUserUnknown) + uint(login.PAMUserUnknown-C.PAM_USER_UNKNOWN)
+	_ = uint(C.PAM_MAXTRIES-login.PAMMaxTries) + uint(login.PAMMaxTries-C.PAM_MAXTRIES)
+	_ = uint(C.PAM_IGNORE-login.PAMIgnore) + uint(login.PAMIgnore-C.PAM_IGNORE)
+	_ = uint(C.PAM_ABORT-login.PAMAbort) + uint(login.PAMAbort-C.PAM_ABORT)
 )
 
 func main() {}
@@ -146,29 +152,7 @@ func authenticate(h handle, argv []string) int {
 		Log:          h,
 	}
 	res := login.Authenticate(context.Background(), p)
-	return pamResult(res.Outcome, args.Bypass)
-}
-
-// pamResult is the outcome table of ARCHITECTURE.md.
-func pamResult(o login.Outcome, bypass string) int {
-	switch o {
-	case login.Allow, login.FailOpen:
-		return pamSuccess
-	case login.Bypass:
-		if bypass == conf.BypassSuccess {
-			return pamSuccess
-		}
-		return pamIgnore
-	case login.UserUnknown:
-		return pamUserUnknown
-	case login.MaxTries:
-		return pamMaxTries
-	case login.FailClosed:
-		return pamServiceErr
-	case login.Aborted:
-		return pamAbort
-	}
-	return pamAuthErr
+	return res.Outcome.PAMResult(args.Bypass == conf.BypassSuccess)
 }
 
 // sudoCommand is the command a sudo login authorizes: SUDO_COMMAND when
