@@ -1,0 +1,180 @@
+package pkgtest
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+)
+
+// rpmEntry is one file of an RPM as `rpm -qlvp` shows it.
+type rpmEntry struct {
+	perms, owner, group string
+}
+
+// seModuleMagic starts every SELinux policy module package (.pp).
+const seModuleMagic = 0xf97cff8f
+
+// TestRPMPackage builds the RPMs once with rpmbuild and checks their file
+// lists, modes, owners, config flags and scriptlets, and the SELinux
+// module inside.
+func TestRPMPackage(t *testing.T) {
+	if os.Geteuid() != 0 {
+		// rpmbuild itself would work, but the file owners it records are
+		// only root:root when %attr says so; CI runs as root.
+		t.Skip("skipping: the RPM package test runs in CI as root (with the Debian package test); run it as root")
+	}
+	tools := requireTools(t, "the RPM package test",
+		"rpmbuild", "rpm", "checkmodule", "semodule_package", "bzip2", "gzip", "go", "make", "gcc")
+	root := e2e.RepoRoot(t)
+	spec, err := os.ReadFile(filepath.Join(root, "rpm", "pam_duo_go.spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^Version:\s*(\S+)`).FindSubmatch(spec)
+	if m == nil {
+		t.Fatal("rpm/pam_duo_go.spec has no Version:")
+	}
+	version := string(m[1])
+
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	if err := copyTree(root, src); err != nil {
+		t.Fatalf("copying the source tree: %v", err)
+	}
+	top := filepath.Join(work, "rpmbuild")
+	if err := os.MkdirAll(filepath.Join(top, "SOURCES"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tarball := filepath.Join(top, "SOURCES", "pam_duo_go-"+version+".tar.gz")
+	if err := writeSourceTarball(src, "pam_duo_go-"+version, tarball); err != nil {
+		t.Fatalf("writing %s: %v", tarball, err)
+	}
+	args := []string{"-bb", "--define", "_topdir " + top}
+	if _, err := os.Stat("/etc/debian_version"); err == nil {
+		// The rpm database is empty on Debian: BuildRequires cannot be met
+		// from it (rpm/README.md).
+		args = append(args, "--nodeps")
+	}
+	args = append(args, filepath.Join(src, "rpm", "pam_duo_go.spec"))
+	r := run(t, command{dir: src, env: buildEnv(t), limit: buildTimeout}, tools["rpmbuild"], args...)
+	if r.err != nil {
+		t.Fatalf("rpmbuild %s: %v\n%s", strings.Join(args, " "), r.err, tail(r.out, 100))
+	}
+	arch := strings.TrimSpace(mustRun(t, command{}, tools["rpm"], "--eval", "%{_arch}"))
+	mainRPM := filepath.Join(top, "RPMS", arch, "pam_duo_go-"+version+"-1."+arch+".rpm")
+	seRPM := filepath.Join(top, "RPMS", "noarch", "pam_duo_go-selinux-"+version+"-1.noarch.rpm")
+	for _, p := range []string{mainRPM, seRPM} {
+		if _, err := os.Stat(p); err != nil {
+			found, _ := filepath.Glob(filepath.Join(top, "RPMS", "*", "*.rpm"))
+			t.Fatalf("rpmbuild did not write %s (it wrote %v)", p, found)
+		}
+	}
+
+	t.Run("files", func(t *testing.T) {
+		checkRPMFiles(t, tools["rpm"], mainRPM, map[string]rpmEntry{
+			"/usr/lib64/security/pam_duo_go.so":        {"-rw-r--r--", "root", "root"},
+			"/usr/lib64/pam_duo_go":                    {"drwxr-xr-x", "root", "root"},
+			"/usr/lib64/pam_duo_go/pam_duo_go_core.so": {"-rw-r--r--", "root", "root"},
+			"/usr/sbin/login_duo_go":                   {"-rwsr-xr-x", "root", "root"},
+			"/etc/duo":                                 {"drwxr-xr-x", "root", "root"},
+			"/etc/duo/pam_duo.conf":                    {"-rw-------", "root", "root"},
+			"/etc/duo/login_duo.conf":                  {"-rw-------", "root", "root"},
+			"/usr/share/man/man8/pam_duo_go.8.gz":      {"-rw-r--r--", "root", "root"},
+			"/usr/share/man/man8/login_duo_go.8.gz":    {"-rw-r--r--", "root", "root"},
+			"/usr/share/man/man5/pam_duo_go.conf.5.gz": {"-rw-r--r--", "root", "root"},
+		})
+		checkRPMFiles(t, tools["rpm"], seRPM, map[string]rpmEntry{
+			"/usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2": {"-rw-r--r--", "root", "root"},
+		})
+	})
+	t.Run("config", func(t *testing.T) {
+		out := mustRun(t, command{}, tools["rpm"], "-qp", "--qf", `[%{FILEFLAGS:fflags} %{FILENAMES}\n]`, mainRPM)
+		flags := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				flags[f[1]] = f[0]
+			}
+		}
+		for _, conf := range []string{"/etc/duo/pam_duo.conf", "/etc/duo/login_duo.conf"} {
+			if !strings.Contains(flags[conf], "c") || !strings.Contains(flags[conf], "n") {
+				t.Errorf("%s: file flags %q, want %%config(noreplace) (c and n)", conf, flags[conf])
+			}
+		}
+	})
+	t.Run("selinux-scriptlets", func(t *testing.T) {
+		out := mustRun(t, command{}, tools["rpm"], "-qp", "--scripts", seRPM)
+		for _, want := range []string{"postinstall scriptlet", "-i /usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2", "postuninstall scriptlet", "-r pam_duo_go"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("pam_duo_go-selinux scriptlets lack %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("selinux-module", func(t *testing.T) {
+		tools := requireTools(t, "unpacking the RPM", "rpm2cpio", "cpio")
+		dir := t.TempDir()
+		mustRun(t, command{dir: dir}, "sh", "-c", `"$0" "$1" | "$2" -idm --quiet`, tools["rpm2cpio"], seRPM, tools["cpio"])
+		f, err := os.Open(filepath.Join(dir, "usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		head := make([]byte, 4)
+		if _, err := io.ReadFull(bzip2.NewReader(f), head); err != nil {
+			t.Fatalf("pam_duo_go.pp.bz2 does not decompress: %v", err)
+		}
+		if got := binary.LittleEndian.Uint32(head); got != seModuleMagic {
+			t.Errorf("pam_duo_go.pp starts with %#x, want the policy module package magic %#x", got, seModuleMagic)
+		}
+	})
+	t.Run("rpmlint", func(t *testing.T) {
+		rpmlint := requireTools(t, "the rpmlint check", "rpmlint")["rpmlint"]
+		r := run(t, command{limit: lintTimeout}, rpmlint,
+			"-r", filepath.Join(root, "rpm", "pam_duo_go.rpmlintrc"),
+			filepath.Join(root, "rpm", "pam_duo_go.spec"), mainRPM, seRPM)
+		t.Logf("rpmlint:\n%s", r.out)
+		if r.err != nil || !bytes.Contains([]byte(r.out), []byte(" 0 errors")) {
+			t.Errorf("rpmlint reports errors (%v)", r.err)
+		}
+	})
+}
+
+// checkRPMFiles compares `rpm -qlvp` of rpm with want: every wanted path
+// with its mode and owner, and nothing else outside the documentation and
+// rpm's build-id links.
+func checkRPMFiles(t *testing.T, rpmCmd, rpm string, want map[string]rpmEntry) {
+	t.Helper()
+	out := mustRun(t, command{}, rpmCmd, "-qlvp", rpm)
+	got := map[string]rpmEntry{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		// perms nlink owner group size month day time-or-year path [-> target]
+		f := strings.Fields(line)
+		if len(f) < 9 {
+			t.Errorf("%s: cannot read rpm -qlvp line %q", filepath.Base(rpm), line)
+			continue
+		}
+		got[f[8]] = rpmEntry{f[0], f[2], f[3]}
+	}
+	for path, w := range want {
+		g, ok := got[path]
+		switch {
+		case !ok:
+			t.Errorf("%s lacks %s", filepath.Base(rpm), path)
+		case g != w:
+			t.Errorf("%s: %s is %s %s:%s, want %s %s:%s", filepath.Base(rpm), path, g.perms, g.owner, g.group, w.perms, w.owner, w.group)
+		}
+	}
+	for path := range got {
+		if _, ok := want[path]; ok || strings.HasPrefix(path, "/usr/share/doc/") || strings.HasPrefix(path, "/usr/lib/.build-id") {
+			continue
+		}
+		t.Errorf("%s has %s, which the test does not expect", filepath.Base(rpm), path)
+	}
+}
