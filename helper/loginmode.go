@@ -162,6 +162,9 @@ func runLogin(args []string) int {
 		return die("Only root may specify -c or -f")
 	}
 	privileged := start.euid == 0
+	if opts.debug {
+		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
+	}
 	if !privileged {
 		// Installed setuid to some other account, or not setuid: run as
 		// the caller, with the caller's rights.

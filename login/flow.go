@@ -78,11 +78,12 @@ func (s *session) run(ctx context.Context) Result {
 	}
 	cfg, err := conf.Load(path)
 	if err != nil {
-		failmode := conf.FailSafe
-		if cfg != nil {
-			failmode = cfg.Failmode
-		}
-		return s.failmode(failmode, "config: "+err.Error())
+		// failmode is for Duo being unreachable, never for a config that
+		// cannot be trusted: a missing, unreadable, world-readable or
+		// invalid file fails closed whatever it says (as in duo_unix, whose
+		// every config error is PAM_SERVICE_ERR). Otherwise a setuid bit
+		// lost in an upgrade or a typo would turn Duo off on every server.
+		return Result{FailClosed, "config: " + err.Error()}
 	}
 	s.cfg = cfg
 	for _, w := range cfg.Warnings {
@@ -163,7 +164,7 @@ func (s *session) run(ctx context.Context) Result {
 	return s.failmode(cfg.Failmode, "preauth: unknown result "+strconv.Quote(s.pre.Result))
 }
 
-// failmode turns "Duo or the config is unusable" into the admin's choice.
+// failmode turns "Duo is unreachable or failing" into the admin's choice.
 func (s *session) failmode(mode, reason string) Result {
 	if mode == conf.FailSecure {
 		return Result{FailClosed, reason}

@@ -308,7 +308,7 @@ func instantRetries(p *login.Params) {
 	}
 }
 
-func TestConfigErrorsFallToFailmode(t *testing.T) {
+func TestConfigErrorsFailClosed(t *testing.T) {
 	for _, tt := range []struct {
 		name, text string
 		mode       uint32
@@ -316,9 +316,12 @@ func TestConfigErrorsFallToFailmode(t *testing.T) {
 		reason     string
 	}{
 		{"unknown key, failmode secure", "ikey=DIX\nskey=s\nhost=h\nfailmode=secure\nfialmode=x\n", 0o600, login.FailClosed, "unknown key"},
-		{"unknown key, default safe", "ikey=DIX\nskey=s\nhost=h\nbogus=1\n", 0o600, login.FailOpen, "unknown key"},
+		{"unknown key, default safe", "ikey=DIX\nskey=s\nhost=h\nbogus=1\n", 0o600, login.FailClosed, "unknown key"},
+		{"unknown key, failmode safe", "ikey=DIX\nskey=s\nhost=h\nfailmode=safe\nbogus=1\n", 0o600, login.FailClosed, "unknown key"},
+		{"bad boolean, failmode safe", "ikey=DIX\nskey=s\nhost=h\nfailmode=safe\nautopush=maybe\n", 0o600, login.FailClosed, "autopush"},
+		{"readable by others, failmode safe", "ikey=DIX\nskey=s\nhost=h\nfailmode=safe\n", 0o644, login.FailClosed, "chmod 600"},
 		{"readable by others", "ikey=DIX\nskey=s\nhost=h\nfailmode=secure\n", 0o644, login.FailClosed, "chmod 600"},
-		{"missing file", "", 0, login.FailOpen, "no such file"},
+		{"missing file", "", 0, login.FailClosed, "no such file"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := t.TempDir() + "/pam_duo.conf"

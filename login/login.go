@@ -35,8 +35,8 @@ const (
 	Bypass                     // user outside groups, or preauth allow
 	UserUnknown                // the user does not exist locally
 	MaxTries                   // the user ran out of attempts
-	FailOpen                   // Duo unavailable or config unusable; failmode safe allowed
-	FailClosed                 // Duo unavailable or config unusable; failmode secure denied
+	FailOpen                   // Duo unavailable; failmode safe allowed
+	FailClosed                 // Duo unavailable with failmode secure, or the config unusable: denied
 	Aborted                    // the conversation broke
 )
 

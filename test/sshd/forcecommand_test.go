@@ -4,34 +4,76 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
-// TestForceCommandLoginDuo logs a user in through a real sshd whose
+// TestForceCommandLoginDuo logs users in through a real sshd whose
 // ForceCommand is a setuid-root login_duo_go, the way duo_unix's login_duo
 // is deployed: the password is pam_unix's, the second factor
 // login_duo_go's (headless, as ssh runs a command: one automatic push).
 func TestForceCommandLoginDuo(t *testing.T) {
-	if os.Getenv("PAM_DUO_GO_KNOWN_GAPS") != "1" {
-		t.Skip("known defect, not yet fixed: under sshd's ForceCommand the setuid login_duo_go logs " +
-			"'config: ...: cannot open: permission denied' and, with failmode=safe, runs the command without Duo. " +
-			"Set PAM_DUO_GO_KNOWN_GAPS=1 to run it.")
-	}
 	e2e.RequireRoot(t)
 	art := e2e.BuildArtifacts(t)
 	mock := duotest.NewServer()
 	t.Cleanup(mock.Close)
+	// The config lives in a root-only directory, as /etc/duo is: only a
+	// helper that really runs as root can read it.
 	conf := filepath.Join(t.TempDir(), "login_duo.conf")
-	if err := mock.WriteConfig(conf, nil); err != nil {
+	if err := mock.WriteConfig(conf, map[string]string{"failmode": "secure"}); err != nil {
 		t.Fatal(err)
 	}
+	helper := setuidHelper(t, art, conf)
 
-	// A copy built with the test config as its compiled-in default (no
-	// flag or environment variable may point a setuid helper elsewhere),
-	// installed setuid root where the file system honours setuid.
+	approved := e2e.CreateUser(t, "force", "Pw-"+randomWord(t))
+	denied := e2e.CreateUser(t, "forcedeny", "Pw-"+randomWord(t))
+	mock.AddUser(pushUser(approved.Name, duotest.PushApproved()))
+	mock.AddUser(pushUser(denied.Name, duotest.PushDenied()))
+	srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack("auth required pam_unix.so"), ForceCommand: helper})
+
+	for _, tc := range []struct {
+		user      *e2e.User
+		wantLogin bool
+		wantText  string
+	}{
+		{approved, true, ""},
+		{denied, false, "Login request denied"},
+	} {
+		t.Run(tc.user.Name, func(t *testing.T) {
+			res := srv.Login(t, e2e.SSHOptions{User: tc.user.Name, Timeout: loginTimeout, Respond: func(p e2e.Prompt) (string, error) {
+				return tc.user.Password, nil
+			}})
+			if res.LoggedIn() != tc.wantLogin {
+				t.Fatalf("logged in %v, want %v\nmock requests:\n%s", res.LoggedIn(), tc.wantLogin, describeRequests(mock))
+			}
+			if tc.wantText != "" && !strings.Contains(res.Transcript.String(), tc.wantText) {
+				t.Errorf("the client never saw %q", tc.wantText)
+			}
+			if strings.Contains(res.Transcript.String(), "LOGIN-OK") != tc.wantLogin {
+				t.Errorf("the command ran: %v, want %v", !tc.wantLogin, tc.wantLogin)
+			}
+			auths := requests(mock, "/auth/v2/auth", tc.user.Name)
+			if len(auths) != 1 {
+				t.Fatalf("%d Duo auth requests, want 1 (one automatic push)\n%s", len(auths), describeRequests(mock))
+			}
+			if f := auths[0].Params.Get("factor"); f != "prompt" && f != "push" {
+				t.Errorf("factor %q, want a push", f)
+			}
+		})
+	}
+}
+
+// setuidHelper builds a copy of login_duo_go whose compiled-in default
+// config is conf (no flag or environment variable may point a setuid
+// helper elsewhere) and installs it setuid root where the file system
+// honours setuid. It checks the set-user-ID bit really is set: without it
+// the helper runs as the user, cannot read the config and fails closed,
+// which would look like a product defect.
+func setuidHelper(t *testing.T, art e2e.Artifacts, conf string) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("/usr/local", "pdg-forcecommand-")
 	if err != nil {
 		t.Skip("cannot make a setuid-capable directory under /usr/local:", err)
@@ -46,24 +88,13 @@ func TestForceCommandLoginDuo(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	if err := os.Chmod(helper, 0o4755); err != nil {
+	// os.Chmod takes an os.FileMode: the set-user-ID bit is os.ModeSetuid,
+	// not 0o4000 (which it silently drops).
+	if err := os.Chmod(helper, 0o755|os.ModeSetuid); err != nil {
 		t.Fatal(err)
 	}
-
-	u := e2e.CreateUser(t, "force", "Pw-"+randomWord(t))
-	mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
-	srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack("auth required pam_unix.so"), ForceCommand: helper})
-	res := srv.Login(t, e2e.SSHOptions{User: u.Name, Timeout: loginTimeout, Respond: func(p e2e.Prompt) (string, error) {
-		return u.Password, nil
-	}})
-	if !res.LoggedIn() {
-		t.Fatalf("ForceCommand login failed\nmock requests:\n%s", describeRequests(mock))
+	if fi, err := os.Stat(helper); err != nil || fi.Mode()&os.ModeSetuid == 0 {
+		t.Fatalf("%s is not setuid: %v %v", helper, fi.Mode(), err)
 	}
-	auths := requests(mock, "/auth/v2/auth", u.Name)
-	if len(auths) != 1 {
-		t.Fatalf("%d Duo auth requests, want 1 (one automatic push)\n%s", len(auths), describeRequests(mock))
-	}
-	if f := auths[0].Params.Get("factor"); f != "prompt" && f != "push" {
-		t.Errorf("factor %q, want a push", f)
-	}
+	return helper
 }
