@@ -201,7 +201,9 @@ func TestPAMResults(t *testing.T) {
 		{name: "failopen: Duo down, failmode safe", user: "root", down: true, conf: map[string]string{"failmode": "safe"}, want: nil},
 		{name: "failclosed: invalid config, even with failmode safe", user: "root", users: []duotest.User{root},
 			conf: map[string]string{"failmode": "safe", "no_such_key": "1"}, want: pam.ErrService,
-			check: func(t *testing.T, s *duotest.Server) { assert.Empty(t, s.Requests(), "no Duo call with an invalid config") }},
+			check: func(t *testing.T, s *duotest.Server) {
+				assert.Empty(t, s.Requests(), "no Duo call with an invalid config")
+			}},
 		{name: "failclosed: Duo down, failmode secure", user: "root", down: true, conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
 		{name: "failclosed: 503, failmode secure", user: "root", users: []duotest.User{root}, fault: &duotest.Fault{Status: 503, Times: -1},
 			conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
