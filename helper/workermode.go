@@ -118,9 +118,15 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 		Command:    si.Command,
 		// As in the module's core: sshd's keyboard-interactive holds
 		// PAM_TEXT_INFO back until the next prompt.
-		StatusPrompt: strings.HasPrefix(si.Service, "sshd"),
-		Conv:         c,
+		StatusPrompt:     strings.HasPrefix(si.Service, "sshd"),
+		HeadlessFallback: strings.HasPrefix(si.Service, "sshd"),
+		Conv:             c,
 	})
+	if res.Unprompted {
+		// The module remembers it, so that a later step of the same
+		// sshd login does not push again (ARCHITECTURE.md).
+		_ = worker.WriteMessage(out, worker.Message{Type: worker.Unprompted})
+	}
 	return result(pamCode(res.Outcome, args.Bypass == conf.BypassSuccess), res.Reason)
 }
 

@@ -216,7 +216,11 @@ func TestWorkerLogin(t *testing.T) {
 		{"push denied three times", nil, duotest.User{Push: duotest.PushDenied()}, []string{"1", "1", "1"}, pamMaxTries, "", ""},
 		{"denied by Duo", nil, duotest.User{Preauth: "deny", StatusMsg: "Access \x1b[31mdenied"}, nil, pamAuthErr, "",
 			`E:Access \x1b[31mdenied`},
-		{"conversation fails", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamAbort, "", ""},
+		// sshd's password step: the first prompt fails; one automatic
+		// push, and the M message so the module remembers it.
+		{"conversation cannot prompt", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamSuccess, "", "M:"},
+		{"conversation fails under sudo: a cancel, no push", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamAbort, "sudo", ""},
+		{"conversation fails after an answer", nil, duotest.User{Push: duotest.PushApproved()}, []string{"999999", "X"}, pamAbort, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,6 +258,8 @@ func TestWorkerLogin(t *testing.T) {
 					shown = append(shown, string(m.Type)+":"+string(m.Payload))
 				case worker.Info, worker.Error:
 					shown = append(shown, string(m.Type)+":"+string(m.Payload))
+				case worker.Unprompted:
+					shown = append(shown, "M:")
 				case worker.Result:
 					code, reason, err := worker.ParseResult(m.Payload)
 					if err != nil {
@@ -267,6 +273,9 @@ func TestWorkerLogin(t *testing.T) {
 					}
 					if len(answers) != 0 {
 						t.Errorf("prompts not shown for answers %q", answers)
+					}
+					if m := slices.Index(shown, "M:"); m >= 0 && (code != pamSuccess || m != len(shown)-1) {
+						t.Errorf("the unprompted message must come last and only before a success; shown %q, result %d", shown, code)
 					}
 					if tt.wantShow != "" && !slices.Contains(shown, tt.wantShow) {
 						t.Errorf("%q never shown; shown %q", tt.wantShow, shown)

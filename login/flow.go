@@ -49,6 +49,10 @@ func Authenticate(ctx context.Context, p Params) Result {
 	}
 	s := &session{p: p, user: p.User}
 	res := s.run(ctx)
+	if res.Outcome == Allow && s.unprompted {
+		res.Unprompted = true
+		res.Reason += " (automatic push: the conversation cannot prompt)"
+	}
 	s.logOutcome(res)
 	return res
 }
@@ -63,6 +67,11 @@ type session struct {
 	host   string
 	api    DuoAPI
 	pre    *duo.PreauthResponse
+
+	// unprompted: the conversation refused a prompt before the user had
+	// answered any, and the login went on headless (an automatic push).
+	unprompted bool
+	answered   bool // the user has answered a prompt
 }
 
 func (s *session) debugf(format string, args ...any) {
@@ -83,7 +92,7 @@ func (s *session) run(ctx context.Context) Result {
 		// invalid file fails closed whatever it says (as in duo_unix, whose
 		// every config error is PAM_SERVICE_ERR). Otherwise a setuid bit
 		// lost in an upgrade or a typo would turn Duo off on every server.
-		return Result{FailClosed, "config: " + err.Error()}
+		return Result{Outcome: FailClosed, Reason: "config: " + err.Error()}
 	}
 	s.cfg = cfg
 	for _, w := range cfg.Warnings {
@@ -98,7 +107,7 @@ func (s *session) run(ctx context.Context) Result {
 		}
 	}
 	if s.user == "" {
-		return Result{UserUnknown, "no user name"}
+		return Result{Outcome: UserUnknown, Reason: "no user name"}
 	}
 	lookup := s.p.LookupUser
 	if lookup == nil {
@@ -108,12 +117,12 @@ func (s *session) run(ctx context.Context) Result {
 	if err != nil {
 		var unknown user.UnknownUserError
 		if errors.As(err, &unknown) {
-			return Result{UserUnknown, "no such local user"}
+			return Result{Outcome: UserUnknown, Reason: "no such local user"}
 		}
 		return s.failmode(cfg.Failmode, "user lookup: "+err.Error())
 	}
 	if len(cfg.Groups) > 0 && !cfg.GroupsMatch(info.Groups) {
-		return Result{Bypass, "user not in groups"}
+		return Result{Outcome: Bypass, Reason: "user not in groups"}
 	}
 	s.duoID = s.user
 	if name, ok := cfg.GecosUsername(info.Gecos); ok {
@@ -151,13 +160,13 @@ func (s *session) run(ctx context.Context) Result {
 	}
 	switch s.pre.Result {
 	case duo.ResultAllow:
-		return Result{Bypass, "preauth allow: " + s.pre.StatusMsg}
+		return Result{Outcome: Bypass, Reason: "preauth allow: " + s.pre.StatusMsg}
 	case duo.ResultDeny:
 		s.showError(ctx, s.pre.StatusMsg)
-		return Result{Deny, "preauth deny: " + s.pre.StatusMsg}
+		return Result{Outcome: Deny, Reason: "preauth deny: " + s.pre.StatusMsg}
 	case duo.ResultEnroll:
 		s.showError(ctx, "Your account is not enrolled in Duo. Enroll at: "+s.pre.EnrollPortalURL)
-		return Result{Deny, "not enrolled"}
+		return Result{Outcome: Deny, Reason: "not enrolled"}
 	case duo.ResultAuth:
 		return s.secondFactor(ctx)
 	}
@@ -167,9 +176,9 @@ func (s *session) run(ctx context.Context) Result {
 // failmode turns "Duo is unreachable or failing" into the admin's choice.
 func (s *session) failmode(mode, reason string) Result {
 	if mode == conf.FailSecure {
-		return Result{FailClosed, reason}
+		return Result{Outcome: FailClosed, Reason: reason}
 	}
-	return Result{FailOpen, reason}
+	return Result{Outcome: FailOpen, Reason: reason}
 }
 
 // duoFailed decides a failed Duo call: failmode when Duo could not be
@@ -177,7 +186,7 @@ func (s *session) failmode(mode, reason string) Result {
 // out of time (a login that outlives its deadline must never fail open).
 func (s *session) duoFailed(ctx context.Context, op string, err error) Result {
 	if ctx.Err() != nil {
-		return Result{Deny, op + ": login cancelled or past its deadline: " + err.Error()}
+		return Result{Outcome: Deny, Reason: op + ": login cancelled or past its deadline: " + err.Error()}
 	}
 	return s.failmode(s.cfg.Failmode, op+": "+err.Error())
 }
@@ -310,18 +319,28 @@ func (s *session) secondFactor(ctx context.Context) Result {
 			autopush = false
 			if !s.p.Quiet {
 				if err := s.p.Conv.Info(ctx, "Autopushing login request to phone..."); err != nil {
-					return Result{Aborted, "conversation: " + err.Error()}
+					return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}
 				}
 			}
 			c = *m.def
 		case s.p.Headless:
-			return Result{Deny, "headless login and no push-capable device"}
+			return Result{Outcome: Deny, Reason: "headless login and no push-capable device"}
 		default:
 			autopush = false
 			answer, err := s.p.Conv.Prompt(ctx, SanitizeTerminal(m.text), true)
+			if err != nil && ctx.Err() == nil && s.p.HeadlessFallback && !s.answered && m.def != nil {
+				// A conversation that cannot prompt at all (sshd's password
+				// step answers only the password prompt): go on headless,
+				// with one automatic push, as login_duo_go does without a
+				// terminal. Never is anything typed there sent to Duo.
+				s.goHeadless(err)
+				attempts, autopush = 1, true
+				continue
+			}
 			if err != nil {
 				return s.conversationFailed(ctx, err)
 			}
+			s.answered = true
 			answer = strings.TrimSpace(answer)
 			switch opt, ok := m.options[answer]; {
 			case answer == "" && m.def != nil:
@@ -347,16 +366,25 @@ func (s *session) secondFactor(ctx context.Context) Result {
 			return r
 		}
 	}
-	return Result{MaxTries, fmt.Sprintf("%d failed attempts", s.cfg.Prompts)}
+	return Result{Outcome: MaxTries, Reason: fmt.Sprintf("%d failed attempts", s.cfg.Prompts)}
+}
+
+// goHeadless switches the login to headless after the conversation
+// refused a prompt: no more prompts, status as informational messages.
+func (s *session) goHeadless(err error) {
+	s.debugf("the conversation cannot prompt (%v); going on without prompts", err)
+	s.unprompted = !s.answered
+	s.p.Headless = true
+	s.p.StatusPrompt = false
 }
 
 // conversationFailed is the answer to a broken conversation; a deadline
 // that ran out while the user was being asked is a deny.
 func (s *session) conversationFailed(ctx context.Context, err error) Result {
 	if ctx.Err() != nil {
-		return Result{Deny, "no answer before the login deadline"}
+		return Result{Outcome: Deny, Reason: "no answer before the login deadline"}
 	}
-	return Result{Aborted, "conversation: " + err.Error()}
+	return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}
 }
 
 // attempt runs one factor; done says the login is decided.
@@ -379,7 +407,7 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 			req.TxID = s.pre.TxID
 			code := "Verification code: " + SanitizeTerminal(s.pre.VerificationCode) + " (enter it in Duo Mobile to approve)"
 			if err := s.notify(ctx, code); err != nil {
-				return Result{Aborted, "conversation: " + err.Error()}, true
+				return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
 			}
 		}
 	}
@@ -394,7 +422,7 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		st, err := s.poll(ctx, resp.TxID)
 		if err != nil {
 			if errors.Is(err, errConversation) {
-				return Result{Aborted, err.Error()}, true
+				return Result{Outcome: Aborted, Reason: err.Error()}, true
 			}
 			return s.duoFailed(ctx, "auth_status", err), true
 		}
@@ -404,11 +432,11 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		if !pending && msg != "" && !s.p.Quiet {
 			s.p.Conv.Info(ctx, SanitizeTerminal(msg))
 		}
-		return Result{Allow, "second factor " + factorName(req) + ": " + status}, true
+		return Result{Outcome: Allow, Reason: "second factor " + factorName(req) + ": " + status}, true
 	}
 	if status == "sent" { // SMS: new passcodes were texted; ask again
 		if err := s.p.Conv.Info(ctx, SanitizeTerminal(msg)); err != nil {
-			return Result{Aborted, "conversation: " + err.Error()}, true
+			return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
 		}
 		return Result{}, false
 	}
@@ -417,12 +445,12 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		s.showError(ctx, msg)
 	}
 	if status == "fraud" || status == "locked_out" {
-		return Result{Deny, factorName(req) + ": " + status}, true
+		return Result{Outcome: Deny, Reason: factorName(req) + ": " + status}, true
 	}
 	if *attempts <= 0 {
-		return Result{MaxTries, factorName(req) + ": " + status + " on the last attempt"}, true
+		return Result{Outcome: MaxTries, Reason: factorName(req) + ": " + status + " on the last attempt"}, true
 	}
-	return Result{Deny, factorName(req) + ": " + status}, false
+	return Result{Outcome: Deny, Reason: factorName(req) + ": " + status}, false
 }
 
 func factorName(r duo.AuthRequest) string {
@@ -446,7 +474,15 @@ func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusRespons
 			msg := SanitizeTerminal(st.StatusMsg)
 			if st.Result == duo.ResultWaiting && s.p.StatusPrompt && !shownPrompt {
 				shownPrompt = true
-				if _, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter after you answer on your device: ", true); err != nil {
+				_, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter after you answer on your device: ", true)
+				if err == nil {
+					s.answered = true
+				} else if ctx.Err() == nil && s.p.HeadlessFallback {
+					// The answer is ignored anyway: carry on without prompts.
+					s.goHeadless(err)
+					err = s.p.Conv.Info(ctx, msg)
+				}
+				if err != nil {
 					return nil, fmt.Errorf("%w: %v", errConversation, err)
 				}
 			} else if err := s.p.Conv.Info(ctx, msg); err != nil {
@@ -466,7 +502,13 @@ func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusRespons
 func (s *session) notify(ctx context.Context, msg string) error {
 	if s.p.StatusPrompt {
 		_, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter to send the push: ", true)
-		return err
+		if err == nil {
+			s.answered = true
+		}
+		if err == nil || ctx.Err() != nil || !s.p.HeadlessFallback {
+			return err
+		}
+		s.goHeadless(err)
 	}
 	return s.p.Conv.Info(ctx, msg)
 }

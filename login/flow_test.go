@@ -101,9 +101,15 @@ type tcase struct {
 	closeDuo bool
 	params   func(*login.Params)
 	want     login.Outcome
-	seen     []string // substrings the transcript must contain, in order
-	check    func(t *testing.T, s *duotest.Server, c *conv, log string)
+	// unprompted is the expected Result.Unprompted (allowed with an
+	// automatic push because the conversation could not prompt).
+	unprompted bool
+	seen       []string // substrings the transcript must contain, in order
+	check      func(t *testing.T, s *duotest.Server, c *conv, log string)
 }
+
+// headlessFallback is what the PAM front ends set under sshd.
+func headlessFallback(p *login.Params) { p.HeadlessFallback = true }
 
 func run(t *testing.T, tc tcase) {
 	s := duotest.NewServer()
@@ -135,6 +141,7 @@ func run(t *testing.T, tc tcase) {
 	res := login.Authenticate(context.Background(), p)
 	tr := c.transcript()
 	assert.Equal(t, tc.want, res.Outcome, "reason %q\ntranscript:\n%s", res.Reason, tr)
+	assert.Equal(t, tc.unprompted, res.Unprompted, "Unprompted; reason %q", res.Reason)
 	pos := 0
 	for _, want := range tc.seen {
 		i := strings.Index(tr[pos:], want)
@@ -253,7 +260,37 @@ func TestFlows(t *testing.T) {
 				assert.Contains(t, auth.Get("pushinfo"), "command=%2Fusr%2Fbin%2Fid+-u")
 				assert.Equal(t, "Sudo request", auth.Get("type"))
 			}},
-		{name: "conversation breaks", user: "alice", users: []duotest.User{alice}, failAt: 1, want: login.Aborted},
+		// sshd's password step: a conversation that answers only echo-off
+		// prompts. One automatic push, nothing typed is sent to Duo.
+		{name: "conversation cannot prompt: one automatic push", user: "alice", users: []duotest.User{alice}, failAt: 1,
+			params: headlessFallback, want: login.Allow, unprompted: true, seen: []string{"PROMPT: Duo two-factor", "INFO: Autopushing", "INFO: Success"},
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				auths := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auths, 1)
+				assert.Equal(t, "", auths[0].Params.Get("passcode"))
+				assert.Contains(t, log, "conversation cannot prompt")
+			}},
+		{name: "conversation cannot prompt, push denied", user: "alice",
+			users: []duotest.User{{Name: "alice", Push: duotest.PushDenied()}}, failAt: 1, params: headlessFallback, want: login.MaxTries,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				assert.Len(t, s.RequestsTo("/auth/v2/auth"), 1)
+			}},
+		{name: "cannot prompt the push status either (autopush)", user: "alice", users: []duotest.User{alice},
+			extra: map[string]string{"autopush": "yes"}, params: func(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true },
+			want: login.Allow, unprompted: true, seen: []string{"PROMPT: Pushed a login request", "INFO: Pushed a login request", "INFO: Success"}},
+		{name: "status prompt fails after the menu was answered", user: "alice", users: []duotest.User{alice},
+			answers: []string{"1"}, failAt: 2, params: func(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true },
+			want: login.Allow, unprompted: false, seen: []string{"PROMPT: Duo two-factor", "PROMPT: Pushed", "INFO: Pushed", "INFO: Success"}},
+		{name: "without the fallback (sudo), a refused prompt is a cancel: no push", user: "alice", users: []duotest.User{alice},
+			failAt: 1, want: login.Aborted,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				assert.Empty(t, s.RequestsTo("/auth/v2/auth"))
+			}},
+		{name: "conversation breaks after an answer", user: "alice", users: []duotest.User{alice},
+			answers: []string{"999999"}, failAt: 2, params: headlessFallback, want: login.Aborted,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				assert.Len(t, s.RequestsTo("/auth/v2/auth"), 1)
+			}},
 		{name: "control characters in status_msg are escaped", user: "x",
 			users: []duotest.User{{Name: "x", Push: []duotest.Step{
 				{Status: "pushed", StatusMsg: "evil\x1b[2J\x07msg", Result: duo.ResultWaiting},

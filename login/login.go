@@ -44,6 +44,12 @@ const (
 type Result struct {
 	Outcome Outcome
 	Reason  string
+	// Unprompted is set on an Allow won with an automatic push because the
+	// conversation refused to prompt (sshd's password step, which can only
+	// answer the password prompt). The PAM module remembers it in the PAM
+	// handle so that a later keyboard-interactive step of the same
+	// connection does not push again.
+	Unprompted bool
 }
 
 // Params describes one login. The front end fills what it knows; nil hooks
@@ -68,8 +74,14 @@ type Params struct {
 	// hold informational messages back until the next prompt (sshd's
 	// keyboard-interactive does).
 	StatusPrompt bool
-	Quiet        bool   // show fewer informational messages (duo_unix's quiet)
-	EnvPasscode  string // $DUO_PASSCODE when accept_env_factor=yes
+	// HeadlessFallback: when the conversation refuses a prompt before the
+	// user has answered any (sshd's password step, which answers only the
+	// password prompt), go on headless with one automatic push instead of
+	// aborting. Set for sshd only: elsewhere a refused prompt is the user
+	// cancelling (Ctrl-D at sudo's prompt), which must not send a push.
+	HeadlessFallback bool
+	Quiet            bool   // show fewer informational messages (duo_unix's quiet)
+	EnvPasscode      string // $DUO_PASSCODE when accept_env_factor=yes
 
 	Conv Conversation
 	Log  Logger // nil = syslog, facility LOG_AUTHPRIV

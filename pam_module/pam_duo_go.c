@@ -49,12 +49,30 @@
 /* Only the pam_sm_* entry points are exported (built with -fvisibility=hidden). */
 #define EXPORT __attribute__((visibility("default")))
 
-#define CORE_SYMBOL "pam_duo_go_core_authenticate"
+#define CORE_SYMBOL "pam_duo_go_core_authenticate_v2"
 #define WORKER_DEADLINE_SECONDS 300 /* a whole out-of-process login */
 #define MAX_PAYLOAD 65536
 #define START_MAX (MAX_PAYLOAD)
 
-typedef int (*core_authenticate_fn)(pam_handle_t *, int, int, const char **);
+typedef int (*core_authenticate_fn)(pam_handle_t *, int, int, const char **, int *);
+
+/*
+ * sshd with AuthenticationMethods password,keyboard-interactive runs the
+ * auth stack twice on one PAM handle: in the password step with a
+ * conversation that answers only the password prompt, then for
+ * keyboard-interactive (in a fork of the process that ran the first).
+ * When the first run was allowed with an automatic push because it could
+ * not prompt, the module leaves this mark in the handle (pam_set_data;
+ * a fork inherits a copy), and a later run for the same user within
+ * MARK_SECONDS succeeds without a second push, once.
+ */
+#define MARK_NAME "pam_duo_go_unprompted_allow"
+#define MARK_SECONDS 300
+
+struct mark {
+	struct timespec when; /* CLOCK_MONOTONIC: not moved by clock changes */
+	char user[];
+};
 
 /* The core, once loaded, and the process that loaded it. Never unloaded:
  * a started Go runtime cannot be unloaded. */
@@ -278,7 +296,7 @@ static void exec_worker(int sock, const char *helper)
 }
 
 static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv,
-		      const struct options *o, const char *why)
+		      const struct options *o, const char *why, int *unprompted)
 {
 	char *start = NULL, *buf = NULL, num[32];
 	const char *user = NULL, *command;
@@ -351,6 +369,10 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 				have_result = 1;
 				break;
 			}
+			if (type == 'M') { /* allowed without a prompt: see struct mark */
+				*unprompted = 1;
+				continue;
+			}
 			if (type == 'I' || type == 'E') {
 				if (!(flags & PAM_SILENT))
 					converse(pamh, type == 'I' ? PAM_TEXT_INFO : PAM_ERROR_MSG, buf, NULL);
@@ -399,15 +421,103 @@ out:
 	return rc;
 }
 
+/* ---- the password-step mark ------------------------------------------ */
+
+/* escape_log copies s into dst (size n) for a log line: bytes outside
+ * printable ASCII and spaces become \xNN, as the Go side's EscapeLog
+ * does for ASCII; a long name is cut. */
+static void escape_log(char *dst, size_t n, const char *s)
+{
+	size_t j = 0;
+
+	if (s == NULL || *s == '\0')
+		s = "-";
+	for (; *s != '\0' && j + 5 < n; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '=')
+			j += (size_t)snprintf(dst + j, n - j, "\\x%02x", c);
+		else
+			dst[j++] = (char)c;
+	}
+	dst[j] = '\0';
+}
+
+static void mark_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh, (void)error_status;
+	free(data);
+}
+
+/* set_mark remembers that user passed Duo in this handle without a prompt. */
+static void set_mark(pam_handle_t *pamh)
+{
+	const char *user = NULL;
+	struct mark *m;
+
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL)
+		return;
+	m = malloc(sizeof *m + strlen(user) + 1);
+	if (m == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &m->when);
+	strcpy(m->user, user);
+	if (pam_set_data(pamh, MARK_NAME, m, mark_cleanup) != PAM_SUCCESS)
+		free(m);
+}
+
+/* take_mark reports whether a fresh mark for the current user is in the
+ * handle, and removes any mark (it is good for one later run only). */
+static int take_mark(pam_handle_t *pamh, double *age)
+{
+	const void *data = NULL;
+	const struct mark *m;
+	const char *user = NULL;
+	struct timespec now;
+	int ok;
+
+	if (pam_get_data(pamh, MARK_NAME, &data) != PAM_SUCCESS || data == NULL)
+		return 0;
+	m = data;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	*age = (double)(now.tv_sec - m->when.tv_sec) + (double)(now.tv_nsec - m->when.tv_nsec) / 1e9;
+	ok = *age >= 0 && *age <= MARK_SECONDS && pam_get_user(pamh, &user, NULL) == PAM_SUCCESS && user != NULL &&
+	     strcmp(user, m->user) == 0;
+	pam_set_data(pamh, MARK_NAME, NULL, NULL); /* frees m */
+	return ok;
+}
+
 /* ---- entry points ---------------------------------------------------- */
 
+static int authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv, int *unprompted);
+
 EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	int unprompted = 0, rc;
+	double age = 0;
+
+	if (take_mark(pamh, &age)) {
+		char user[4 * 64 + 1];
+
+		escape_log(user, sizeof user, item(pamh, PAM_USER));
+		pam_syslog(pamh, LOG_INFO,
+			   "allow user=%s reason=second factor approved %.0f s earlier in this login's password step "
+			   "(automatic push); not asking again", user, age);
+		return PAM_SUCCESS;
+	}
+	rc = authenticate(pamh, flags, argc, argv, &unprompted);
+	if (rc == PAM_SUCCESS && unprompted)
+		set_mark(pamh);
+	return rc;
+}
+
+static int authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv, int *unprompted)
 {
 	struct options o;
 
 	parse_options(argc, argv, &o);
 	if (o.exec)
-		return run_worker(pamh, flags, argc, argv, &o, "mode=exec");
+		return run_worker(pamh, flags, argc, argv, &o, "mode=exec", unprompted);
 	if (core_authenticate == NULL) {
 		void *h = dlopen(o.core, RTLD_NOW | RTLD_LOCAL);
 		void *sym;
@@ -425,8 +535,8 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		core_pid = getpid();
 	}
 	if (core_pid != getpid())
-		return run_worker(pamh, flags, argc, argv, &o, "the Go core was loaded before a fork");
-	return core_authenticate(pamh, flags, argc, (const char **)argv);
+		return run_worker(pamh, flags, argc, argv, &o, "the Go core was loaded before a fork", unprompted);
+	return core_authenticate(pamh, flags, argc, (const char **)argv, unprompted);
 }
 
 /* Duo only authenticates: setcred succeeds like duo_unix's pam_duo, and

@@ -38,6 +38,7 @@ const (
 	Info          Type = 'I' // worker → module: PAM_TEXT_INFO text
 	Error         Type = 'E' // worker → module: PAM_ERROR_MSG text
 	Result        Type = 'R' // worker → module: 4-byte PAM code, then the reason
+	Unprompted    Type = 'M' // worker → module, just before a success Result: allowed with an automatic push because the conversation could not prompt (empty payload)
 )
 
 // Message types of login_duo_go's private parent ⇄ Duo child channel.
@@ -50,7 +51,7 @@ const (
 var typeNames = map[Type]string{
 	Start: "start", PromptEchoOff: "prompt-echo-off", PromptEchoOn: "prompt-echo-on",
 	Answer: "answer", ConvFailed: "conversation-failed", Info: "info", Error: "error",
-	Result: "result", Call: "call", Reply: "reply", Debug: "debug",
+	Result: "result", Unprompted: "unprompted", Call: "call", Reply: "reply", Debug: "debug",
 }
 
 // Known reports whether t is one of the declared message types.

@@ -105,8 +105,13 @@ const (
 
 func main() {}
 
-//export pam_duo_go_core_authenticate
-func pam_duo_go_core_authenticate(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char) (rc C.int) {
+// pam_duo_go_core_authenticate_v2 is the core's one entry point, called by
+// the C module's pam_sm_authenticate. *unprompted is set to 1 when the
+// login was allowed with an automatic push because the conversation could
+// not prompt (login.Result.Unprompted); the module remembers that.
+//
+//export pam_duo_go_core_authenticate_v2
+func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char, unprompted *C.int) (rc C.int) {
 	h := handle{pamh: pamh, silent: flags&C.PAM_SILENT != 0}
 	defer func() {
 		if r := recover(); r != nil {
@@ -118,11 +123,16 @@ func pam_duo_go_core_authenticate(pamh *C.pam_handle_t, flags C.int, argc C.int,
 	for i := range args {
 		args[i] = C.GoString(C.arg_at((**C.char)(unsafe.Pointer(argv)), C.int(i)))
 	}
-	return C.int(authenticate(h, args))
+	code, up := authenticate(h, args)
+	if up && unprompted != nil {
+		*unprompted = 1
+	}
+	return C.int(code)
 }
 
-// authenticate runs the login and maps its outcome to a PAM result.
-func authenticate(h handle, argv []string) int {
+// authenticate runs the login and maps its outcome to a PAM result; the
+// flag is login.Result.Unprompted.
+func authenticate(h handle, argv []string) (int, bool) {
 	args, err := conf.ParseArgs(argv)
 	if err != nil {
 		h.Log(syslog.LOG_ERR, login.EscapeLog("module arguments: "+err.Error()))
@@ -130,7 +140,7 @@ func authenticate(h handle, argv []string) int {
 	var cuser *C.char
 	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
 		h.Log(syslog.LOG_WARNING, "unknown-user user=- reason=no user name from PAM")
-		return pamUserUnknown
+		return pamUserUnknown, false
 	}
 	service := h.item(C.PAM_SERVICE)
 	p := login.Params{
@@ -148,11 +158,13 @@ func authenticate(h handle, argv []string) int {
 		// sshd's keyboard-interactive holds PAM_TEXT_INFO back until the
 		// next prompt; carry live status in a prompt there.
 		StatusPrompt: strings.HasPrefix(service, "sshd"),
-		Conv:         h,
-		Log:          h,
+		// sshd's password step can only answer the password prompt.
+		HeadlessFallback: strings.HasPrefix(service, "sshd"),
+		Conv:             h,
+		Log:              h,
 	}
 	res := login.Authenticate(context.Background(), p)
-	return res.Outcome.PAMResult(args.Bypass == conf.BypassSuccess)
+	return res.Outcome.PAMResult(args.Bypass == conf.BypassSuccess), res.Unprompted
 }
 
 // sudoCommand is the command a sudo login authorizes: SUDO_COMMAND when

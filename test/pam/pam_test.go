@@ -92,6 +92,7 @@ type loginCase struct {
 	users   []duotest.User
 	conf    map[string]string
 	args    string // extra module arguments
+	service string // PAM service name (default duo-test); sshd* turns on sshd's behaviours
 	control string // the module line's control field (default required)
 	after   string // more lines after the module
 	answers []string
@@ -128,10 +129,14 @@ func runLogin(t *testing.T, tc loginCase) {
 	}
 	stack := fmt.Sprintf("auth %s %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n%s",
 		control, root, dir, root, root, tc.args, tc.after)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-test"), []byte(stack), 0o644))
+	service := tc.service
+	if service == "" {
+		service = "duo-test"
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, service), []byte(stack), 0o644))
 
 	conv := &transcript{answers: tc.answers, fail: tc.failing}
-	tx, err := pam.StartConfDir("duo-test", tc.user, conv, dir)
+	tx, err := pam.StartConfDir(service, tc.user, conv, dir)
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- tx.Authenticate(0) }()
@@ -158,6 +163,15 @@ func runLogin(t *testing.T, tc loginCase) {
 	if tc.check != nil {
 		tc.check(t, s)
 	}
+}
+
+// oneAutomaticPush checks a login that could not prompt: one push, and
+// no passcode sent to Duo.
+func oneAutomaticPush(t *testing.T, s *duotest.Server) {
+	auths := s.RequestsTo("/auth/v2/auth")
+	require.Len(t, auths, 1)
+	assert.Empty(t, auths[0].Params.Get("passcode"))
+	assert.Contains(t, []string{"push", "prompt"}, auths[0].Params.Get("factor"))
 }
 
 func TestPAMResults(t *testing.T) {
@@ -207,14 +221,22 @@ func TestPAMResults(t *testing.T) {
 		{name: "failclosed: Duo down, failmode secure", user: "root", down: true, conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
 		{name: "failclosed: 503, failmode secure", user: "root", users: []duotest.User{root}, fault: &duotest.Fault{Status: 503, Times: -1},
 			conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
-		{name: "aborted: conversation breaks", user: "root", users: []duotest.User{root}, failing: true, want: pam.ErrAbort},
+		{name: "aborted: prompt refused (a cancel) outside sshd, no push", user: "root", users: []duotest.User{root}, failing: true,
+			want: pam.ErrAbort, check: func(t *testing.T, s *duotest.Server) { assert.Empty(t, s.RequestsTo("/auth/v2/auth")) }},
+		{name: "sshd, no prompt possible: one automatic push", service: "sshd-pamtest", user: "root", users: []duotest.User{root}, failing: true, want: nil,
+			seen: []string{"PROMPT: Duo two-factor", "INFO: Autopushing", "INFO: Success"}, check: oneAutomaticPush},
+		{name: "aborted: conversation breaks after an answer", user: "root", users: []duotest.User{root}, answers: []string{"999999"},
+			want: pam.ErrAbort, seen: []string{"PROMPT: Duo two-factor", "ERROR: Incorrect passcode", "PROMPT: Duo two-factor"}},
 		{name: "exec mode: passcode", user: "root", users: []duotest.User{root}, args: "mode=exec", answers: []string{"123456"}, want: nil,
 			seen: []string{"PROMPT: Duo two-factor", "INFO: Success"}},
 		{name: "exec mode: push with status", user: "root", users: []duotest.User{root}, args: "mode=exec", answers: []string{""}, want: nil,
 			seen: []string{"INFO: Pushed a login request", "INFO: Success"}},
 		{name: "exec mode: deny", user: "root", users: []duotest.User{{Name: "root", Push: duotest.PushDenied()}}, args: "mode=exec",
 			answers: []string{"1"}, conf: map[string]string{"prompts": "1"}, want: pam.ErrMaxtries},
-		{name: "exec mode: broken conversation", user: "root", users: []duotest.User{root}, args: "mode=exec", failing: true, want: pam.ErrAbort},
+		{name: "exec mode: sshd, no prompt possible", service: "sshd-pamtest", user: "root", users: []duotest.User{root}, args: "mode=exec", failing: true, want: nil,
+			seen: []string{"PROMPT: Duo two-factor", "INFO: Autopushing", "INFO: Success"}, check: oneAutomaticPush},
+		{name: "exec mode: broken conversation after an answer", user: "root", users: []duotest.User{root}, args: "mode=exec",
+			answers: []string{"999999"}, want: pam.ErrAbort},
 		{name: "exec mode: untrusted helper refused", user: "root", users: []duotest.User{root}, args: "mode=exec helper=/nonexistent/login_duo_go",
 			want: pam.ErrService},
 	}
@@ -266,6 +288,59 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 			require.NoError(t, err, string(out))
 			assert.Contains(t, string(out), "parent 0")
 			assert.Contains(t, string(out), tt.wantChild)
+		})
+	}
+}
+
+// TestPasswordStepMark is sshd's password,keyboard-interactive on one PAM
+// handle, through libpam: a first run that cannot prompt is allowed with
+// one automatic push and leaves a mark; the next run for the same user
+// succeeds without Duo, once; a run for another user is not covered by it.
+func TestPasswordStepMark(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the module looks up local users and the configs are root-owned")
+	}
+	root := artifacts(t)
+	for _, args := range []string{"", "mode=exec"} {
+		t.Run("args="+args, func(t *testing.T) {
+			s := duotest.NewServer()
+			defer s.Close()
+			s.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}, Push: duotest.PushApproved()})
+			s.AddUser(duotest.User{Name: "daemon", Passcodes: []string{"654321"}, Push: duotest.PushApproved()})
+			dir := t.TempDir()
+			require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), map[string]string{"https_timeout": "2"}))
+			stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n",
+				root, dir, root, root, args)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd-pamtest"), []byte(stack), 0o644))
+
+			conv := &transcript{fail: true}
+			tx, err := pam.StartConfDir("sshd-pamtest", "root", conv, dir)
+			require.NoError(t, err)
+			defer tx.End()
+			auths := func() int { return len(s.RequestsTo("/auth/v2/auth")) }
+
+			require.NoError(t, tx.Authenticate(0), "password step (cannot prompt): %q", conv.seen)
+			require.Equal(t, 1, auths(), "one automatic push")
+
+			conv.fail, conv.seen = false, nil
+			require.NoError(t, tx.Authenticate(0), "keyboard-interactive step: %q", conv.seen)
+			assert.Equal(t, 1, auths(), "no second push")
+			assert.Empty(t, conv.seen, "nothing shown or asked in the second step")
+
+			// The mark is good once: the next run asks Duo again.
+			conv.answers = []string{"123456"}
+			require.NoError(t, tx.Authenticate(0), "%q", conv.seen)
+			assert.Equal(t, 2, auths())
+
+			// A mark for root does not cover another user on the handle.
+			conv.fail, conv.seen = true, nil
+			require.NoError(t, tx.Authenticate(0))
+			require.Equal(t, 3, auths())
+			require.NoError(t, tx.SetItem(pam.User, "daemon"))
+			conv.fail, conv.seen, conv.answers = false, nil, []string{"654321"}
+			require.NoError(t, tx.Authenticate(0), "%q", conv.seen)
+			assert.Equal(t, 4, auths(), "daemon asked Duo")
+			assert.Contains(t, strings.Join(conv.seen, "\n"), "PROMPT: Duo two-factor login for daemon")
 		})
 	}
 }
