@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,6 +188,42 @@ func TestSetuidLogin(t *testing.T) {
 		}
 	})
 
+	t.Run("the environment cannot redirect Duo", func(t *testing.T) {
+		// A proxy that would see the request if the helper honoured the
+		// caller's proxy variables.
+		proxy, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		var accepted atomic.Int32
+		go func() {
+			for {
+				c, err := proxy.Accept()
+				if err != nil {
+					return
+				}
+				accepted.Add(1)
+				c.Close()
+			}
+		}()
+		p := "http://" + proxy.Addr().String()
+		before := len(env.authFactors())
+		hostile := []string{"SSH_ORIGINAL_COMMAND=echo RAN", "HTTPS_PROXY=" + p, "https_proxy=" + p, "ALL_PROXY=" + p,
+			"HTTP_PROXY=" + p, "NO_PROXY=", "SSL_CERT_FILE=/dev/null", "SSL_CERT_DIR=/nonexistent",
+			"GODEBUG=x509ignoreCN=0,tlsrsakex=1"}
+		out, errOut, exit := runAs(t, u, hostile, bin)
+		if exit != 0 || strings.TrimSpace(out) != "RAN" {
+			t.Fatalf("exit %d stdout %q stderr %q; want the login to go to the configured Duo host", exit, out, errOut)
+		}
+		if n := accepted.Load(); n != 0 {
+			t.Errorf("the caller's proxy got %d connections", n)
+		}
+		if got := len(env.authFactors()) - before; got != 1 {
+			t.Errorf("%d auth requests reached the configured Duo host, want 1", got)
+		}
+	})
+
 	t.Run("interactive login as the user on a terminal", func(t *testing.T) {
 		// What ForceCommand does: the user's own process, on their terminal.
 		// While the menu waits for an answer, the process on the terminal
@@ -231,8 +269,8 @@ func TestSetuidLogin(t *testing.T) {
 			}
 		})
 	}
-	if n := len(env.authFactors()); n != 2 {
-		t.Errorf("refused runs reached Duo: %d auth requests in all, want 2 (the two logins)", n)
+	if n := len(env.authFactors()); n != 3 {
+		t.Errorf("refused runs reached Duo: %d auth requests in all, want 3 (the three logins)", n)
 	}
 
 	t.Run("setuid pam-worker refuses a non-root caller", func(t *testing.T) {
