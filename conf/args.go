@@ -3,7 +3,9 @@ package conf
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Module modes (the mode= argument).
@@ -28,18 +30,29 @@ type Args struct {
 	Core    string   // core=PATH: the Go core library (absolute); "" = the built-in path
 	Helper  string   // helper=PATH: login_duo_go (absolute); "" = the built-in path
 	Bypass  string   // bypass=ignore|success; BypassIgnore when not given
-	Unknown []string // arguments not understood or with a bad value, as given
+	// LoginTimeout is login_timeout=SECONDS: the most one whole login may
+	// take, waiting on the user and Duo included; DefaultLoginTimeout when
+	// not given.
+	LoginTimeout time.Duration
+	Unknown      []string // arguments not understood or with a bad value, as given
 }
 
+// Bounds of the login_timeout= module argument, and its default.
+const (
+	DefaultLoginTimeout = 5 * time.Minute
+	MinLoginTimeout     = 5 * time.Second
+	MaxLoginTimeout     = time.Hour
+)
+
 // ParseArgs reads the module arguments: duo_unix's conf=FILE, debug and
-// quiet, and pam_duo_go's mode=, core=, helper= and bypass=. When an
+// quiet, and pam_duo_go's mode=, core=, helper=, bypass= and login_timeout=. When an
 // argument is repeated the last one wins. An argument that is unknown or
 // has a bad value (paths must be absolute) is listed in Unknown, leaves the
 // setting at its default, and is reported in the returned error (wrapping
 // ErrArgument); every other argument still takes effect, so the caller
 // can log the error and go on.
 func ParseArgs(argv []string) (Args, error) {
-	a := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore}
+	a := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
 	var errs []error
 	bad := func(arg, why string) {
 		a.Unknown = append(a.Unknown, arg)
@@ -82,8 +95,16 @@ func ParseArgs(argv []string) (Args, error) {
 			} else {
 				bad(arg, "want bypass=ignore or bypass=success")
 			}
+		case name == "login_timeout" && hasValue:
+			n, err := strconv.Atoi(value)
+			d := time.Duration(n) * time.Second
+			if err != nil || d < MinLoginTimeout || d > MaxLoginTimeout {
+				bad(arg, fmt.Sprintf("want login_timeout=SECONDS, %d to %d", int(MinLoginTimeout.Seconds()), int(MaxLoginTimeout.Seconds())))
+			} else {
+				a.LoginTimeout = d
+			}
 		default:
-			bad(arg, "unknown (known: conf=FILE, debug, quiet, mode=auto|exec, core=PATH, helper=PATH, bypass=ignore|success)")
+			bad(arg, "unknown (known: conf=FILE, debug, quiet, mode=auto|exec, core=PATH, helper=PATH, bypass=ignore|success, login_timeout=SECONDS)")
 		}
 	}
 	return a, joinErrors(errs)

@@ -5,10 +5,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseArgs(t *testing.T) {
-	def := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore}
+	def := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
 	with := func(f func(*Args)) Args {
 		a := def
 		f(&a)
@@ -44,6 +45,11 @@ func TestParseArgs(t *testing.T) {
 		{"case matters", []string{"DEBUG", "Mode=exec"}, with(func(a *Args) { a.Unknown = []string{"DEBUG", "Mode=exec"} }), "unknown"},
 		{"debug takes no value", []string{"debug=1"}, with(func(a *Args) { a.Unknown = []string{"debug=1"} }), "unknown"},
 		{"mode needs a value", []string{"mode"}, with(func(a *Args) { a.Unknown = []string{"mode"} }), "unknown"},
+		{"login_timeout", []string{"login_timeout=30"}, with(func(a *Args) { a.LoginTimeout = 30 * time.Second }), ""},
+		{"login_timeout bounds", []string{"login_timeout=5", "login_timeout=3600"}, with(func(a *Args) { a.LoginTimeout = time.Hour }), ""},
+		{"login_timeout too short", []string{"login_timeout=4"}, with(func(a *Args) { a.Unknown = []string{"login_timeout=4"} }), "want login_timeout=SECONDS, 5 to 3600"},
+		{"login_timeout too long", []string{"login_timeout=3601"}, with(func(a *Args) { a.Unknown = []string{"login_timeout=3601"} }), "5 to 3600"},
+		{"login_timeout not a number", []string{"login_timeout=1m"}, with(func(a *Args) { a.Unknown = []string{"login_timeout=1m"} }), "5 to 3600"},
 		{"control characters", []string{"conf=/etc/\x1b[2Jx"}, with(func(a *Args) { a.Unknown = []string{"conf=/etc/\x1b[2Jx"} }), `\x1b`},
 	}
 	for _, tt := range tests {

@@ -66,7 +66,8 @@ func runWorker(args []string) int {
 		return 2
 	}
 	sanitizeEnv()
-	ctx, cancel := context.WithTimeout(context.Background(), login.DefaultDeadline+startTimeout)
+	// The login bounds itself (login_timeout=); this only backs it up.
+	ctx, cancel := context.WithTimeout(context.Background(), conf.MaxLoginTimeout+startTimeout)
 	defer cancel()
 	return serveWorker(ctx, os.Stdin, os.Stdout)
 }
@@ -108,6 +109,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 		Program:    "pam_duo_go",
 		ConfigFile: args.Conf,
 		Debug:      args.Debug,
+		Deadline:   args.LoginTimeout,
 		Quiet:      args.Quiet,
 		User:       si.User,
 		UID:        si.UID,

@@ -26,6 +26,9 @@ const MaxPasscodeLen = 32
 // maxSMSRounds bounds how often a login may ask for new SMS passcodes.
 const maxSMSRounds = 3
 
+// minPollInterval is the least time between two auth_status calls.
+const minPollInterval = 250 * time.Millisecond
+
 // resolveTimeout bounds the lookup of a PAM_RHOST that is a host name.
 const resolveTimeout = 3 * time.Second
 
@@ -463,8 +466,9 @@ func factorName(r duo.AuthRequest) string {
 // poll follows a pending push or call, showing each new status message as
 // it arrives.
 func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusResponse, error) {
-	last, shownPrompt := "", false
-	for i := 0; ; i++ {
+	last, lastStatus, shownPrompt := "", "", false
+	for {
+		asked := time.Now()
 		st, err := s.api.AuthStatus(ctx, txid)
 		if err != nil {
 			return nil, err
@@ -492,8 +496,20 @@ func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusRespons
 		if st.Result != duo.ResultWaiting {
 			return st, nil
 		}
-		if i > 1000 { // a server that never decides: the deadline bounds it too
-			return nil, errors.New("auth_status never decided")
+		// Duo's auth_status long-polls; a server that answers the same
+		// "waiting" at once is not hammered. A push that never resolves
+		// ends at the login deadline, as a deny (duoFailed sees the
+		// expired context).
+		unchanged := st.Status == lastStatus
+		lastStatus = st.Status
+		if wait := minPollInterval - time.Since(asked); unchanged && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("auth_status: still waiting: %w", ctx.Err())
+			case <-t.C:
+			}
 		}
 	}
 }

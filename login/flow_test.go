@@ -281,6 +281,17 @@ func TestFlows(t *testing.T) {
 		{name: "status prompt fails after the menu was answered", user: "alice", users: []duotest.User{alice},
 			answers: []string{"1"}, failAt: 2, params: func(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true },
 			want: login.Allow, unprompted: false, seen: []string{"PROMPT: Duo two-factor", "PROMPT: Pushed", "INFO: Pushed", "INFO: Success"}},
+		// A server that answers "waiting" at once, for ever: polled at most
+		// every 250 ms, and a deny (never failmode) at the login deadline.
+		{name: "push that never resolves: deny at the deadline, failmode safe", user: "nr",
+			users:  []duotest.User{{Name: "nr", Push: []duotest.Step{{Status: "pushed", StatusMsg: "Pushed.", Result: duo.ResultWaiting}}}},
+			extra:  map[string]string{"failmode": "safe"},
+			params: func(p *login.Params) { p.Deadline = 2 * time.Second }, answers: []string{"1"}, want: login.Deny,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				n := len(s.RequestsTo("/auth/v2/auth_status"))
+				assert.True(t, n >= 2 && n <= 2*4+2, "%d auth_status calls in 2 s, want about 8", n)
+				assert.Contains(t, log, "deny user=nr")
+			}},
 		{name: "without the fallback (sudo), a refused prompt is a cancel: no push", user: "alice", users: []duotest.User{alice},
 			failAt: 1, want: login.Aborted,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {

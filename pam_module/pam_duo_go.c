@@ -50,7 +50,11 @@
 #define EXPORT __attribute__((visibility("default")))
 
 #define CORE_SYMBOL "pam_duo_go_core_authenticate_v2"
-#define WORKER_DEADLINE_SECONDS 300 /* a whole out-of-process login */
+/* A whole out-of-process login: login_timeout= (the worker's own bound,
+ * default 300 s, 5 to 3600) plus this much for the worker to start and
+ * report. */
+#define DEFAULT_LOGIN_TIMEOUT 300
+#define WORKER_SLACK_SECONDS 30
 #define MAX_PAYLOAD 65536
 #define START_MAX (MAX_PAYLOAD)
 
@@ -82,6 +86,7 @@ static pid_t core_pid;
 struct options {
 	int exec;
 	int debug;
+	long login_timeout; /* seconds */
 	const char *core;
 	const char *helper;
 };
@@ -92,6 +97,7 @@ static void parse_options(int argc, const char **argv, struct options *o)
 
 	o->exec = 0;
 	o->debug = 0;
+	o->login_timeout = DEFAULT_LOGIN_TIMEOUT;
 	o->core = PAM_DUO_GO_CORE_PATH;
 	o->helper = PAM_DUO_GO_HELPER_PATH;
 	for (i = 0; i < argc; i++) {
@@ -103,6 +109,14 @@ static void parse_options(int argc, const char **argv, struct options *o)
 			o->core = argv[i] + 5;
 		else if (strncmp(argv[i], "helper=", 7) == 0 && argv[i][7] == '/')
 			o->helper = argv[i] + 7;
+		else if (strncmp(argv[i], "login_timeout=", 14) == 0) {
+			char *end;
+			long v = strtol(argv[i] + 14, &end, 10);
+
+			/* out of range or not a number: the default (the worker reports it) */
+			if (end != argv[i] + 14 && *end == '\0' && v >= 5 && v <= 3600)
+				o->login_timeout = v;
+		}
 		/* every other argument is the core's or the worker's to check */
 	}
 }
@@ -302,7 +316,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	const char *user = NULL, *command;
 	size_t len = 0;
 	int sv[2], i, status, rc = PAM_SERVICE_ERR, have_result = 0;
-	double deadline = now_seconds() + WORKER_DEADLINE_SECONDS;
+	double deadline = now_seconds() + (double)(o->login_timeout + WORKER_SLACK_SECONDS);
 	pid_t pid;
 
 	if (o->debug)

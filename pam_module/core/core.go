@@ -148,6 +148,7 @@ func authenticate(h handle, argv []string) (int, bool) {
 		ConfigFile: args.Conf,
 		Debug:      args.Debug,
 		Quiet:      args.Quiet,
+		Deadline:   args.LoginTimeout,
 		User:       C.GoString(cuser),
 		UID:        os.Getuid(),
 		Service:    service,
