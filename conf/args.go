@@ -23,13 +23,13 @@ const (
 // Args are the PAM module's arguments (the words after the module path in
 // a /etc/pam.d file).
 type Args struct {
-	Conf    string   // conf=FILE: the configuration file (absolute); DefaultPAMConfig when not given
-	Debug   bool     // debug: log more detail (duo_unix)
-	Quiet   bool     // quiet: show the user fewer informational messages (duo_unix)
-	Mode    string   // mode=auto|exec; ModeAuto when not given
-	Core    string   // core=PATH: the Go core library (absolute); "" = the built-in path
-	Helper  string   // helper=PATH: login_duo_go (absolute); "" = the built-in path
-	Bypass  string   // bypass=ignore|success; BypassIgnore when not given
+	Conf   string // conf=FILE: the configuration file (absolute); DefaultPAMConfig when not given
+	Debug  bool   // debug: log more detail (duo_unix)
+	Quiet  bool   // quiet: show the user fewer informational messages (duo_unix)
+	Mode   string // mode=auto|exec; ModeAuto when not given
+	Core   string // core=PATH: the Go core library (absolute); "" = the built-in path
+	Helper string // helper=PATH: login_duo_go (absolute); "" = the built-in path
+	Bypass string // bypass=ignore|success; BypassIgnore when not given
 	// LoginTimeout is login_timeout=SECONDS: the most one whole login may
 	// take, waiting on the user and Duo included; DefaultLoginTimeout when
 	// not given.
