@@ -1,0 +1,229 @@
+package faults
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+)
+
+var (
+	repoRoot string
+	buildErr error
+	buildMu  sync.Once
+)
+
+// artifacts builds the module, the core and the helper once.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	buildMu.Do(func() {
+		repoRoot, buildErr = filepath.Abs("../..")
+		if buildErr != nil {
+			return
+		}
+		if out, err := exec.Command("make", "-C", repoRoot, "build").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("make build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		if _, err := os.Stat("/usr/include/security/pam_modules.h"); err != nil {
+			t.Skip("libpam0g-dev is not installed (run bash .ci/deps):", buildErr)
+		}
+		t.Fatal(buildErr)
+	}
+	return repoRoot
+}
+
+// syslogSink is the /dev/log of the namespace: it keeps every datagram.
+type syslogSink struct {
+	conn *net.UnixConn
+	mu   sync.Mutex
+	msgs []string
+}
+
+var (
+	sink     *syslogSink
+	sinkErr  error
+	sinkOnce sync.Once
+)
+
+// syslog returns the namespace's /dev/log listener, started once.
+func syslog(t *testing.T) *syslogSink {
+	t.Helper()
+	sinkOnce.Do(func() {
+		os.Remove("/dev/log")
+		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: "/dev/log", Net: "unixgram"})
+		if err != nil {
+			sinkErr = fmt.Errorf("listen on /dev/log: %w", err)
+			return
+		}
+		os.Chmod("/dev/log", 0o666)
+		sink = &syslogSink{conn: c}
+		go sink.read()
+	})
+	if sinkErr != nil {
+		t.Fatal(sinkErr)
+	}
+	return sink
+}
+
+func (s *syslogSink) read() {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.msgs = append(s.msgs, string(buf[:n]))
+		s.mu.Unlock()
+	}
+}
+
+// since returns the messages after the first n.
+func (s *syslogSink) since(n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs[min(n, len(s.msgs)):]...)
+}
+
+func (s *syslogSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+// waitFor waits up to d for a message after the first n that contains
+// every one of parts, and returns it.
+func (s *syslogSink) waitFor(n int, d time.Duration, parts ...string) (string, bool) {
+	deadline := time.Now().Add(d)
+	for {
+		for _, m := range s.since(n) {
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(m, p)
+			}
+			if ok {
+				return m, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeConfig writes a pam_duo.conf for mock with host replaced by host
+// (when not "") and the extra keys.
+func writeConfig(t *testing.T, path string, mock *duotest.Server, host string, extra map[string]string) {
+	t.Helper()
+	if err := mock.WriteCAFile(path + ".ca.pem"); err != nil {
+		t.Fatal(err)
+	}
+	if host == "" {
+		host = mock.Host
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "[duo]\nikey = %s\nskey = %s\nhost = %s\ncafile = %s\n", mock.IKey, mock.SKey, host, path+".ca.pem")
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s = %s\n", k, extra[k])
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refusedAddr is a loopback address where nothing listens.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// blackholeAddr is a loopback listener whose accept queue is full: the
+// kernel drops further SYNs, so a connect times out.
+func blackholeAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	// Fill the queue (a backlog of 0 holds one connection).
+	filler, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { filler.Close() })
+	if c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond); err == nil {
+		c.Close()
+		t.Skip("this kernel does not drop SYNs on a full accept queue; no connect timeout to test")
+	}
+	return addr
+}
+
+// stallAddr accepts TCP connections and never says a word: a TLS
+// handshake there stalls.
+func stallAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}

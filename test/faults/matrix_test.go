@@ -1,0 +1,235 @@
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/msteinert/pam/v2"
+
+	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+)
+
+// httpsTimeout is the https_timeout of every config in the matrix.
+const httpsTimeout = 2 * time.Second
+
+// loginTimeout is the login_timeout= of every login in the matrix.
+const loginTimeout = 5 * time.Second
+
+// outcome is what a login must end with: the PAM result (nil = success)
+// and the event word of its syslog line.
+type outcome struct {
+	err   error
+	event string
+}
+
+var (
+	failOpen   = outcome{nil, "failopen"}
+	failClosed = outcome{pam.ErrService, "failclosed"}
+	allowed    = outcome{nil, "allow"}
+	denied     = outcome{pam.ErrAuth, "deny"}
+)
+
+// fault is one row of the matrix.
+type fault struct {
+	name string
+	// setup prepares the fault and returns the host the config names
+	// ("" = the mock's).
+	setup func(t *testing.T, mock *duotest.Server) string
+	// mockOpts configure the mock Duo server.
+	mockOpts []duotest.Option
+	// answer is typed at the menu; "" = the passcode.
+	answer string
+	// atPrompt runs when the menu is shown (after preauth, before auth).
+	atPrompt func(t *testing.T, confPath string)
+	// safe and secure are the expected outcomes in each failmode.
+	safe, secure outcome
+	// reason must appear in the syslog line.
+	reason string
+	// deadline is the configured bound the login must end within (plus a
+	// second): https_timeout for one failed request, login_timeout for a
+	// login that waits on Duo.
+	deadline time.Duration
+}
+
+const passcode = "123456"
+
+// faults is the matrix; the README's fault table is this, run.
+var faults = []fault{
+	{name: "Duo down (connection refused)", safe: failOpen, secure: failClosed, reason: "connection refused", deadline: httpsTimeout,
+		setup: func(t *testing.T, _ *duotest.Server) string { return refusedAddr(t) }},
+	{name: "DNS failure", safe: failOpen, secure: failClosed, reason: "lookup api-pdgfault.invalid", deadline: httpsTimeout,
+		setup: func(t *testing.T, _ *duotest.Server) string {
+			if os.Getenv("PAM_DUO_GO_FAULTS_DNS") != "1" {
+				t.Skip("/etc/resolv.conf is a symbolic link here: cannot point DNS at a dead loopback resolver")
+			}
+			return "api-pdgfault.invalid"
+		}},
+	{name: "connect timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
+		setup: func(t *testing.T, _ *duotest.Server) string { return blackholeAddr(t) }},
+	{name: "TLS handshake stall", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
+		setup: func(t *testing.T, _ *duotest.Server) string { return stallAddr(t) }},
+	{name: "wrong certificate (another CA)", safe: failOpen, secure: failClosed, reason: "certificate", deadline: httpsTimeout,
+		setup: func(t *testing.T, _ *duotest.Server) string {
+			other := duotest.NewServer()
+			t.Cleanup(other.Close)
+			return other.Host
+		}},
+	{name: "server closes mid-response", safe: failOpen, secure: failClosed, reason: "truncated body", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Truncate: true})},
+	{name: "connection closed without an answer", safe: failOpen, secure: failClosed, reason: "EOF", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{CloseConnection: true})},
+	{name: "HTTP 500", safe: failOpen, secure: failClosed, reason: "500", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 500, Times: -1})},
+	{name: "HTTP 503", safe: failOpen, secure: failClosed, reason: "503", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 503, Times: -1})},
+	{name: "HTTP 503 on auth, after preauth", safe: failOpen, secure: failClosed, reason: "reason=auth: duo: auth: 50300", deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth", duotest.Fault{Status: 503, Times: -1})},
+	{name: "HTTP 429 with Retry-After: 1, then OK", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout + time.Second,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429, RetryAfter: "1"})},
+	{name: "HTTP 429 without Retry-After, then OK", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout + 2*time.Second,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429})},
+	{name: "HTTP 429 storm, Retry-After beyond the retry budget", safe: failOpen, secure: failClosed, reason: "(HTTP 429)", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429, RetryAfter: "3600", Times: -1})},
+	{name: "malformed JSON", safe: failOpen, secure: failClosed, reason: "malformed JSON", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Malformed: true, Times: -1})},
+	{name: "HTML error page", safe: failOpen, secure: failClosed, reason: "not JSON", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{HTML: true, Times: -1})},
+	{name: "huge response (100 MiB)", safe: failOpen, secure: failClosed, reason: "too large", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{HugeBytes: 100 << 20, Times: -1})},
+	{name: "response slower than https_timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Delay: httpsTimeout + 3*time.Second, Times: -1})},
+	{name: "server never answers", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Hang: true, Times: -1})},
+	{name: "push that never resolves", answer: "1", safe: denied, secure: denied, reason: "past its deadline", deadline: loginTimeout,
+		setup: func(t *testing.T, mock *duotest.Server) string {
+			mock.AddUser(duotest.User{Name: "root", Push: []duotest.Step{
+				{Status: "pushed", StatusMsg: "Pushed a login request to your device...", Result: duo.ResultWaiting, Delay: 500 * time.Millisecond}}})
+			return ""
+		}},
+	{name: "clock 1 hour ahead of Duo", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout,
+		mockOpts: []duotest.Option{duotest.WithClockOffset(-time.Hour)}},
+	{name: "clock 1 hour behind Duo", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout,
+		mockOpts: []duotest.Option{duotest.WithClockOffset(time.Hour)}},
+	{name: "config changed between preauth and auth", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout,
+		atPrompt: func(t *testing.T, confPath string) {
+			// A broken, world-readable file with other keys: the login
+			// in progress keeps the config it started with.
+			if err := os.WriteFile(confPath, []byte("[duo]\nikey = DIXXXXXXXXXXXXXXXXXX\nskey = changed\nhost = 127.0.0.1:1\nfailmode = safe\nbogus = 1\n"), 0o644); err != nil {
+				t.Error(err)
+			}
+			os.Chmod(confPath, 0o644)
+		}},
+}
+
+// inject returns a setup that injects f on path of the mock.
+func inject(path string, f duotest.Fault) func(*testing.T, *duotest.Server) string {
+	return func(_ *testing.T, mock *duotest.Server) string {
+		mock.Inject(path, f)
+		return ""
+	}
+}
+
+// rootUser is the scripted Duo user for the local account root.
+var rootUser = duotest.User{Name: "root", Passcodes: []string{passcode}, Push: duotest.PushApproved()}
+
+func TestFaultMatrix(t *testing.T) {
+	root := artifacts(t)
+	logs := syslog(t)
+	for _, mode := range []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mode=exec"}} {
+		for _, f := range faults {
+			for _, failmode := range []string{"safe", "secure"} {
+				want := f.safe
+				if failmode == "secure" {
+					want = f.secure
+				}
+				t.Run(fmt.Sprintf("%s/%s/failmode=%s", mode.name, f.name, failmode), func(t *testing.T) {
+					runFault(t, root, logs, f, mode.args, failmode, want)
+				})
+			}
+		}
+	}
+}
+
+// runFault runs one login of the matrix and checks its outcome.
+func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmode string, want outcome) {
+	mock := duotest.NewServer(f.mockOpts...)
+	defer mock.Close()
+	mock.AddUser(rootUser)
+	host := ""
+	if f.setup != nil {
+		host = f.setup(t, mock)
+	}
+	dir := t.TempDir()
+	confPath := filepath.Join(dir, "pam_duo.conf")
+	writeConfig(t, confPath, mock, host, map[string]string{
+		"failmode": failmode, "https_timeout": fmt.Sprint(int(httpsTimeout.Seconds())),
+	})
+	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go login_timeout=%d %s\n",
+		root, confPath, root, root, int(loginTimeout.Seconds()), args)
+	if err := os.WriteFile(filepath.Join(dir, "duo-faults"), []byte(stack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	answer := f.answer
+	if answer == "" {
+		answer = passcode
+	}
+	var seen []string
+	prompted := false
+	conv := pam.ConversationFunc(func(style pam.Style, msg string) (string, error) {
+		seen = append(seen, fmt.Sprintf("%v: %s", style, msg))
+		switch style {
+		case pam.PromptEchoOn, pam.PromptEchoOff:
+			if prompted {
+				return "", fmt.Errorf("a second prompt: %q", msg)
+			}
+			prompted = true
+			if f.atPrompt != nil {
+				f.atPrompt(t, confPath)
+			}
+			return answer, nil
+		}
+		return "", nil
+	})
+	tx, err := pam.StartConfDir("duo-faults", "root", conv, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.End()
+
+	mark := logs.count()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- tx.Authenticate(0) }()
+	bound := f.deadline + time.Second
+	select {
+	case err = <-done:
+	case <-time.After(bound + 30*time.Second):
+		t.Fatalf("login still running after %v (bound %v): a hang; saw %q", bound+30*time.Second, bound, seen)
+	}
+	elapsed := time.Since(start)
+
+	if want.err == nil && err != nil || want.err != nil && !errors.Is(err, want.err) {
+		t.Errorf("PAM result %v, want %v; saw %q", err, want.err, seen)
+	}
+	if elapsed > bound {
+		t.Errorf("the login took %v, more than its deadline %v plus a second", elapsed.Round(time.Millisecond), f.deadline)
+	}
+	line, ok := logs.waitFor(mark, 2*time.Second, " "+want.event+" user=root ")
+	if !ok {
+		t.Fatalf("no %q syslog line; got:\n%s", want.event, strings.Join(logs.since(mark), "\n"))
+	}
+	if !strings.Contains(line, f.reason) {
+		t.Errorf("syslog line %q lacks %q", line, f.reason)
+	}
+	if strings.Contains(line, mock.SKey) {
+		t.Errorf("the secret key is in the syslog line %q", line)
+	}
+	t.Logf("%v in %v; syslog: %s", err, elapsed.Round(time.Millisecond), line)
+}
