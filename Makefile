@@ -28,7 +28,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION)
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages
+.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages bench
 
 all: build
 
@@ -93,6 +93,12 @@ test: lint build
 
 demo: build
 	bash test/demo.sh
+
+# Benchmarks: builds, then prints one table of measured figures on stdout
+# (bench/run.sh, which runs `make build` itself with its output on stderr;
+# sizes via BENCH_N, BENCH_SSHD_N, BENCH_BURST, BENCH_SOAK, BENCH_WORKERS).
+bench:
+	@GO=$(GO) bash bench/run.sh
 
 # Packages are built from a copy of the tree so dpkg-buildpackage's clean
 # step never wipes the developer's build/ directory.

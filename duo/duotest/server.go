@@ -54,7 +54,8 @@ func WithCertHosts(hosts ...string) Option { return func(s *Server) { s.certHost
 // were off by -d.
 func WithClockOffset(d time.Duration) Option { return func(s *Server) { s.clockOffset = d } }
 
-// WithDelay adds d to every answer (a simulated WAN round trip).
+// WithDelay adds d to every answer and to every TLS handshake, as a WAN
+// round trip of d would (the TCP connect itself is not delayed).
 func WithDelay(d time.Duration) Option { return func(s *Server) { s.delay = d } }
 
 // WithListener serves on l instead of a new listener on 127.0.0.1:0.
@@ -124,6 +125,13 @@ func NewServer(opts ...Option) *Server {
 	s.ts.TLS = &tls.Config{
 		Certificates: []tls.Certificate{ca.leaf},
 		MinVersion:   tls.VersionTLS12,
+		GetConfigForClient: func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			// The ServerHello leaves one round trip after the ClientHello.
+			if s.delay > 0 {
+				s.sleep(hello.Context(), s.delay)
+			}
+			return nil, nil
+		},
 		VerifyConnection: func(tls.ConnectionState) error {
 			s.handshakes.Add(1)
 			return nil
