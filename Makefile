@@ -45,7 +45,7 @@ $(BUILD)/pam_duo_go.so: pam_module/pam_duo_go.c $(wildcard pam_module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(MODULE_CFLAGS) -shared -o $@ pam_module/pam_duo_go.c $(LDFLAGS) -ldl -lpam
 
-$(BUILD)/pam_duo_go_core.so: $(GO_SOURCES)
+$(BUILD)/pam_duo_go_core.so: $(GO_SOURCES) $(wildcard pam_module/*.h)
 	@mkdir -p $(BUILD)
 	$(GO) build -buildmode=c-shared -ldflags '$(GO_LDFLAGS)' -o $@ ./pam_module/core
 	@rm -f $(BUILD)/pam_duo_go_core.h

@@ -123,41 +123,7 @@ static void parse_options(int argc, const char **argv, struct options *o)
 
 /* ---- conversation ---------------------------------------------------- */
 
-/* converse sends one message; on success *answer (if wanted) is a
- * malloc'd string the caller must wipe and free. */
-static int converse(pam_handle_t *pamh, int style, const char *text, char **answer)
-{
-	const struct pam_conv *conv = NULL;
-	struct pam_message msg;
-	const struct pam_message *msgp = &msg;
-	struct pam_response *resp = NULL;
-	int rc;
-
-	if (answer != NULL)
-		*answer = NULL;
-	rc = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
-	if (rc != PAM_SUCCESS || conv == NULL || conv->conv == NULL)
-		return PAM_CONV_ERR;
-	msg.msg_style = style;
-	msg.msg = text;
-	rc = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
-	if (rc == PAM_SUCCESS && answer != NULL) {
-		if (resp != NULL && resp->resp != NULL) {
-			*answer = resp->resp;
-			resp->resp = NULL;
-		} else if ((*answer = strdup("")) == NULL) {
-			rc = PAM_BUF_ERR;
-		}
-	}
-	if (resp != NULL) {
-		if (resp->resp != NULL) {
-			explicit_bzero(resp->resp, strlen(resp->resp));
-			free(resp->resp);
-		}
-		free(resp);
-	}
-	return rc;
-}
+#include "converse.h"
 
 /* ---- the worker path ------------------------------------------------- */
 

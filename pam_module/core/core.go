@@ -1,7 +1,7 @@
 // Command core is pam_duo_go's Go core, built with -buildmode=c-shared as
 // pam_duo_go_core.so. The C module pam_duo_go.so loads it with dlopen the
 // first time pam_sm_authenticate runs and calls
-// pam_duo_go_core_authenticate; nothing else ever enters it.
+// pam_duo_go_core_authenticate_v2; nothing else ever enters it.
 //
 // Under sshd the process environment is empty to Go (sshd's setproctitle
 // reuses that memory), so nothing here reads os.Getenv: PAM items, C's
@@ -9,6 +9,7 @@
 package main
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/..
 #cgo LDFLAGS: -lpam
 #define _GNU_SOURCE
 #include <security/pam_appl.h>
@@ -31,33 +32,7 @@ static int get_user(pam_handle_t *pamh, const char **user) {
 	return pam_get_user(pamh, user, NULL);
 }
 
-// converse sends one message; *answer is malloc'd (the caller wipes and
-// frees it with wipe_free).
-static int converse(pam_handle_t *pamh, int style, const char *text, char **answer) {
-	const struct pam_conv *conv = NULL;
-	struct pam_message msg;
-	const struct pam_message *msgp = &msg;
-	struct pam_response *resp = NULL;
-	int rc;
-
-	*answer = NULL;
-	rc = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
-	if (rc != PAM_SUCCESS || conv == NULL || conv->conv == NULL)
-		return PAM_CONV_ERR;
-	msg.msg_style = style;
-	msg.msg = text;
-	rc = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
-	if (resp != NULL) {
-		if (rc == PAM_SUCCESS)
-			*answer = resp->resp;
-		else if (resp->resp != NULL) {
-			explicit_bzero(resp->resp, strlen(resp->resp));
-			free(resp->resp);
-		}
-		free(resp);
-	}
-	return rc;
-}
+#include "converse.h"
 
 static void wipe_free(char *s) {
 	if (s != NULL) {

@@ -1,0 +1,49 @@
+/*
+ * converse.h: one PAM conversation message, shared by the C module
+ * (pam_duo_go.c) and the Go core's cgo preamble (core/core.go), which are
+ * two separate shared objects.
+ */
+#ifndef PAM_DUO_GO_CONVERSE_H
+#define PAM_DUO_GO_CONVERSE_H
+
+#include <security/pam_appl.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* converse sends one message; on success *answer (if wanted) is a
+ * malloc'd string the caller must wipe and free. */
+static int converse(pam_handle_t *pamh, int style, const char *text, char **answer)
+{
+	const struct pam_conv *conv = NULL;
+	struct pam_message msg;
+	const struct pam_message *msgp = &msg;
+	struct pam_response *resp = NULL;
+	int rc;
+
+	if (answer != NULL)
+		*answer = NULL;
+	rc = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
+	if (rc != PAM_SUCCESS || conv == NULL || conv->conv == NULL)
+		return PAM_CONV_ERR;
+	msg.msg_style = style;
+	msg.msg = text;
+	rc = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
+	if (rc == PAM_SUCCESS && answer != NULL) {
+		if (resp != NULL && resp->resp != NULL) {
+			*answer = resp->resp;
+			resp->resp = NULL;
+		} else if ((*answer = strdup("")) == NULL) {
+			rc = PAM_BUF_ERR;
+		}
+	}
+	if (resp != NULL) {
+		if (resp->resp != NULL) {
+			explicit_bzero(resp->resp, strlen(resp->resp));
+			free(resp->resp);
+		}
+		free(resp);
+	}
+	return rc;
+}
+
+#endif
