@@ -75,7 +75,7 @@ func parseCheckArgs(args []string) (configFile, user string, err error) {
 // check validates configFile, calls /auth/v2/check and, with user, preauth;
 // it writes its report to w and returns the exit status.
 func check(ctx context.Context, w io.Writer, configFile, user string) int {
-	cfg, err := conf.Load(configFile)
+	cfg, err := conf.LoadOwned(configFile, configOwners()...)
 	if err != nil {
 		fmt.Fprintf(w, "config %s: INVALID\n", sanitize(configFile, false))
 		for _, line := range errorLines(err) {

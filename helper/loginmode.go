@@ -205,7 +205,8 @@ func runLogin(args []string) int {
 	// Read the config (as root) for the front end's own keys; the flow
 	// loads and reports it again itself.
 	var motd, acceptEnv bool
-	if cfg, err := conf.Load(configFile); err == nil {
+	owners := configOwners()
+	if cfg, err := conf.LoadOwned(configFile, owners...); err == nil {
 		motd, acceptEnv = cfg.Motd, cfg.AcceptEnvFactor
 	}
 	envPasscode := ""
@@ -222,17 +223,18 @@ func runLogin(args []string) int {
 	defer term.Close()
 
 	params := login.Params{
-		Program:     "login_duo_go",
-		ConfigFile:  configFile,
-		Debug:       opts.debug,
-		User:        duoUser,
-		UID:         start.ruid,
-		Service:     "login_duo_go",
-		RemoteHost:  remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
-		Headless:    headless,
-		EnvPasscode: envPasscode,
-		Conv:        term,
-		Log:         logger,
+		Program:      "login_duo_go",
+		ConfigFile:   configFile,
+		ConfigOwners: owners,
+		Debug:        opts.debug,
+		User:         duoUser,
+		UID:          start.ruid,
+		Service:      "login_duo_go",
+		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
+		Headless:     headless,
+		EnvPasscode:  envPasscode,
+		Conv:         term,
+		Log:          logger,
 	}
 	if pw := os.Getenv("SSH_TTY"); pw != "" {
 		params.TTY = clipText(pw, 255)

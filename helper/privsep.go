@@ -108,6 +108,22 @@ func lookupServiceAccount(warn func(string)) (serviceAccount, error) {
 	return serviceAccount{Name: u.Username, UID: uid, GID: gid}, nil
 }
 
+// configOwners lists the uids besides root that may own login_duo_go's
+// config: the service account (privsepUser) when it exists, because
+// duo_unix's documentation had login_duo.conf owned by it. Never the
+// fallback account: files owned by nobody are not private.
+func configOwners() []int {
+	u, err := user.Lookup(privsepUser)
+	if err != nil {
+		return nil
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil || uid == 0 {
+		return nil
+	}
+	return []int{uid}
+}
+
 // selfPath returns the absolute path of this binary, checked to be owned by
 // root and not writable by group or others (it is about to be run with a
 // service account's credentials by root).

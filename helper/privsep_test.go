@@ -273,6 +273,27 @@ func TestSetuidLogin(t *testing.T) {
 		t.Errorf("refused runs reached Duo: %d auth requests in all, want 3 (the three logins)", n)
 	}
 
+	// duo_unix's documentation had login_duo.conf owned by sshd (0600):
+	// such a file works unchanged; one owned by any other account does not.
+	t.Run("a login_duo.conf owned by the service account works", func(t *testing.T) {
+		defer os.Chown(env.conf, 0, 0)
+		if err := os.Chown(env.conf, acct.UID, acct.GID); err != nil {
+			t.Fatal(err)
+		}
+		before := len(env.authFactors())
+		out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo RAN"}, bin)
+		if exit != 0 || strings.TrimSpace(out) != "RAN" || len(env.authFactors()) != before+1 {
+			t.Fatalf("exit %d stdout %q stderr %q; want a Duo login, then the command", exit, out, errOut)
+		}
+		if err := os.Chown(env.conf, u.uid, u.gid); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, exit = runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo RAN"}, bin)
+		if exit != 1 || out != "" || len(env.authFactors()) != before+1 {
+			t.Fatalf("config owned by the user: exit %d stdout %q stderr %q; want a refusal and no Duo call", exit, out, errOut)
+		}
+	})
+
 	t.Run("setuid pam-worker refuses a non-root caller", func(t *testing.T) {
 		start, err := (worker.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
 		if err != nil {

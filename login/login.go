@@ -57,7 +57,11 @@ type Result struct {
 type Params struct {
 	Program    string // syslog tag: "pam_duo_go" or "login_duo_go"
 	ConfigFile string // conf=FILE; "" = conf.DefaultPAMConfig
-	Debug      bool
+	// ConfigOwners are uids besides root (and the process's own) that may
+	// own ConfigFile: login_duo_go passes its service account, which owned
+	// duo_unix's login_duo.conf.
+	ConfigOwners []int
+	Debug        bool
 
 	User       string // PAM_USER or the login_duo_go user
 	UID        int    // real uid of the PAM process (su logins use the invoking user); -1 unknown
