@@ -71,7 +71,7 @@ var faults = []fault{
 			}
 			return "api-pdgfault.invalid"
 		}},
-	{name: "connect timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
+	{name: "connect timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s|dial tcp .*: i/o timeout", deadline: httpsTimeout,
 		setup: func(t *testing.T, _ *duotest.Server) string { return blackholeAddr(t) }},
 	{name: "TLS handshake stall", safe: failOpen, secure: failClosed, reason: "no answer within 2s|TLS handshake timeout", deadline: httpsTimeout,
 		setup: func(t *testing.T, _ *duotest.Server) string { return stallAddr(t) }},
