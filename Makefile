@@ -28,7 +28,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION)
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages bench
+.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages bench fuzz
 
 all: build
 
@@ -90,6 +90,11 @@ test: lint build
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
 	e2e=$$($(GO) list ./... | grep '/test/' || true); \
 		if [ -n "$$e2e" ]; then $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $$e2e; fi
+	GO=$(GO) bash test/fuzz.sh
+
+# Each fuzzer for FUZZTIME (default 10s; make fuzz FUZZTIME=10m for a long run).
+fuzz:
+	GO=$(GO) bash test/fuzz.sh
 
 demo: build
 	bash test/demo.sh

@@ -21,16 +21,20 @@ type APIError struct {
 	MessageDetail string
 }
 
-// Error returns Duo's code and messages (control characters escaped),
-// the endpoint and the HTTP status.
+// maxMessageLen bounds each server message in an APIError's text: it
+// ends up in syslog lines and on terminals.
+const maxMessageLen = 256
+
+// Error returns Duo's code and messages (control characters escaped, each
+// cut to maxMessageLen bytes), the endpoint and the HTTP status.
 func (e *APIError) Error() string {
 	msg := "duo: "
 	if e.Op != "" {
 		msg += e.Op + ": "
 	}
-	msg += fmt.Sprintf("%d %s", e.Code, escapeControl(e.Message))
+	msg += fmt.Sprintf("%d %s", e.Code, clipMessage(escapeControl(e.Message)))
 	if e.MessageDetail != "" {
-		msg += ": " + escapeControl(e.MessageDetail)
+		msg += ": " + clipMessage(escapeControl(e.MessageDetail))
 	}
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.StatusCode)
 }
@@ -89,6 +93,18 @@ func IsUnavailable(err error) bool {
 	var te *TransportError
 	var re *ResponseError
 	return errors.As(err, &te) || errors.As(err, &re) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// clipMessage cuts s to maxMessageLen bytes at a rune boundary.
+func clipMessage(s string) string {
+	if len(s) <= maxMessageLen {
+		return s
+	}
+	n := maxMessageLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // escapeControl replaces control characters and invalid UTF-8 in text

@@ -219,6 +219,24 @@ type menu struct {
 	def     *choice
 }
 
+// parseAnswer reads what the user typed at the menu: Enter takes the
+// default (a push), an option key takes that option, else it must be a
+// passcode (ASCII letters and digits, at most MaxPasscodeLen). Surrounding
+// white space is ignored. ok is false for anything else.
+func (m menu) parseAnswer(answer string) (c choice, ok bool) {
+	answer = strings.TrimSpace(answer)
+	if answer == "" && m.def != nil {
+		return *m.def, true
+	}
+	if opt, found := m.options[answer]; found {
+		return opt, true
+	}
+	if validPasscode(answer) {
+		return choice{passcode: answer}, true
+	}
+	return choice{}, false
+}
+
 // buildMenu uses the server's ready-made menu when preauth carried one,
 // else builds one from the devices.
 func buildMenu(name string, pre *duo.PreauthResponse) menu {
@@ -344,15 +362,8 @@ func (s *session) secondFactor(ctx context.Context) Result {
 				return s.conversationFailed(ctx, err)
 			}
 			s.answered = true
-			answer = strings.TrimSpace(answer)
-			switch opt, ok := m.options[answer]; {
-			case answer == "" && m.def != nil:
-				c = *m.def
-			case ok:
-				c = opt
-			case validPasscode(answer):
-				c = choice{passcode: answer}
-			default:
+			var ok bool
+			if c, ok = m.parseAnswer(answer); !ok {
 				attempts--
 				s.showError(ctx, "Invalid passcode or option.")
 				continue
