@@ -6,6 +6,7 @@ package sudo_test
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +86,55 @@ func TestSudo(t *testing.T) {
 						t.Errorf("pushinfo command = %q (pushinfo %q), want it to name /usr/bin/id", cmd, raw)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestSudoHostileCommand authorizes a command whose arguments are shell
+// metacharacters and a terminal escape: they travel URL-encoded in
+// pushinfo, nothing runs them, and nothing the user sees carries the raw
+// escape.
+func TestSudoHostileCommand(t *testing.T) {
+	for _, mode := range e2e.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			e2e.RequireRoot(t)
+			art := e2e.BuildArtifacts(t)
+			e2e.RequireMode(t, art, mode)
+			mock := duotest.NewServer()
+			t.Cleanup(mock.Close)
+			dir := t.TempDir()
+			conf := filepath.Join(dir, "pam_duo.conf")
+			if err := mock.WriteConfig(conf, map[string]string{"pushinfo": "yes"}); err != nil {
+				t.Fatalf("writing pam_duo.conf: %v", err)
+			}
+			marker := filepath.Join(dir, "pwned")
+			hostile := []string{"$(touch " + marker + ")", "`touch " + marker + "`", "; touch " + marker, "\x1b]0;title\x07\x1b[2J"}
+			u := e2e.CreateUser(t, "sudo", "Pw-unused-password")
+			mock.AddUser(duotest.User{Name: u.Name, Push: duotest.PushApproved()})
+			res := e2e.SudoRun(t, e2e.SudoOptions{
+				User:     u.Name,
+				PAMStack: e2e.Stack(art.AuthLine("required", conf, mode)),
+				Answers:  []string{"1"},
+				Command:  append([]string{"/usr/bin/id", "-u"}, hostile...),
+				Timeout:  sudoTimeout,
+			})
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatalf("a shell ran the command's arguments: %s exists", marker)
+			}
+			if strings.Contains(res.Stdout+res.Stderr, "\x1b") {
+				t.Errorf("a raw escape reached the terminal: stdout %q stderr %q", res.Stdout, res.Stderr)
+			}
+			auths := mock.RequestsTo("/auth/v2/auth")
+			if len(auths) != 1 {
+				t.Fatalf("%d auth requests, want 1\n%s", len(auths), describeRequests(mock))
+			}
+			info, err := url.ParseQuery(auths[0].Params.Get("pushinfo"))
+			if err != nil {
+				t.Fatalf("pushinfo %q: %v", auths[0].Params.Get("pushinfo"), err)
+			}
+			if cmd := info.Get("command"); !strings.Contains(cmd, "$(touch "+marker+")") || !strings.Contains(cmd, "`touch") {
+				t.Errorf("pushinfo command %q does not carry the arguments as text", cmd)
 			}
 		})
 	}
