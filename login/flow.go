@@ -620,7 +620,7 @@ func (s *session) logOutcome(r Result) {
 		user = "-"
 	}
 	line := fmt.Sprintf("%s user=%s rhost=%s service=%s reason=%s", e.name,
-		EscapeLog(user), EscapeLog(rhost), EscapeLog(orDash(s.p.Service)), escapeReason(r.Reason))
+		clipLog(EscapeLog(user)), clipLog(EscapeLog(rhost)), clipLog(EscapeLog(orDash(s.p.Service))), clipLog(escapeReason(r.Reason)))
 	if s.cfg != nil && s.cfg.SKey != "" {
 		line = strings.ReplaceAll(line, s.cfg.SKey, "[skey]")
 	}

@@ -14,6 +14,24 @@ func EscapeLog(s string) string {
 	return escape(s, func(r rune) bool { return r != ' ' && r != '\\' && r != '=' && unicode.IsPrint(r) })
 }
 
+// maxLogField bounds each field of a syslog line (after escaping), so that
+// a 10 kB user name or server message cannot flood the log.
+const maxLogField = 512
+
+// clipLog cuts an escaped field to maxLogField bytes, marking the cut.
+// Escaped text is ASCII up to any multi-byte printable rune; the cut
+// never splits a rune.
+func clipLog(s string) string {
+	if len(s) <= maxLogField {
+		return s
+	}
+	n := maxLogField
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "...[cut]"
+}
+
 // escapeReason is EscapeLog for the last field of a line, where spaces
 // are harmless.
 func escapeReason(s string) string {
