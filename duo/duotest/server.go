@@ -281,6 +281,15 @@ func (s *Server) takeFault(path string) (Fault, bool) {
 }
 
 // sleep waits d, or until the request or the server ends; false if cut off.
+// pause waits d while serving r. When the client goes away or the server
+// closes first, it aborts the response (nothing is sent and the connection
+// is dropped), so an interrupted wait never becomes an empty HTTP 200.
+func (s *Server) pause(r *http.Request, d time.Duration) {
+	if !s.sleep(r.Context(), d) {
+		panic(http.ErrAbortHandler)
+	}
+}
+
 func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
@@ -304,9 +313,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log(r, params)
-	if !s.sleep(r.Context(), s.delay) {
-		return
-	}
+	s.pause(r, s.delay)
 	if f, ok := s.takeFault(r.URL.Path); ok && s.applyFault(w, r, f) {
 		return
 	}
@@ -401,12 +408,10 @@ func (s *Server) verify(r *http.Request, params url.Values) (int, string) {
 
 // applyFault serves f; it reports whether the answer is complete.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
-	if !s.sleep(r.Context(), f.Delay) {
-		return true
-	}
+	s.pause(r, f.Delay)
 	switch {
 	case f.Hang:
-		s.sleep(r.Context(), 24*time.Hour)
+		s.pause(r, 24*time.Hour)
 		return true
 	case f.CloseConnection:
 		if hj, ok := w.(http.Hijacker); ok {
@@ -719,9 +724,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 	}
 	var last Step
 	for _, st := range steps {
-		if !s.sleep(r.Context(), st.Delay) {
-			return
-		}
+		s.pause(r, st.Delay)
 		last = st
 	}
 	s.ok(w, duo.AuthResponse{Result: last.Result, Status: last.Status, StatusMsg: last.StatusMsg})
@@ -779,9 +782,7 @@ func (s *Server) authStatus(w http.ResponseWriter, r *http.Request, p url.Values
 		s.badParam(w, "txid")
 		return
 	}
-	if !s.sleep(r.Context(), st.Delay) {
-		return
-	}
+	s.pause(r, st.Delay)
 	s.ok(w, duo.AuthStatusResponse{Result: st.Result, Status: st.Status, StatusMsg: st.StatusMsg})
 }
 
