@@ -110,7 +110,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 		ConfigFile: args.Conf,
 		Debug:      args.Debug,
 		Deadline:   args.LoginTimeout,
-		Quiet:      args.Quiet,
+		Quiet:      args.Quiet || si.Silent, // see the core: PAM_SILENT is quiet
 		User:       si.User,
 		UID:        si.UID,
 		Service:    si.Service,

@@ -307,7 +307,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 		goto out;
 	}
 	snprintf(num, sizeof num, "%ld", (long)getuid());
-	if (add_field(start, &len, "uid", num))
+	if (add_field(start, &len, "uid", num) || add_field(start, &len, "silent", (flags & PAM_SILENT) ? "1" : "0"))
 		goto out;
 	for (i = 0; i < argc; i++)
 		if (add_field(start, &len, "arg", argv[i]))
@@ -353,9 +353,8 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 				*unprompted = 1;
 				continue;
 			}
-			if (type == 'I' || type == 'E') {
-				if (!(flags & PAM_SILENT))
-					converse(pamh, type == 'I' ? PAM_TEXT_INFO : PAM_ERROR_MSG, buf, NULL);
+			if (type == 'I' || type == 'E') { /* PAM_SILENT: the worker is quiet */
+				converse(pamh, type == 'I' ? PAM_TEXT_INFO : PAM_ERROR_MSG, buf, NULL);
 				continue;
 			}
 			if (type != 'P' && type != 'p') {

@@ -183,18 +183,20 @@ type StartInfo struct {
 	Command string   // SUDO_COMMAND
 	PID     int      // getpid() of the PAM process; 0 when not sent
 	UID     int      // getuid() of the PAM process; -1 when not sent
+	Silent  bool     // the application passed PAM_SILENT
 	Args    []string // the module arguments, in order
 }
 
 // Start payload keys.
-var startKeys = []string{"user", "rhost", "service", "tty", "ruser", "command", "pid", "uid"}
+var startKeys = []string{"user", "rhost", "service", "tty", "ruser", "command", "pid", "uid", "silent"}
 
 // ErrBadStart is wrapped by ParseStart's errors.
 var ErrBadStart = errors.New("bad start message")
 
 // ParseStart decodes a Start payload: NUL-separated key=value fields,
 // empty fields ignored (so a trailing NUL is fine), each key other than
-// arg at most once, user required, pid and uid decimal. Unknown keys are
+// arg at most once, user required, pid and uid decimal, silent 0 or 1
+// (absent means 0). Unknown keys are
 // rejected so that a module and a worker that disagree fail loudly.
 func ParseStart(payload []byte) (StartInfo, error) {
 	si := StartInfo{UID: -1}
@@ -228,6 +230,13 @@ func ParseStart(payload []byte) (StartInfo, error) {
 			si.RUser = val
 		case "command":
 			si.Command = val
+		case "silent":
+			switch val {
+			case "0", "1":
+				si.Silent = val == "1"
+			default:
+				return StartInfo{}, fmt.Errorf("worker: %w: silent=%q is not 0 or 1", ErrBadStart, clip(val))
+			}
 		case "pid", "uid":
 			n, err := strconv.ParseInt(val, 10, 32)
 			if err != nil || n < -1 {
@@ -251,8 +260,12 @@ func ParseStart(payload []byte) (StartInfo, error) {
 // Encode returns the Start payload for si (the module's side, used by
 // tests and tools). Values must not contain NUL.
 func (si StartInfo) Encode() ([]byte, error) {
+	silent := "0"
+	if si.Silent {
+		silent = "1"
+	}
 	vals := []string{si.User, si.RHost, si.Service, si.TTY, si.RUser, si.Command,
-		strconv.Itoa(si.PID), strconv.Itoa(si.UID)}
+		strconv.Itoa(si.PID), strconv.Itoa(si.UID), silent}
 	var b bytes.Buffer
 	add := func(k, v string) error {
 		if strings.IndexByte(v, 0) >= 0 {

@@ -137,6 +137,10 @@ func TestParseStart(t *testing.T) {
 		{name: "minimal, no trailing NUL", in: "user=bob", want: StartInfo{User: "bob", UID: -1}},
 		{name: "value with =", in: "user=bob\x00command=env A=b", want: StartInfo{User: "bob", Command: "env A=b", UID: -1}},
 		{name: "arg order kept", in: "arg=b\x00user=u\x00arg=a", want: StartInfo{User: "u", UID: -1, Args: []string{"b", "a"}}},
+		{name: "silent", in: "user=u\x00silent=1", want: StartInfo{User: "u", UID: -1, Silent: true}},
+		{name: "not silent", in: "user=u\x00silent=0", want: StartInfo{User: "u", UID: -1}},
+		{name: "bad silent", in: "user=u\x00silent=yes", wantErr: true},
+		{name: "repeated silent", in: "user=u\x00silent=0\x00silent=1", wantErr: true},
 		{name: "empty", in: "", wantErr: true},
 		{name: "no user", in: "rhost=x\x00", wantErr: true},
 		{name: "empty user", in: "user=\x00", wantErr: true},
@@ -161,7 +165,8 @@ func TestParseStart(t *testing.T) {
 			}
 			if got.User != tt.want.User || got.RHost != tt.want.RHost || got.Service != tt.want.Service ||
 				got.TTY != tt.want.TTY || got.RUser != tt.want.RUser || got.Command != tt.want.Command ||
-				got.PID != tt.want.PID || got.UID != tt.want.UID || strings.Join(got.Args, "|") != strings.Join(tt.want.Args, "|") {
+				got.PID != tt.want.PID || got.UID != tt.want.UID || got.Silent != tt.want.Silent ||
+				strings.Join(got.Args, "|") != strings.Join(tt.want.Args, "|") {
 				t.Fatalf("ParseStart = %+v, want %+v", got, tt.want)
 			}
 			enc, err := got.Encode()
@@ -169,7 +174,8 @@ func TestParseStart(t *testing.T) {
 				t.Fatalf("Encode: %v", err)
 			}
 			again, err := ParseStart(enc)
-			if err != nil || again.User != got.User || again.PID != got.PID || again.UID != got.UID || len(again.Args) != len(got.Args) {
+			if err != nil || again.User != got.User || again.PID != got.PID || again.UID != got.UID ||
+				again.Silent != got.Silent || len(again.Args) != len(got.Args) {
 				t.Fatalf("re-parse of Encode = %+v, %v", again, err)
 			}
 		})

@@ -87,7 +87,7 @@ func main() {}
 //
 //export pam_duo_go_core_authenticate_v2
 func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char, unprompted *C.int) (rc C.int) {
-	h := handle{pamh: pamh, silent: flags&C.PAM_SILENT != 0}
+	h := handle{pamh: pamh}
 	defer func() {
 		if r := recover(); r != nil {
 			h.Log(syslog.LOG_ERR, login.EscapeLog(fmt.Sprintf("internal error: %v", r)))
@@ -98,7 +98,7 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 	for i := range args {
 		args[i] = C.GoString(C.arg_at((**C.char)(unsafe.Pointer(argv)), C.int(i)))
 	}
-	code, up := authenticate(h, args)
+	code, up := authenticate(h, args, flags&C.PAM_SILENT != 0)
 	if up && unprompted != nil {
 		*unprompted = 1
 	}
@@ -107,7 +107,14 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 
 // authenticate runs the login and maps its outcome to a PAM result; the
 // flag is login.Result.Unprompted.
-func authenticate(h handle, argv []string) (int, bool) {
+//
+// PAM_SILENT (silent) works as the quiet argument: no courtesy messages,
+// but what the user needs to finish the login (a Verified Push code, the
+// progress of a push or call, why an answer was refused) is still shown.
+// The module asks questions anyway, and sudo passes PAM_SILENT on every
+// call: honouring it fully would hide the Verified Push code there and
+// leave a sudo user waiting on a push with no word on the screen.
+func authenticate(h handle, argv []string, silent bool) (int, bool) {
 	args, err := conf.ParseArgs(argv)
 	if err != nil {
 		h.Log(syslog.LOG_ERR, login.EscapeLog("module arguments: "+err.Error()))
@@ -122,7 +129,7 @@ func authenticate(h handle, argv []string) (int, bool) {
 		Program:    "pam_duo_go",
 		ConfigFile: args.Conf,
 		Debug:      args.Debug,
-		Quiet:      args.Quiet,
+		Quiet:      args.Quiet || silent,
 		Deadline:   args.LoginTimeout,
 		User:       C.GoString(cuser),
 		UID:        os.Getuid(),
@@ -163,8 +170,7 @@ func sudoCommand(service string) string {
 
 // handle is the live PAM handle: the login's Conversation and Logger.
 type handle struct {
-	pamh   *C.pam_handle_t
-	silent bool
+	pamh *C.pam_handle_t
 }
 
 func (h handle) item(t C.int) string {
@@ -197,20 +203,15 @@ func (h handle) Prompt(_ context.Context, msg string, echo bool) (string, error)
 	return h.converse(style, msg)
 }
 
-// Info shows PAM_TEXT_INFO unless the application asked for silence.
+// Info shows PAM_TEXT_INFO. PAM_SILENT is handled by the flow, as quiet
+// (see authenticate).
 func (h handle) Info(_ context.Context, msg string) error {
-	if h.silent {
-		return nil
-	}
 	_, err := h.converse(C.PAM_TEXT_INFO, msg)
 	return err
 }
 
-// Error shows PAM_ERROR_MSG unless the application asked for silence.
+// Error shows PAM_ERROR_MSG.
 func (h handle) Error(_ context.Context, msg string) error {
-	if h.silent {
-		return nil
-	}
 	_, err := h.converse(C.PAM_ERROR_MSG, msg)
 	return err
 }

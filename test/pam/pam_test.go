@@ -99,8 +99,10 @@ type loginCase struct {
 	failing bool
 	down    bool
 	fault   *duotest.Fault
-	want    error // nil for PAM_SUCCESS
-	seen    []string
+	flags   pam.Flags // pam_authenticate's flags (pam.Silent is sudo's PAM_SILENT)
+	want    error     // nil for PAM_SUCCESS
+	seen    []string  // shown, in this order
+	unseen  []string  // never shown
 	check   func(t *testing.T, s *duotest.Server)
 }
 
@@ -139,7 +141,7 @@ func runLogin(t *testing.T, tc loginCase) {
 	tx, err := pam.StartConfDir(service, tc.user, conv, dir)
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- tx.Authenticate(0) }()
+	go func() { done <- tx.Authenticate(tc.flags) }()
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
@@ -159,6 +161,9 @@ func runLogin(t *testing.T, tc loginCase) {
 			break
 		}
 		pos += i + len(want)
+	}
+	for _, not := range tc.unseen {
+		assert.NotContains(t, seen, not)
 	}
 	if tc.check != nil {
 		tc.check(t, s)
@@ -237,6 +242,21 @@ func TestPAMResults(t *testing.T) {
 			seen: []string{"PROMPT: Duo two-factor", "INFO: Autopushing", "INFO: Success"}, check: oneAutomaticPush},
 		{name: "exec mode: broken conversation after an answer", user: "root", users: []duotest.User{root}, args: "mode=exec",
 			answers: []string{"999999"}, want: pam.ErrAbort},
+		// sudo passes PAM_SILENT on every call: it works as quiet, and what
+		// the user needs (a Verified Push code, a push's progress, a
+		// refusal) is still shown, in process and through the worker.
+		{name: "silent: Verified Push code and push status still shown", user: "root", flags: pam.Silent,
+			users: []duotest.User{{Name: "root", VerifiedPushCode: "417", Push: duotest.PushApproved()}}, conf: map[string]string{"verified_push": "yes"},
+			answers: []string{""}, want: nil, seen: []string{"INFO: Verification code: 417", "INFO: Pushed a login request"}},
+		{name: "silent: refusal still shown", user: "root", flags: pam.Silent, users: []duotest.User{root}, answers: []string{"111111"},
+			conf: map[string]string{"prompts": "1"}, want: pam.ErrMaxtries, seen: []string{"ERROR: Incorrect passcode"}},
+		{name: "silent: courtesy messages dropped, as quiet", user: "root", flags: pam.Silent, users: []duotest.User{root}, answers: []string{"123456"},
+			want: nil, unseen: []string{"INFO: Success"}},
+		{name: "exec mode: silent: Verified Push code and push status still shown", user: "root", flags: pam.Silent, args: "mode=exec",
+			users: []duotest.User{{Name: "root", VerifiedPushCode: "417", Push: duotest.PushApproved()}}, conf: map[string]string{"verified_push": "yes"},
+			answers: []string{""}, want: nil, seen: []string{"INFO: Verification code: 417", "INFO: Pushed a login request"}},
+		{name: "exec mode: silent: courtesy messages dropped, as quiet", user: "root", flags: pam.Silent, args: "mode=exec", users: []duotest.User{root},
+			answers: []string{"123456"}, want: nil, seen: []string{"PROMPT: Duo two-factor"}, unseen: []string{"INFO: Success"}},
 		{name: "exec mode: untrusted helper refused", user: "root", users: []duotest.User{root}, args: "mode=exec helper=/nonexistent/login_duo_go",
 			want: pam.ErrService},
 	}

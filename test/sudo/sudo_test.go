@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +36,10 @@ func TestSudo(t *testing.T) {
 		wantExit  int
 		wantRoot  bool // id -u printed 0
 		wantAuths int
+		wantShown string // on sudo's output, although sudo passes PAM_SILENT
 	}{
-		{"push approved", duotest.PushApproved(), 0, true, 1},
-		{"push denied", duotest.PushDenied(), 1, false, 1},
+		{"push approved", duotest.PushApproved(), 0, true, 1, "Pushed a login request to your device..."},
+		{"push denied", duotest.PushDenied(), 1, false, 1, "Login request denied."},
 	}
 	for _, mode := range e2e.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
@@ -64,7 +66,12 @@ func TestSudo(t *testing.T) {
 					if res.ExitCode != tt.wantExit {
 						t.Errorf("sudo exit %d, want %d\nmock requests:\n%s", res.ExitCode, tt.wantExit, describeRequests(mock))
 					}
-					if gotRoot := strings.HasSuffix(res.Stdout, "\n0\n") || res.Stdout == "0\n"; gotRoot != tt.wantRoot {
+					if !strings.Contains(res.Stdout+res.Stderr, tt.wantShown) {
+						t.Errorf("sudo's output lacks %q", tt.wantShown)
+					}
+					// Without a tty sudo writes the module's messages to its
+					// own (buffered) stdout, so they may follow id's line.
+					if gotRoot := slices.Contains(strings.Split(res.Stdout, "\n"), "0"); gotRoot != tt.wantRoot {
 						t.Errorf("id -u ran as root = %v, want %v", gotRoot, tt.wantRoot)
 					}
 					var auths []duotest.Request
@@ -86,6 +93,45 @@ func TestSudo(t *testing.T) {
 						t.Errorf("pushinfo command = %q (pushinfo %q), want it to name /usr/bin/id", cmd, raw)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestSudoVerifiedPush: sudo passes PAM_SILENT on every call, and the
+// Verified Push code must reach the user anyway, or the push cannot be
+// approved.
+func TestSudoVerifiedPush(t *testing.T) {
+	for _, mode := range e2e.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			e2e.RequireRoot(t)
+			art := e2e.BuildArtifacts(t)
+			e2e.RequireMode(t, art, mode)
+			mock := duotest.NewServer()
+			t.Cleanup(mock.Close)
+			conf := filepath.Join(t.TempDir(), "pam_duo.conf")
+			if err := mock.WriteConfig(conf, map[string]string{"verified_push": "yes"}); err != nil {
+				t.Fatalf("writing pam_duo.conf: %v", err)
+			}
+			u := e2e.CreateUser(t, "sudo", "Pw-unused-password")
+			mock.AddUser(duotest.User{Name: u.Name, VerifiedPushCode: "417", Push: duotest.PushApproved()})
+			res := e2e.SudoRun(t, e2e.SudoOptions{
+				User:     u.Name,
+				PAMStack: e2e.Stack(art.AuthLine("required", conf, mode)),
+				Answers:  []string{""}, // Enter: the default, a Verified Push
+				Timeout:  sudoTimeout,
+			})
+			if res.ExitCode != 0 {
+				t.Errorf("sudo exit %d, want 0\n%s", res.ExitCode, describeRequests(mock))
+			}
+			out := res.Stdout + res.Stderr
+			for _, want := range []string{"Verification code: 417", "Pushed a login request to your device..."} {
+				if !strings.Contains(out, want) {
+					t.Errorf("sudo's output lacks %q", want)
+				}
+			}
+			if auths := mock.RequestsTo("/auth/v2/auth"); len(auths) != 1 {
+				t.Errorf("%d auth requests, want 1\n%s", len(auths), describeRequests(mock))
 			}
 		})
 	}
