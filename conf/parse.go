@@ -473,8 +473,31 @@ func (p *parser) checkRequired() {
 			p.fail(0, k.key, ErrMissingKey, fmt.Sprintf("missing %s (%s)", k.key, k.what))
 		case p.value(k.key) == "":
 			p.fail(e.line, k.key, ErrMissingKey, fmt.Sprintf("%s is empty (it must hold %s)", k.key, k.what))
+		case isPlaceholder(k.key, p.value(k.key)):
+			p.fail(e.line, k.key, ErrInvalidValue, fmt.Sprintf("%s is still the example from the package (set %s of your Duo UNIX application)", k.key, k.what))
 		}
 	}
+}
+
+// Placeholder values in the configuration files the packages install
+// (debian/pam_duo.conf, debian/login_duo.conf). A file that still holds
+// one was never filled in. That is a configuration error, so the login
+// fails closed instead of reaching for the example host and, with
+// failmode=safe, letting everyone in. The ikey placeholder is Duo's own
+// documentation example, which other files use too, so it is not one.
+const (
+	PlaceholderSKeyPrefix = "CHANGE-ME"
+	PlaceholderHost       = "api-XXXXXXXX.duosecurity.com"
+)
+
+func isPlaceholder(key, value string) bool {
+	switch key {
+	case "skey":
+		return strings.HasPrefix(value, PlaceholderSKeyPrefix)
+	case "host":
+		return value == PlaceholderHost
+	}
+	return false
 }
 
 // reported says whether an error about key was already recorded.

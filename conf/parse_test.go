@@ -475,6 +475,38 @@ func TestMissingKeys(t *testing.T) {
 	}
 }
 
+// TestShippedPlaceholders: the files the packages install are refused
+// until their keys are filled in, one error per key, without the secret.
+func TestShippedPlaceholders(t *testing.T) {
+	for _, name := range []string{"pam_duo.conf", "login_duo.conf"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile("../debian/" + name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Parse(data, name)
+			if !errors.Is(err, ErrInvalidValue) {
+				t.Fatalf("got %v, want ErrInvalidValue", err)
+			}
+			var keys []string
+			for _, e := range allErrors(t, err) {
+				keys = append(keys, e.Key)
+				if e.Line == 0 || !strings.Contains(e.Error(), "still the example from the package") {
+					t.Errorf("got %q (line %d)", e, e.Line)
+				}
+			}
+			if strings.Join(keys, " ") != "skey host" {
+				t.Errorf("errors for %v, want skey host", keys)
+			}
+			if strings.Contains(err.Error(), PlaceholderSKeyPrefix) {
+				t.Errorf("the error shows the skey: %v", err)
+			}
+		})
+	}
+	// Only the shipped values: Duo's documentation examples still parse.
+	parseOK(t, "[duo]\nikey = DIXXXXXXXXXXXXXXXXXX\nskey = "+testSKey+"\nhost = api-xxxxxxxx.duosecurity.com\n")
+}
+
 func TestVerifiedPushWithAutopush(t *testing.T) {
 	_, err := Parse([]byte(base+"autopush = yes\nverified_push = yes\n"), "pam_duo.conf")
 	if !errors.Is(err, ErrInvalidValue) {

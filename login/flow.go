@@ -92,9 +92,9 @@ func (s *session) run(ctx context.Context) Result {
 	if err != nil {
 		// failmode is for Duo being unreachable, never for a config that
 		// cannot be trusted: a missing, unreadable, world-readable or
-		// invalid file fails closed whatever it says (as in duo_unix, whose
-		// every config error is PAM_SERVICE_ERR). Otherwise a setuid bit
-		// lost in an upgrade or a typo would turn Duo off on every server.
+		// invalid file fails closed whatever it says. duo_unix applied
+		// failmode here, so with its default (safe) a setuid bit lost in
+		// an upgrade, a typo or a deleted file turned Duo off unnoticed.
 		return Result{Outcome: FailClosed, Reason: "config: " + err.Error()}
 	}
 	s.cfg = cfg

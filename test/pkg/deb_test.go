@@ -93,6 +93,7 @@ func TestDebianPackage(t *testing.T) {
 		}
 	})
 	t.Run("login", func(t *testing.T) { checkLoginsThroughInstalledModule(t, tools["pamtester"]) })
+	t.Run("unedited-config", func(t *testing.T) { checkShippedConfigRefuses(t, tools["pamtester"]) })
 
 	out = mustRun(t, command{limit: installTimeout, env: []string{"DEBIAN_FRONTEND=noninteractive"}},
 		tools["dpkg"], append([]string{"--purge"}, debPackages...)...)
@@ -346,6 +347,29 @@ func checkLoginsThroughInstalledModule(t *testing.T, pamtester string) {
 				t.Errorf("login with a wrong passcode: exit %d (%v), want pamtester's failure status 1", r.code, r.err)
 			case !tc.ok && strings.Contains(r.out, "successfully authenticated"):
 				t.Errorf("login with a wrong passcode succeeded")
+			}
+		})
+	}
+}
+
+// checkShippedConfigRefuses enables the installed module with the
+// installed, unedited /etc/duo/pam_duo.conf (placeholder skey and host,
+// failmode = safe): an administrator who switches Duo on before filling in
+// the keys gets refused logins, not logins without a second factor.
+func checkShippedConfigRefuses(t *testing.T, pamtester string) {
+	for _, args := range []string{"", "mode=exec"} {
+		t.Run("args="+args, func(t *testing.T) {
+			service := fmt.Sprintf("auth required pam_duo_go.so %s\naccount required pam_permit.so\n", args)
+			if err := os.WriteFile(filepath.Join("/etc/pam.d", pamService), []byte(service), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := run(t, command{stdin: "\n"}, pamtester, "-v", pamService, "root", "authenticate")
+			t.Logf("pamtester (%s):\n%s", strings.TrimSpace(service), r.out)
+			if r.code != 1 || strings.Contains(r.out, "successfully authenticated") {
+				t.Errorf("the unedited shipped config: exit %d (%v), want pamtester's failure status 1", r.code, r.err)
+			}
+			if !strings.Contains(r.out, "Error in service module") { // pam_strerror(PAM_SERVICE_ERR)
+				t.Errorf("want PAM_SERVICE_ERR (a configuration error), pamtester said %q", r.out)
 			}
 		})
 	}
