@@ -242,10 +242,16 @@ func (p *parser) set(e entry, value string) {
 	case "ikey":
 		if p.checkKeyText(e, value, true) {
 			c.IKey = value
+			if value != "" && len(value) != ikeyLen {
+				p.warn(e.line, fmt.Sprintf("ikey is %d characters long; Duo integration keys have %d: check for a copy-and-paste slip", len(value), ikeyLen))
+			}
 		}
 	case "skey":
 		if p.checkKeyText(e, value, false) {
 			c.SKey = value
+			if value != "" && len(value) != skeyLen && !isPlaceholder("skey", value) {
+				p.warn(e.line, fmt.Sprintf("skey is %d characters long; Duo secret keys have %d: check for a copy-and-paste slip (value not shown)", len(value), skeyLen))
+			}
 		}
 	case "host":
 		if value == "" {
@@ -456,6 +462,13 @@ func (p *parser) setGroups(e entry) {
 		p.last["groups"] = e
 	}
 }
+
+// The lengths of Duo's keys. Another length is accepted (Duo decides) with
+// a warning, which login_duo_go check prints.
+const (
+	ikeyLen = 20
+	skeyLen = 40
+)
 
 // checkRequired reports a missing or empty ikey, skey or host.
 func (p *parser) checkRequired() {

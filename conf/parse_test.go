@@ -294,6 +294,8 @@ func TestWarnings(t *testing.T) {
 		{"groups = !wheel !admins", 5, "every pattern is negated"},
 		{"groups = users !wheel", 5, "only negated patterns never matches"},
 		{"failmode = safe\nfailmode = secure", 5, "failmode is set again on line 6; the last setting wins"},
+		{"ikey = DIWJ8X6AEYOR5OMC6TQ", 5, "ikey is 19 characters long; Duo integration keys have 20"},
+		{"skey = Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep1", 5, "skey is 41 characters long; Duo secret keys have 40"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -306,6 +308,13 @@ func TestWarnings(t *testing.T) {
 			}
 			t.Errorf("warnings %q: want one starting %q containing %q", c.Warnings, want, tt.want)
 		})
+	}
+	if w := parseOK(t, base).Warnings; len(w) != 0 {
+		t.Errorf("Duo-length keys: unexpected warnings %q", w)
+	}
+	short := "[duo]\nikey = " + testIKey + "\nskey = short-secret\nhost = " + testHost + "\n"
+	if w := parseOK(t, short).Warnings; len(w) != 1 || strings.Contains(w[0], "short-secret") {
+		t.Errorf("a short skey: want one warning without the value, got %q", w)
 	}
 	if w := parseOK(t, base+"groups = *,!wheel\n").Warnings; len(w) != 0 {
 		t.Errorf("groups = *,!wheel: unexpected warnings %q", w)
