@@ -102,13 +102,6 @@ func (s *session) run(ctx context.Context) Result {
 		s.debugf("config warning: %s", w)
 	}
 
-	if s.p.Service == "su" || s.p.Service == "su-l" {
-		if s.p.UID > 0 {
-			if u, err := user.LookupId(strconv.Itoa(s.p.UID)); err == nil {
-				s.user = u.Username
-			}
-		}
-	}
 	if s.user == "" {
 		return Result{Outcome: UserUnknown, Reason: "no user name"}
 	}
@@ -123,6 +116,19 @@ func (s *session) run(ctx context.Context) Result {
 			return Result{Outcome: UserUnknown, Reason: "no such local user"}
 		}
 		return s.failmode(cfg.Failmode, "user lookup: "+err.Error())
+	}
+	// su to root: root has no phone, so Duo asks the user who ran su, as
+	// duo_unix does. su to anyone else asks for the target user.
+	if (s.p.Service == "su" || s.p.Service == "su-l") && info.UID == 0 && s.p.UID > 0 {
+		caller, err := user.LookupId(strconv.Itoa(s.p.UID))
+		if err == nil {
+			info, err = lookup(caller.Username)
+		}
+		if err != nil {
+			return Result{Outcome: UserUnknown, Reason: fmt.Sprintf("su to %s: the invoking user (uid %d) is unknown: %v", s.user, s.p.UID, err)}
+		}
+		s.debugf("su to %s: asking Duo for the invoking user %s", s.user, info.Name)
+		s.user = info.Name
 	}
 	if len(cfg.Groups) > 0 && !cfg.GroupsMatch(info.Groups) {
 		return Result{Outcome: Bypass, Reason: "user not in groups"}

@@ -86,6 +86,8 @@ func lookup(name string) (*login.UserInfo, error) {
 		return nil, user.UnknownUserError(name)
 	case "opsuser":
 		return &login.UserInfo{Name: name, UID: 1001, Groups: []string{"users", "ops"}}, nil
+	case "root":
+		return &login.UserInfo{Name: name, UID: 0, Groups: []string{"root"}}, nil
 	}
 	return &login.UserInfo{Name: name, UID: 1000, Groups: []string{"users"}}, nil
 }
@@ -396,5 +398,48 @@ func TestEscaping(t *testing.T) {
 		for _, r := range s {
 			assert.False(t, r < 0x20 || r == 0x7f, "control character left in %q", s)
 		}
+	}
+}
+
+// TestSu: su to root asks Duo for the user who ran su (root has no phone),
+// su to anyone else asks for the target, as in duo_unix. uid 1 is the
+// system's "daemon" account.
+func TestSu(t *testing.T) {
+	daemon, err := user.LookupId("1")
+	if err != nil {
+		t.Skipf("no uid 1 on this system: %v", err)
+	}
+	caller := daemon.Username
+	su := func(service string, uid int) func(*login.Params) {
+		return func(p *login.Params) { p.Service, p.UID = service, uid }
+	}
+	askedFor := func(name string) func(*testing.T, *duotest.Server, *conv, string) {
+		return func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+			for _, r := range s.Requests() {
+				assert.Equal(t, name, r.Params.Get("username"), "%s %s", r.Method, r.Path)
+			}
+			assert.Contains(t, log, "user="+name+" ")
+		}
+	}
+	users := []duotest.User{
+		{Name: caller, Passcodes: []string{"123456"}},
+		{Name: "alice", Passcodes: []string{"654321"}},
+	}
+	tests := []tcase{
+		{name: "su root: the invoking user", user: "root", users: users, params: su("su", 1), answers: []string{"123456"},
+			want: login.Allow, seen: []string{"PROMPT: Duo two-factor login for " + caller}, check: askedFor(caller)},
+		{name: "su-l root: the invoking user", user: "root", users: users, params: su("su-l", 1), answers: []string{"123456"},
+			want: login.Allow, check: askedFor(caller)},
+		{name: "su alice: the target", user: "alice", users: users, params: su("su", 1), answers: []string{"654321"},
+			want: login.Allow, seen: []string{"PROMPT: Duo two-factor login for alice"}, check: askedFor("alice")},
+		{name: "root runs su root: root", user: "root", users: append(users, duotest.User{Name: "root", Passcodes: []string{"111111"}}),
+			params: su("su", 0), answers: []string{"111111"}, want: login.Allow, check: askedFor("root")},
+		{name: "another service as root: root", user: "root", users: append(users, duotest.User{Name: "root", Passcodes: []string{"111111"}}),
+			params: su("sudo", 1), answers: []string{"111111"}, want: login.Allow, check: askedFor("root")},
+		{name: "su root from an unknown uid", user: "root", users: users, params: su("su", 2147483000), want: login.UserUnknown,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) { assert.Empty(t, s.Requests()) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
 	}
 }

@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// SuOptions configure SuRun.
+type SuOptions struct {
+	// User runs su (through runuser). Required.
+	User string
+	// Target is the account su switches to; "" = root.
+	Target string
+	// PAMStack is the text of the "su" PAM service su reads.
+	PAMStack string
+	// Answers are su's stdin lines, one per prompt.
+	Answers []string
+	// Command is what su runs with -c; "" = "id -u".
+	Command string
+	// Timeout bounds the run; 0 = 60 s.
+	Timeout time.Duration
+}
+
+// SuResult is how a su run ended.
+type SuResult struct {
+	Stdout, Stderr string
+	ExitCode       int // -1 when killed
+}
+
+// SuRun runs `runuser -u USER -- su -c COMMAND TARGET` with the answers on
+// su's stdin, in private mount and PID namespaces where /etc/pam.d is a
+// copy holding opts.PAMStack as the "su" service, so the system's files are
+// never changed. It fails the test if su outlives opts.Timeout (the whole
+// namespace is killed) and logs what su printed.
+func SuRun(t testing.TB, opts SuOptions) *SuResult {
+	t.Helper()
+	RequireRoot(t)
+	RequireBinary(t, "su")
+	RequireBinary(t, "runuser")
+	RequireBinary(t, "unshare")
+	if opts.User == "" {
+		t.Fatal("SuRun: no user")
+	}
+	target, command, timeout := opts.Target, opts.Command, opts.Timeout
+	if target == "" {
+		target = "root"
+	}
+	if command == "" {
+		command = "id -u"
+	}
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	pamDir := filepath.Join(t.TempDir(), "pam.d")
+	if err := copyPAMDir(pamDir, map[string]string{"su": opts.PAMStack}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := privateCommand(ctx, []Bind{{Source: pamDir, Target: "/etc/pam.d"}},
+		"runuser", "-u", opts.User, "--", "su", "-c", command, target)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Stdin = strings.NewReader(strings.Join(opts.Answers, "\n") + "\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := &SuResult{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: exitCode(err)}
+	t.Logf("su %s by %s: exit %d\n--- stdout:\n%s\n--- stderr:\n%s", target, opts.User, res.ExitCode,
+		escapeLines(res.Stdout), escapeLines(res.Stderr))
+	if ctx.Err() != nil {
+		t.Fatalf("su: %v after %v", ErrTimeout, timeout)
+	}
+	return res
+}
+
+// String is a one-line summary for test messages.
+func (r *SuResult) String() string {
+	return fmt.Sprintf("exit %d, stdout %q", r.ExitCode, r.Stdout)
+}

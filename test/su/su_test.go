@@ -1,0 +1,74 @@
+// Package su_test drives the real pam_duo_go module through util-linux su,
+// in both module modes: su to root asks Duo for the user who ran su, su
+// to another account asks for that account, as duo_unix does.
+package su_test
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+)
+
+func TestSu(t *testing.T) {
+	for _, mode := range e2e.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			e2e.RequireRoot(t)
+			art := e2e.BuildArtifacts(t)
+			e2e.RequireMode(t, art, mode)
+			mock := duotest.NewServer()
+			t.Cleanup(mock.Close)
+			conf := filepath.Join(t.TempDir(), "pam_duo.conf")
+			if err := mock.WriteConfig(conf, map[string]string{"prompts": "1"}); err != nil {
+				t.Fatalf("writing pam_duo.conf: %v", err)
+			}
+			// Only the module: the password step is not what is tested.
+			stack := e2e.Stack(art.AuthLine("required", conf, mode))
+			caller := e2e.CreateUser(t, "su", "Pw-unused-password")
+			target := e2e.CreateUser(t, "sutarget", "Pw-unused-password")
+			mock.AddUser(duotest.User{Name: caller.Name, Passcodes: []string{"111111"}, Push: duotest.PushApproved()})
+			mock.AddUser(duotest.User{Name: target.Name, Passcodes: []string{"222222"}})
+
+			tests := []struct {
+				name     string
+				target   string
+				answer   string
+				wantUser string // the Duo user asked; "" = no auth
+				wantUID  string // id -u printed on success; "" = refused
+			}{
+				{"to root: the caller's passcode", "root", "111111", caller.Name, "0"},
+				{"to root: the caller's push with status", "root", "1", caller.Name, "0"},
+				{"to root: the target's passcode is refused", "root", "222222", caller.Name, ""},
+				{"to another user: that user's passcode", target.Name, "222222", target.Name, target.UID},
+				{"to another user: the caller's passcode is refused", target.Name, "111111", target.Name, ""},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					mock.Reset()
+					res := e2e.SuRun(t, e2e.SuOptions{User: caller.Name, Target: tt.target, PAMStack: stack,
+						Answers: []string{tt.answer}, Timeout: 30 * time.Second})
+					ran := slices.Contains(strings.Split(res.Stdout, "\n"), tt.wantUID)
+					if tt.wantUID != "" && (res.ExitCode != 0 || !ran) {
+						t.Errorf("su %s: %v, want id -u = %s", tt.target, res, tt.wantUID)
+					}
+					lines := strings.Split(res.Stdout, "\n")
+					if tt.wantUID == "" && (res.ExitCode == 0 || slices.Contains(lines, "0") || slices.Contains(lines, target.UID)) {
+						t.Errorf("su %s: %v, want a refusal and nothing run", tt.target, res)
+					}
+					auths := mock.RequestsTo("/auth/v2/auth")
+					if len(auths) != 1 || auths[0].Params.Get("username") != tt.wantUser {
+						var got []string
+						for _, a := range auths {
+							got = append(got, a.Params.Get("username"))
+						}
+						t.Errorf("auth requests for %q, want one for %s", got, tt.wantUser)
+					}
+				})
+			}
+		})
+	}
+}
