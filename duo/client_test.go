@@ -473,8 +473,8 @@ func TestRetryOn429GivesUp(t *testing.T) {
 			o.Sleep = clock.Sleep
 			_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
 			var api *duo.APIError
-			if !errors.As(err, &api) || api.StatusCode != 429 || !duo.IsUnavailable(err) {
-				t.Fatalf("error %v: want an unavailable APIError 429", err)
+			if !errors.As(err, &api) || api.StatusCode != 429 || duo.IsUnavailable(err) {
+				t.Fatalf("error %v: want an APIError 429 that is a refusal, not unavailability", err)
 			}
 			waits := clock.Waits()
 			var total time.Duration

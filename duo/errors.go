@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"unicode/utf8"
 )
 
 // APIError is a "stat": "FAIL" answer from Duo. It keeps Duo's code and
 // messages and the HTTP status. An APIError with a 4xx status means Duo
-// understood and refused the request (bad credentials, bad parameters);
-// with a 5xx status, or 429 after retries ran out, Duo failed.
+// understood and refused the request (bad credentials, bad parameters, or
+// a 429 rate limit that outlasted the retries); with a 5xx status, Duo
+// failed.
 type APIError struct {
 	Op            string // the endpoint, e.g. "preauth"; "" if unknown
 	StatusCode    int    // HTTP status
@@ -39,10 +39,13 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.StatusCode)
 }
 
-// ServerError reports whether Duo failed rather than refused: HTTP 5xx or
-// a 429 that outlasted the retries.
+// ServerError reports whether Duo failed (HTTP 5xx) rather than refused
+// (4xx). A 429 that outlasted the retries is a refusal: Duo is up and
+// rate-limiting, and anyone who can make it do so (a user who knows a
+// password can start logins) must not turn that into failmode's "Duo is
+// down". duo_unix also denied on 429.
 func (e *APIError) ServerError() bool {
-	return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+	return e.StatusCode >= 500
 }
 
 // TransportError means Duo could not be reached or did not answer in time:

@@ -9,13 +9,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -172,7 +171,7 @@ func runLogin(args []string) int {
 			return die("couldn't drop privileges: %v", err)
 		}
 	}
-	me, err := lookupUID(start.ruid)
+	me, err := passwd.LookupUID(start.ruid)
 	if err != nil {
 		_ = dropToReal()
 		return die("Who are you? %v", err)
@@ -300,21 +299,9 @@ func runLogin(args []string) int {
 
 // localGroups describes the local account pw for the flow under the name
 // duoName: its uid and group names, no GECOS.
-func localGroups(pw *passwd, duoName string) (*login.UserInfo, error) {
-	u, err := user.LookupId(strconv.Itoa(pw.UID))
-	if err != nil {
-		return nil, fmt.Errorf("look up uid %d: %w", pw.UID, err)
-	}
-	gids, err := u.GroupIds()
-	if err != nil {
-		return nil, fmt.Errorf("groups of %s: %w", pw.Name, err)
-	}
+func localGroups(pw *passwd.Entry, duoName string) (*login.UserInfo, error) {
 	info := &login.UserInfo{Name: duoName, UID: pw.UID}
-	for _, gid := range gids {
-		if g, err := user.LookupGroupId(gid); err == nil {
-			info.Groups = append(info.Groups, g.Name)
-		}
-	}
+	info.Groups, info.GroupsErr = login.GroupNames(pw.Name, pw.GID)
 	return info, nil
 }
 
@@ -342,7 +329,7 @@ func printMotd(w io.Writer) {
 // execShell replaces the process with the user's shell: `shell -c CMD`
 // (argv[0] the shell's base name) when command is set, else a login shell
 // (argv[0] "-" + base name). It returns only on failure.
-func execShell(pw *passwd, command *string, env []string) error {
+func execShell(pw *passwd.Entry, command *string, env []string) error {
 	shell := pw.Shell
 	if shell == "" {
 		shell = "/bin/sh"

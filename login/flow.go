@@ -16,6 +16,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 )
 
 // Passcode bounds: Duo passcodes are digits (6 to 8 from Duo Mobile,
@@ -95,7 +96,7 @@ func (s *session) run(ctx context.Context) Result {
 		// invalid file fails closed whatever it says. duo_unix applied
 		// failmode here, so with its default (safe) a setuid bit lost in
 		// an upgrade, a typo or a deleted file turned Duo off unnoticed.
-		return Result{Outcome: FailClosed, Reason: "config: " + err.Error()}
+		return Result{Outcome: FailClosed, Cause: CauseConfig, Reason: "config: " + err.Error()}
 	}
 	s.cfg = cfg
 	for _, w := range cfg.Warnings {
@@ -111,18 +112,19 @@ func (s *session) run(ctx context.Context) Result {
 	}
 	info, err := lookup(s.user)
 	if err != nil {
-		var unknown user.UnknownUserError
-		if errors.As(err, &unknown) {
+		if isUnknownUser(err) {
 			return Result{Outcome: UserUnknown, Reason: "no such local user"}
 		}
-		return s.failmode(cfg.Failmode, "user lookup: "+err.Error())
+		// Not "Duo is down": an NSS source failing must not switch Duo
+		// off under failmode=safe.
+		return Result{Outcome: FailClosed, Cause: CauseLocal, Reason: "user lookup: " + err.Error()}
 	}
 	// su to root: root has no phone, so Duo asks the user who ran su, as
 	// duo_unix does. su to anyone else asks for the target user.
 	if (s.p.Service == "su" || s.p.Service == "su-l") && info.UID == 0 && s.p.UID > 0 {
-		caller, err := user.LookupId(strconv.Itoa(s.p.UID))
+		caller, err := passwd.LookupUID(s.p.UID)
 		if err == nil {
-			info, err = lookup(caller.Username)
+			info, err = lookup(caller.Name)
 		}
 		if err != nil {
 			return Result{Outcome: UserUnknown, Reason: fmt.Sprintf("su to %s: the invoking user (uid %d) is unknown: %v", s.user, s.p.UID, err)}
@@ -130,8 +132,15 @@ func (s *session) run(ctx context.Context) Result {
 		s.debugf("su to %s: asking Duo for the invoking user %s", s.user, info.Name)
 		s.user = info.Name
 	}
-	if len(cfg.Groups) > 0 && !cfg.GroupsMatch(info.Groups) {
-		return Result{Outcome: Bypass, Reason: "user not in groups"}
+	if len(cfg.Groups) > 0 {
+		if info.GroupsErr != nil {
+			// A group that could not be read might be the one that puts
+			// the user in (or out of) Duo's scope: refuse rather than guess.
+			return Result{Outcome: FailClosed, Cause: CauseLocal, Reason: "user lookup: " + info.GroupsErr.Error()}
+		}
+		if !cfg.GroupsMatch(info.Groups) {
+			return Result{Outcome: Bypass, Reason: "user not in groups"}
+		}
 	}
 	s.duoID = s.user
 	if name, ok := cfg.GecosUsername(info.Gecos); ok {
@@ -185,19 +194,32 @@ func (s *session) run(ctx context.Context) Result {
 // failmode turns "Duo is unreachable or failing" into the admin's choice.
 func (s *session) failmode(mode, reason string) Result {
 	if mode == conf.FailSecure {
-		return Result{Outcome: FailClosed, Reason: reason}
+		return Result{Outcome: FailClosed, Cause: CauseDuoUnavailable, Reason: reason}
 	}
 	return Result{Outcome: FailOpen, Reason: reason}
 }
 
-// duoFailed decides a failed Duo call: failmode when Duo could not be
-// reached or failed, but a deny when the login itself was cancelled or ran
-// out of time (a login that outlives its deadline must never fail open).
+// duoFailed decides a failed Duo call: a deny when the login itself was
+// cancelled or ran out of time (a login that outlives its deadline must
+// never fail open); closed, whatever failmode says, when Duo answered with
+// an error (HTTP 4xx, a rate limit: Duo is up and refused); failmode only
+// when Duo could not be reached or failed.
 func (s *session) duoFailed(ctx context.Context, op string, err error) Result {
 	if ctx.Err() != nil {
 		return Result{Outcome: Deny, Reason: op + ": login cancelled or past its deadline: " + err.Error()}
 	}
+	var api *duo.APIError
+	if errors.As(err, &api) && !api.ServerError() {
+		return Result{Outcome: FailClosed, Cause: CauseDuoRefused, Reason: op + ": Duo refused the request (failmode does not apply): " + err.Error()}
+	}
 	return s.failmode(s.cfg.Failmode, op+": "+err.Error())
+}
+
+// isUnknownUser reports whether a user lookup error means there is no such
+// account (rather than that the lookup failed).
+func isUnknownUser(err error) bool {
+	var unknown user.UnknownUserError
+	return errors.Is(err, passwd.ErrNotFound) || errors.As(err, &unknown)
 }
 
 // choice is one thing a user can pick: a Unix-integration prompt key, or
@@ -647,24 +669,41 @@ func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
 	})
 }
 
-// lookupUser finds a local account and the names of all its groups.
+// lookupUser finds a local account, its whole GECOS field and the names of
+// all its groups.
 func lookupUser(name string) (*UserInfo, error) {
-	u, err := user.Lookup(name)
+	pw, err := passwd.LookupName(name)
 	if err != nil {
 		return nil, err
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	info := &UserInfo{Name: u.Username, UID: uid, Gecos: u.Name}
+	info := &UserInfo{Name: pw.Name, UID: pw.UID, Gecos: pw.Gecos}
+	info.Groups, info.GroupsErr = GroupNames(pw.Name, pw.GID)
+	return info, nil
+}
+
+// GroupNames lists the names of the primary group gid and the
+// supplementary groups of the account name. A group id without a name is
+// skipped; any other failure is an error, since a group missing from the
+// list may change whether Duo applies.
+func GroupNames(name string, gid int) ([]string, error) {
+	u := &user.User{Username: name, Gid: strconv.Itoa(gid)}
 	gids, err := u.GroupIds()
 	if err != nil {
 		return nil, fmt.Errorf("groups of %s: %w", name, err)
 	}
-	for _, gid := range gids {
-		if g, err := user.LookupGroupId(gid); err == nil {
-			info.Groups = append(info.Groups, g.Name)
+	var names []string
+	for _, id := range gids {
+		g, err := user.LookupGroupId(id)
+		var unknown user.UnknownGroupIdError
+		switch {
+		case errors.As(err, &unknown):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("groups of %s: %w", name, err)
 		}
+		names = append(names, g.Name)
 	}
-	return info, nil
+	return names, nil
 }
 
 // syslogLogger writes to syslog with facility LOG_AUTHPRIV; if syslog is

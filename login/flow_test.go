@@ -93,16 +93,18 @@ func lookup(name string) (*login.UserInfo, error) {
 }
 
 type tcase struct {
-	name     string
-	user     string
-	users    []duotest.User
-	extra    map[string]string
-	answers  []string
-	failAt   int
-	fault    *duotest.Fault
-	closeDuo bool
-	params   func(*login.Params)
-	want     login.Outcome
+	name    string
+	user    string
+	users   []duotest.User
+	extra   map[string]string
+	answers []string
+	failAt  int
+	fault   *duotest.Fault
+	// faultPath is the endpoint fault applies to; "" = every endpoint.
+	faultPath string
+	closeDuo  bool
+	params    func(*login.Params)
+	want      login.Outcome
 	// unprompted is the expected Result.Unprompted (allowed with an
 	// automatic push because the conversation could not prompt).
 	unprompted bool
@@ -126,7 +128,7 @@ func run(t *testing.T, tc tcase) {
 	}
 	require.NoError(t, s.WriteConfig(path, extra))
 	if tc.fault != nil {
-		s.Inject("", *tc.fault)
+		s.Inject(tc.faultPath, *tc.fault)
 	}
 	if tc.closeDuo {
 		s.Close()
@@ -320,30 +322,50 @@ func TestFlows(t *testing.T) {
 	}
 }
 
+// TestFailmode: failmode decides only when Duo cannot be reached or
+// fails; when Duo answers with an error (HTTP 4xx, a rate limit that
+// outlasts the retries) the login fails closed in both modes, as duo_unix
+// denied it.
 func TestFailmode(t *testing.T) {
-	alice := duotest.User{Name: "alice"}
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}}
 	faults := []struct {
 		name     string
+		path     string // "" = every endpoint
 		fault    *duotest.Fault
 		closeDuo bool
+		refused  bool // Duo refused: closed in both modes
 	}{
-		{"duo down", nil, true},
-		{"503", &duotest.Fault{Status: 503, Times: -1}, false},
-		{"429 storm", &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, false},
-		{"slower than https_timeout", &duotest.Fault{Hang: true, Times: -1}, false},
-		{"malformed answer", &duotest.Fault{Malformed: true, Times: -1}, false},
+		{name: "duo down", closeDuo: true},
+		{name: "503", fault: &duotest.Fault{Status: 503, Times: -1}},
+		{name: "503 on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 503, Times: -1}},
+		{name: "slower than https_timeout", fault: &duotest.Fault{Hang: true, Times: -1}},
+		{name: "malformed answer", fault: &duotest.Fault{Malformed: true, Times: -1}},
+		{name: "429 storm", fault: &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, refused: true},
+		{name: "400 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 400, Times: -1}, refused: true},
+		{name: "401 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 401, Times: -1}, refused: true},
+		{name: "403 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 403, Times: -1}, refused: true},
+		{name: "400 on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 400, Times: -1}, refused: true},
+		{name: "429 storm on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, refused: true},
 	}
 	for _, f := range faults {
-		for _, mode := range []struct {
-			failmode string
-			want     login.Outcome
-		}{{"safe", login.FailOpen}, {"secure", login.FailClosed}} {
-			t.Run(f.name+"/"+mode.failmode, func(t *testing.T) {
-				run(t, tcase{params: instantRetries, user: "alice", users: []duotest.User{alice}, fault: f.fault, closeDuo: f.closeDuo,
-					extra: map[string]string{"failmode": mode.failmode, "https_timeout": "1"}, want: mode.want,
+		for _, failmode := range []string{"safe", "secure"} {
+			want, event := login.FailOpen, "failopen "
+			if failmode == "secure" || f.refused {
+				want, event = login.FailClosed, "failclosed "
+			}
+			t.Run(f.name+"/"+failmode, func(t *testing.T) {
+				tc := tcase{user: "alice", users: []duotest.User{alice}, closeDuo: f.closeDuo, fault: f.fault, faultPath: f.path, answers: []string{"123456"},
+					extra: map[string]string{"failmode": failmode, "https_timeout": "1"}, want: want,
 					check: func(t *testing.T, _ *duotest.Server, _ *conv, log string) {
-						assert.Contains(t, log, map[login.Outcome]string{login.FailOpen: "failopen ", login.FailClosed: "failclosed "}[mode.want])
-					}})
+						assert.Contains(t, log, event)
+						if f.refused {
+							assert.Contains(t, log, "Duo refused the request (failmode does not apply)")
+						} else {
+							assert.NotContains(t, log, "Duo refused the request")
+						}
+					}}
+				tc.params = instantRetries
+				run(t, tc)
 			})
 		}
 	}

@@ -36,13 +36,35 @@ const (
 	UserUnknown                // the user does not exist locally
 	MaxTries                   // the user ran out of attempts
 	FailOpen                   // Duo unavailable; failmode safe allowed
-	FailClosed                 // Duo unavailable with failmode secure, or the config unusable: denied
+	FailClosed                 // denied for a reason other than the user's answers: see Cause
 	Aborted                    // the conversation broke
+)
+
+// Cause says why a login failed closed, so that a front end can word its
+// message; it is CauseNone for every other outcome.
+type Cause int
+
+// Causes of FailClosed.
+const (
+	CauseNone Cause = iota
+	// CauseConfig: the config file is missing, unreadable, not private or
+	// invalid (any failmode).
+	CauseConfig
+	// CauseLocal: the local account or its groups could not be looked up
+	// (an NSS source such as LDAP failing), in any failmode.
+	CauseLocal
+	// CauseDuoRefused: Duo answered with an error (HTTP 4xx: keys,
+	// parameters, a rate limit). Duo is up, so failmode does not apply.
+	CauseDuoRefused
+	// CauseDuoUnavailable: Duo could not be reached or failed, and
+	// failmode is secure.
+	CauseDuoUnavailable
 )
 
 // Result is an Outcome with the reason logged for it.
 type Result struct {
 	Outcome Outcome
+	Cause   Cause // set for FailClosed
 	Reason  string
 	// Unprompted is set on an Allow won with an automatic push because the
 	// conversation refused to prompt (sshd's password step, which can only
@@ -120,8 +142,11 @@ type DuoAPI interface {
 type UserInfo struct {
 	Name   string
 	UID    int
-	Gecos  string
+	Gecos  string   // the whole GECOS field, commas included
 	Groups []string // primary and supplementary group names
+	// GroupsErr is set when the groups could not be listed. It fails the
+	// login closed only when the config has groups to check.
+	GroupsErr error
 }
 
 // PAM return codes (Linux-PAM's _pam_types.h) that outcomes map to.

@@ -281,7 +281,7 @@ func TestFaults(t *testing.T) {
 			var api *duo.APIError
 			require.ErrorAs(t, err, &api)
 			assert.Equal(t, 429, api.StatusCode)
-			assert.True(t, duo.IsUnavailable(err))
+			assert.False(t, duo.IsUnavailable(err), "a rate limit is a refusal, not Duo being down")
 		}},
 	}
 	for _, tt := range tests {

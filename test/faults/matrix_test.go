@@ -95,8 +95,16 @@ var faults = []fault{
 		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429, RetryAfter: "1"})},
 	{name: "HTTP 429 without Retry-After, then OK", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout + 2*time.Second,
 		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429})},
-	{name: "HTTP 429 storm, Retry-After beyond the retry budget", safe: failOpen, secure: failClosed, reason: `42900 Too Many Requests \(HTTP 429\)`, deadline: httpsTimeout,
+	// Duo answering with an error is Duo up and refusing: closed in both
+	// modes (duo_unix denied too), never failmode's "Duo is down".
+	{name: "HTTP 429 storm, Retry-After beyond the retry budget", safe: failClosed, secure: failClosed, reason: `Duo refused the request \(failmode does not apply\): .*42900 Too Many Requests \(HTTP 429\)`, deadline: httpsTimeout,
 		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429, RetryAfter: "3600", Times: -1})},
+	{name: "HTTP 400 on preauth", safe: failClosed, secure: failClosed, reason: `preauth: Duo refused the request \(failmode does not apply\): .*\(HTTP 400\)`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 400, Code: 40002, Message: "Invalid request parameters", Times: -1})},
+	{name: "HTTP 401 (keys refused)", safe: failClosed, secure: failClosed, reason: `preauth: Duo refused the request \(failmode does not apply\): .*\(HTTP 401\)`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 401, Code: 40103, Message: "Invalid signature in request credentials", Times: -1})},
+	{name: "HTTP 400 on auth, after preauth", safe: failClosed, secure: failClosed, reason: `reason=auth: Duo refused the request \(failmode does not apply\): .*\(HTTP 400\)`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth", duotest.Fault{Status: 400, Code: 40002, Message: "Invalid request parameters", Times: -1})},
 	{name: "malformed JSON", safe: failOpen, secure: failClosed, reason: "malformed JSON", deadline: httpsTimeout,
 		setup: inject("/auth/v2/preauth", duotest.Fault{Malformed: true, Times: -1})},
 	{name: "HTML error page", safe: failOpen, secure: failClosed, reason: "not JSON", deadline: httpsTimeout,
