@@ -156,7 +156,14 @@ func runLogin(args []string) int {
 		return 0
 	}
 	start := currentIDs()
-	if (opts.config != "" || opts.duoUser != "") && start.ruid != 0 {
+	// Installed setuid (or setgid), -c and -f would let a caller choose
+	// what the privileged process reads and whom Duo is asked about: only
+	// root may. A plain binary runs with the caller's own rights and reads
+	// only what the caller can, so anyone may, as with duo_unix (Duo's
+	// shared-account setup: a non-setuid login_duo, a config the account
+	// owns, command="login_duo -f alice" in authorized_keys).
+	setuid := start.euid != start.ruid || start.egid != start.rgid
+	if (opts.config != "" || opts.duoUser != "") && setuid && start.ruid != 0 {
 		_ = dropToReal()
 		return die("Only root may specify -c or -f")
 	}

@@ -258,8 +258,6 @@ func TestSetuidLogin(t *testing.T) {
 		{"setuid -c", bin, []string{"-c", "/etc/shadow"}},
 		{"setuid -f", bin, []string{"-f", "root"}},
 		{"setuid -d -froot", bin, []string{"-d", "-froot", "id"}},
-		{"plain -c", helperBin, []string{"-c", env.conf}},
-		{"plain -f", helperBin, []string{"-f", "root"}},
 	}
 	for _, r := range refusals {
 		t.Run("refuses "+r.name, func(t *testing.T) {
@@ -272,6 +270,42 @@ func TestSetuidLogin(t *testing.T) {
 	if n := len(env.authFactors()); n != 3 {
 		t.Errorf("refused runs reached Duo: %d auth requests in all, want 3 (the three logins)", n)
 	}
+
+	// Not setuid, -c and -f are the caller's business, as in duo_unix:
+	// Duo's shared-account setup is a plain binary, a config the account
+	// owns and command="login_duo -f alice" in authorized_keys. The
+	// process has the caller's rights only, so root's config stays out of
+	// reach.
+	t.Run("plain binary: -c and -f work with the caller's own config", func(t *testing.T) {
+		dir := openDir(t)
+		own := filepath.Join(dir, "own.conf")
+		if err := env.mock.WriteConfig(own, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{own, own + ".ca.pem"} {
+			if err := os.Chown(f, u.uid, u.gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env.mock.AddUser(duotest.User{Name: "alice", Push: duotest.PushApproved()})
+		before := env.mock.RequestsTo("/auth/v2/preauth")
+		out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=id -u"}, helperBin, "-c", own, "-f", "alice")
+		if exit != 0 || strings.TrimSpace(out) != strconv.Itoa(u.uid) {
+			t.Fatalf("exit %d stdout %q stderr %q; want a Duo login for alice, then the command as the caller", exit, out, errOut)
+		}
+		pre := env.mock.RequestsTo("/auth/v2/preauth")
+		if len(pre) != len(before)+1 || pre[len(pre)-1].Params.Get("username") != "alice" {
+			t.Fatalf("want one more preauth, for alice; got %d, then %d", len(before), len(pre))
+		}
+		// Root's config (0600 root) is still out of reach: refused, no Duo call.
+		out, errOut, exit = runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, helperBin, "-c", env.conf)
+		if exit != 1 || out != "" || !strings.Contains(errOut, "Access denied") {
+			t.Fatalf("-c root's config: exit %d stdout %q stderr %q; want a refusal", exit, out, errOut)
+		}
+		if n := len(env.mock.RequestsTo("/auth/v2/preauth")); n != len(pre) {
+			t.Errorf("the refused run reached Duo")
+		}
+	})
 
 	// duo_unix's documentation had login_duo.conf owned by sshd (0600):
 	// such a file works unchanged; one owned by any other account does not.
