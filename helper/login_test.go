@@ -276,22 +276,29 @@ func runHeadless(t *testing.T, env []string, args ...string) (stdout, stderr str
 
 func TestLoginHeadless(t *testing.T) {
 	needLoginRoot(t)
+	// stderr is exact: like duo_unix's login_duo, a headless login
+	// (scp, rsync, a remote command) prints no progress lines, only what
+	// the user must see: the Verified Push code and a refusal.
 	tests := []struct {
-		name     string
-		push     []duotest.Step
-		wantOut  string
-		wantExit int
+		name       string
+		push       []duotest.Step
+		vpCode     string
+		wantOut    string
+		wantStderr string
+		wantExit   int
 	}{
-		{"push approved", duotest.PushApproved(), "headless-ran\n", 0},
-		{"push denied", duotest.PushDenied(), "", 1},
+		{"push approved", duotest.PushApproved(), "", "headless-ran\n", "", 0},
+		{"push denied", duotest.PushDenied(), "", "", "Login request denied.\nAccess denied: no attempts left.\n", 1},
+		{"verified push shows only the code", duotest.PushApproved(), "417", "headless-ran\n",
+			"Verification code: 417 (enter it in Duo Mobile to approve)\n", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := newMockEnv(t, nil)
-			env.mock.AddUser(duotest.User{Name: "root", Push: tt.push})
+			env := newMockEnv(t, map[string]string{"verified_push": map[bool]string{true: "yes", false: "no"}[tt.vpCode != ""]})
+			env.mock.AddUser(duotest.User{Name: "root", Push: tt.push, VerifiedPushCode: tt.vpCode})
 			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo headless-ran", "SSH_CONNECTION=192.0.2.10 1 192.0.2.1 22"}, "-c", env.conf)
-			if out != tt.wantOut || exit != tt.wantExit {
-				t.Fatalf("stdout %q exit %d, want %q exit %d; stderr:\n%s", out, exit, tt.wantOut, tt.wantExit, errOut)
+			if out != tt.wantOut || exit != tt.wantExit || errOut != tt.wantStderr {
+				t.Fatalf("stdout %q exit %d stderr %q, want %q exit %d stderr %q", out, exit, errOut, tt.wantOut, tt.wantExit, tt.wantStderr)
 			}
 			// Headless: one automatic attempt, no menu, no prompt.
 			if got := env.authFactors(); len(got) != 1 || got[0] == "passcode" {
@@ -304,6 +311,34 @@ func TestLoginHeadless(t *testing.T) {
 				if r.Path == "/auth/v2/preauth" && r.Params.Get("ipaddr") != "192.0.2.10" {
 					t.Errorf("preauth ipaddr = %q, want SSH_CONNECTION's client 192.0.2.10", r.Params.Get("ipaddr"))
 				}
+			}
+		})
+	}
+}
+
+// TestLoginConfigErrorMessage: a config that cannot be used refuses the
+// login and says why (root here), not "failmode is secure".
+func TestLoginConfigErrorMessage(t *testing.T) {
+	needLoginRoot(t)
+	env := newMockEnv(t, map[string]string{"failmode": "safe"})
+	missing := filepath.Join(t.TempDir(), "missing.conf")
+	for _, c := range []struct {
+		name, conf, want string
+	}{
+		{"missing file", missing, missing},
+		{"world-readable", env.conf, "run chmod 600"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.conf == env.conf {
+				if err := os.Chmod(env.conf, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Chmod(env.conf, 0o600)
+			}
+			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, "-c", c.conf)
+			if exit != 1 || out != "" || !strings.Contains(errOut, "Access denied: the Duo configuration cannot be used: ") ||
+				!strings.Contains(errOut, c.want) || strings.Contains(errOut, "failmode") {
+				t.Fatalf("exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
 			}
 		})
 	}

@@ -119,7 +119,10 @@ type loginExit struct {
 }
 
 // decide maps a login outcome to login mode's action (ARCHITECTURE.md).
-func decide(res login.Result) loginExit {
+// showCause says the caller may see why the config or a lookup failed:
+// root, or anyone running a copy that is not setuid (they can read the
+// file anyway). A setuid helper's other callers are told where to look.
+func decide(res login.Result, showCause bool) loginExit {
 	switch res.Outcome {
 	case login.Allow, login.Bypass, login.FailOpen:
 		return loginExit{allowed: true}
@@ -130,11 +133,30 @@ func decide(res login.Result) loginExit {
 	case login.MaxTries:
 		return loginExit{message: "Access denied: no attempts left."}
 	case login.FailClosed:
-		return loginExit{message: "Access denied: the Duo login could not be completed and failmode is secure."}
+		return loginExit{message: failClosedMessage(res, showCause)}
 	case login.Aborted:
 		return loginExit{message: "Login aborted."}
 	}
 	return loginExit{message: fmt.Sprintf("Access denied (unexpected outcome %d).", res.Outcome)}
+}
+
+// failClosedMessage says why a login failed closed, by its cause.
+func failClosedMessage(res login.Result, showCause bool) string {
+	switch res.Cause {
+	case login.CauseConfig:
+		if showCause {
+			return "Access denied: the Duo configuration cannot be used: " + sanitize(strings.TrimPrefix(res.Reason, "config: "), true)
+		}
+		return "Access denied: the Duo configuration on this host cannot be used (an administrator can run \"login_duo_go check\"; details in the system log)."
+	case login.CauseLocal:
+		if showCause {
+			return "Access denied: the account could not be looked up: " + sanitize(strings.TrimPrefix(res.Reason, "user lookup: "), false)
+		}
+		return "Access denied: the account could not be looked up (details in the system log)."
+	case login.CauseDuoRefused:
+		return "Access denied: Duo refused the request (details in the system log)."
+	}
+	return "Access denied: Duo could not be reached and failmode is secure."
 }
 
 // runLogin is login mode: authenticate the real user (or -f's Duo user)
@@ -238,6 +260,7 @@ func runLogin(args []string) int {
 		Service:      "login_duo_go",
 		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
 		Headless:     headless,
+		NoProgress:   headless,
 		EnvPasscode:  envPasscode,
 		Conv:         term,
 		Log:          logger,
@@ -292,7 +315,7 @@ func runLogin(args []string) int {
 		res = login.Result{Outcome: login.Aborted, Reason: "interrupted by a signal"}
 	}
 
-	d := decide(res)
+	d := decide(res, start.ruid == 0 || !setuid)
 	if !d.allowed {
 		fmt.Fprintf(os.Stderr, "%s\n", d.message)
 		return 1

@@ -111,7 +111,7 @@ func TestDecide(t *testing.T) {
 		{login.Outcome(99), false, pamServiceErr, pamServiceErr},
 	}
 	for _, tt := range tests {
-		d := decide(login.Result{Outcome: tt.o})
+		d := decide(login.Result{Outcome: tt.o}, false)
 		if d.allowed != tt.allowed || (!d.allowed && d.message == "") {
 			t.Errorf("decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
 		}
@@ -199,5 +199,48 @@ func TestStderrLoggerSanitizes(t *testing.T) {
 	stderrLogger{&b}.Log(6, "user=\x1b[31mx")
 	if b.String() != "[6] user=\\x1b[31mx\n" {
 		t.Fatalf("logger wrote %q", b.String())
+	}
+}
+
+func TestFailClosedMessage(t *testing.T) {
+	tests := []struct {
+		name      string
+		res       login.Result
+		showCause bool
+		want      []string
+		notWant   []string
+	}{
+		{"config error, root sees the cause", login.Result{Outcome: login.FailClosed, Cause: login.CauseConfig,
+			Reason: "config: /etc/duo/login_duo.conf: open: no such file or directory"}, true,
+			[]string{"configuration cannot be used", "/etc/duo/login_duo.conf: open: no such file"}, []string{"failmode"}},
+		{"config error, a setuid caller is sent to check", login.Result{Outcome: login.FailClosed, Cause: login.CauseConfig,
+			Reason: "config: /etc/duo/login_duo.conf:3: unknown key \"x\""}, false,
+			[]string{"configuration on this host cannot be used", "login_duo_go check"}, []string{"unknown key", "failmode"}},
+		{"lookup failure", login.Result{Outcome: login.FailClosed, Cause: login.CauseLocal, Reason: "user lookup: sssd down"}, true,
+			[]string{"account could not be looked up: sssd down"}, nil},
+		{"Duo refused", login.Result{Outcome: login.FailClosed, Cause: login.CauseDuoRefused, Reason: "preauth: Duo refused"}, true,
+			[]string{"Duo refused the request"}, []string{"failmode"}},
+		{"Duo down, failmode secure", login.Result{Outcome: login.FailClosed, Cause: login.CauseDuoUnavailable}, true,
+			[]string{"could not be reached and failmode is secure"}, nil},
+		{"control characters in a cause are escaped", login.Result{Outcome: login.FailClosed, Cause: login.CauseLocal, Reason: "user lookup: a\x1b[2Jb"}, true,
+			[]string{`a\x1b[2Jb`}, []string{"\x1b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := decide(tt.res, tt.showCause)
+			if d.allowed {
+				t.Fatal("allowed")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(d.message, w) {
+					t.Errorf("message %q lacks %q", d.message, w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(d.message, w) {
+					t.Errorf("message %q contains %q", d.message, w)
+				}
+			}
+		})
 	}
 }

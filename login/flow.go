@@ -366,8 +366,8 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		switch {
 		case autopush && m.def != nil:
 			autopush = false
-			if !s.p.Quiet {
-				if err := s.p.Conv.Info(ctx, "Autopushing login request to phone..."); err != nil {
+			if !s.p.Quiet && !s.p.NoProgress {
+				if err := s.p.Conv.Info(ctx, autopushMessage(*m.def)); err != nil {
 					return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}
 				}
 			}
@@ -409,6 +409,18 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		}
 	}
 	return Result{Outcome: MaxTries, Reason: fmt.Sprintf("%d failed attempts", s.cfg.Prompts)}
+}
+
+// autopushMessage announces the automatic attempt with the default
+// factor, in duo_unix's words: a call is not a push.
+func autopushMessage(def choice) string {
+	switch {
+	case def.isPush():
+		return "Autopushing login request to phone..."
+	case def.factor == duo.FactorPhone || strings.HasPrefix(def.promptKey, "phone"):
+		return "Calling your phone..."
+	}
+	return "Using default second-factor authentication."
 }
 
 // goHeadless switches the login to headless after the conversation
@@ -471,7 +483,7 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		result, status, msg = st.Result, st.Status, st.StatusMsg
 	}
 	if result == duo.ResultAllow {
-		if !pending && msg != "" && !s.p.Quiet {
+		if !pending && msg != "" && !s.p.Quiet && !s.p.NoProgress {
 			s.p.Conv.Info(ctx, SanitizeTerminal(msg))
 		}
 		return Result{Outcome: Allow, Reason: "second factor " + factorName(req) + ": " + status}, true
@@ -483,7 +495,9 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		return Result{}, false
 	}
 	*attempts--
-	if !pending || msg == "" {
+	if !pending || s.p.NoProgress {
+		// A pending push's final status was already shown as progress,
+		// unless progress lines are off: a refusal is always shown.
 		s.showError(ctx, msg)
 	}
 	if status == "fraud" || status == "locked_out" {
@@ -512,7 +526,7 @@ func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusRespons
 		if err != nil {
 			return nil, err
 		}
-		if st.StatusMsg != "" && st.StatusMsg != last {
+		if st.StatusMsg != "" && st.StatusMsg != last && !s.p.NoProgress {
 			last = st.StatusMsg
 			msg := SanitizeTerminal(st.StatusMsg)
 			if st.Result == duo.ResultWaiting && s.p.StatusPrompt && !shownPrompt {

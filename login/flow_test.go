@@ -233,6 +233,13 @@ func TestFlows(t *testing.T) {
 			users: []duotest.User{{Name: "t", Devices: token, Passcodes: []string{"999999"}}}, answers: []string{"999999"}, want: login.Allow},
 		{name: "autopush", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"autopush": "yes"},
 			want: login.Allow, seen: []string{"INFO: Autopushing login request to phone...", "INFO: Success"}},
+		{name: "autopush with a landline: a call is announced as a call", user: "lander",
+			users: []duotest.User{{Name: "lander", Devices: []duo.Device{{Device: "DLAND", Type: "phone", Number: "XXX-XXX-0199",
+				Capabilities: []string{duo.CapPhone}}}}}, extra: map[string]string{"autopush": "yes"},
+			want: login.Allow, seen: []string{"INFO: Calling your phone..."},
+			check: func(t *testing.T, _ *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Autopushing")
+			}},
 		{name: "autopush denied falls back to the menu", user: "bob",
 			users: []duotest.User{{Name: "bob", Push: duotest.PushDenied(), Passcodes: []string{"123456"}}},
 			extra: map[string]string{"autopush": "yes"}, answers: []string{"123456"}, want: login.Allow,

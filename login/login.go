@@ -106,8 +106,13 @@ type Params struct {
 	// aborting. Set for sshd only: elsewhere a refused prompt is the user
 	// cancelling (Ctrl-D at sudo's prompt), which must not send a push.
 	HeadlessFallback bool
-	Quiet            bool   // show fewer informational messages (duo_unix's quiet)
-	EnvPasscode      string // $DUO_PASSCODE when accept_env_factor=yes
+	Quiet            bool // show fewer informational messages (duo_unix's quiet)
+	// NoProgress drops every progress line (autopush, a push's status,
+	// success), as duo_unix's login_duo did for scp, rsync and remote
+	// commands: their stderr stays clean. The Verified Push code and
+	// errors are still shown; without the code the push cannot be approved.
+	NoProgress  bool
+	EnvPasscode string // $DUO_PASSCODE when accept_env_factor=yes
 
 	Conv Conversation
 	Log  Logger // nil = syslog, facility LOG_AUTHPRIV
