@@ -165,30 +165,53 @@ func (s *session) run(ctx context.Context) Result {
 	}
 	defer s.api.Close()
 
+	if r, done := s.preauth(ctx); done {
+		return r
+	}
+	return s.secondFactor(ctx)
+}
+
+// preauth asks Duo what the user must do and decides every answer but
+// "auth"; done is false when the second factor is needed (s.pre holds the
+// menu, and any Verified Push txid and code).
+func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 	failmode := "open"
-	if cfg.Failmode == conf.FailSecure {
+	if s.cfg.Failmode == conf.FailSecure {
 		failmode = "closed"
 	}
-	s.pre, err = s.api.Preauth(ctx, duo.PreauthRequest{
+	pre, err := s.api.Preauth(ctx, duo.PreauthRequest{
 		Username: s.duoID, IPAddr: s.ipaddr, Hostname: s.host,
-		ClientSupportsVerifiedPush: cfg.VerifiedPush, TextPrompt: true, Failmode: failmode,
+		ClientSupportsVerifiedPush: s.cfg.VerifiedPush, TextPrompt: true, Failmode: failmode,
 	})
 	if err != nil {
-		return s.duoFailed(ctx, "preauth", err)
+		return s.duoFailed(ctx, "preauth", err), true
 	}
-	switch s.pre.Result {
+	s.pre = pre
+	switch pre.Result {
 	case duo.ResultAllow:
-		return Result{Outcome: Bypass, Reason: "preauth allow: " + s.pre.StatusMsg}
+		return Result{Outcome: Bypass, Reason: "preauth allow: " + pre.StatusMsg}, true
 	case duo.ResultDeny:
-		s.showError(ctx, s.pre.StatusMsg)
-		return Result{Outcome: Deny, Reason: "preauth deny: " + s.pre.StatusMsg}
+		s.showError(ctx, pre.StatusMsg)
+		return Result{Outcome: Deny, Reason: "preauth deny: " + pre.StatusMsg}, true
 	case duo.ResultEnroll:
-		s.showError(ctx, "Your account is not enrolled in Duo. Enroll at: "+s.pre.EnrollPortalURL)
-		return Result{Outcome: Deny, Reason: "not enrolled"}
+		s.showError(ctx, enrollMessage(pre))
+		return Result{Outcome: Deny, Reason: "not enrolled"}, true
 	case duo.ResultAuth:
-		return s.secondFactor(ctx)
+		return Result{}, false
 	}
-	return s.failmode(cfg.Failmode, "preauth: unknown result "+strconv.Quote(s.pre.Result))
+	return s.failmode(s.cfg.Failmode, "preauth: unknown result "+strconv.Quote(pre.Result)), true
+}
+
+// enrollMessage tells an unenrolled user where to enroll: the portal URL
+// when Duo gave one, else Duo's own words.
+func enrollMessage(pre *duo.PreauthResponse) string {
+	if pre.EnrollPortalURL != "" {
+		return "Your account is not enrolled in Duo. Enroll at: " + pre.EnrollPortalURL
+	}
+	if pre.StatusMsg != "" {
+		return pre.StatusMsg
+	}
+	return "Your account is not enrolled in Duo."
 }
 
 // failmode turns "Duo is unreachable or failing" into the admin's choice.
@@ -361,7 +384,18 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		}
 	}
 	smsRounds := 0
+	// stale: an attempt went to Duo since the last preauth. Before the
+	// next one preauth runs again, as duo_unix does on every attempt: a
+	// Verified Push txid and code are good for one push only, and the
+	// user's devices or Duo's policy may have changed meanwhile.
+	stale := s.p.EnvPasscode != ""
 	for attempts > 0 {
+		if stale {
+			if r, done := s.preauth(ctx); done {
+				return r
+			}
+			m, stale = buildMenu(s.duoID, s.pre), false
+		}
 		var c choice
 		switch {
 		case autopush && m.def != nil:
@@ -407,6 +441,7 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		if done {
 			return r
 		}
+		stale = true
 	}
 	return Result{Outcome: MaxTries, Reason: fmt.Sprintf("%d failed attempts", s.cfg.Prompts)}
 }

@@ -233,6 +233,19 @@ func TestFlows(t *testing.T) {
 			users: []duotest.User{{Name: "t", Devices: token, Passcodes: []string{"999999"}}}, answers: []string{"999999"}, want: login.Allow},
 		{name: "autopush", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"autopush": "yes"},
 			want: login.Allow, seen: []string{"INFO: Autopushing login request to phone...", "INFO: Success"}},
+		{name: "verified push: each push attempt gets a fresh txid from a new preauth", user: "vera",
+			users: []duotest.User{{Name: "vera", VerifiedPushCode: "417", Push: duotest.PushDenied()}},
+			extra: map[string]string{"verified_push": "yes", "prompts": "2"}, answers: []string{"", ""}, want: login.MaxTries,
+			seen: []string{"Verification code: 417", "Login request denied.", "Verification code: 417", "Login request denied."},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.Len(t, s.RequestsTo("/auth/v2/preauth"), 2)
+				auths := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auths, 2)
+				first, second := auths[0].Params.Get("txid"), auths[1].Params.Get("txid")
+				assert.NotEmpty(t, first)
+				assert.NotEqual(t, first, second, "the second push reused the first push's txid")
+				assert.NotContains(t, c.transcript(), "Verified Duo Push is required")
+			}},
 		{name: "autopush with a landline: a call is announced as a call", user: "lander",
 			users: []duotest.User{{Name: "lander", Devices: []duo.Device{{Device: "DLAND", Type: "phone", Number: "XXX-XXX-0199",
 				Capabilities: []string{duo.CapPhone}}}}}, extra: map[string]string{"autopush": "yes"},

@@ -76,7 +76,8 @@ type User struct {
 
 	// VerifiedPushCode, when set, puts the user under a Verified Push
 	// policy: a preauth with client_supports_verified_push=1 returns a
-	// txid and this code, and a push is denied unless auth carries that txid.
+	// txid and this code, and a push is denied unless auth carries that
+	// txid; each txid is good for one push.
 	VerifiedPushCode string
 	// LockedOut makes every auth a deny with status locked_out.
 	LockedOut bool

@@ -712,6 +712,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 	if factor == duo.FactorPush && u.VerifiedPushCode != "" {
 		s.mu.Lock()
 		owner := s.vpTxids[p.Get("txid")]
+		delete(s.vpTxids, p.Get("txid")) // good for one push, as at Duo
 		s.mu.Unlock()
 		if owner != name {
 			s.ok(w, duo.AuthResponse{Result: duo.ResultDeny, Status: "deny", StatusMsg: "Verified Duo Push is required."})
