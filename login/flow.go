@@ -268,6 +268,9 @@ type menu struct {
 	text    string
 	options map[string]choice
 	def     *choice
+	// factorNames are the server menu's factor names (the values of
+	// prompt.factors), which may be typed instead of an option's key.
+	factorNames map[string]bool
 }
 
 // parseAnswer reads what the user typed at the menu: Enter takes the
@@ -282,6 +285,12 @@ func (m menu) parseAnswer(answer string) (c choice, ok bool) {
 	if opt, found := m.options[answer]; found {
 		return opt, true
 	}
+	if m.factorNames[answer] {
+		// A factor's own name from the server's menu ("push1", "phone2"):
+		// duo_unix passed such answers to Duo as the factor, and users
+		// and scripts type them.
+		return choice{promptKey: answer}, true
+	}
 	if validPasscode(answer) {
 		return choice{passcode: answer}, true
 	}
@@ -292,8 +301,11 @@ func (m menu) parseAnswer(answer string) (c choice, ok bool) {
 // else builds one from the devices.
 func buildMenu(name string, pre *duo.PreauthResponse) menu {
 	if pre.Prompt != nil && pre.Prompt.Text != "" {
-		m := menu{text: pre.Prompt.Text, options: map[string]choice{}}
+		m := menu{text: pre.Prompt.Text, options: map[string]choice{}, factorNames: map[string]bool{}}
 		for k, v := range pre.Prompt.Factors {
+			if validPasscode(v) && !isDigits(v) {
+				m.factorNames[v] = true
+			}
 			if k == "default" {
 				c := choice{promptKey: v}
 				m.def = &c
@@ -346,6 +358,17 @@ func buildMenu(name string, pre *duo.PreauthResponse) menu {
 	return m
 }
 
+// isDigits reports whether s is all ASCII digits (a passcode, never a
+// factor name).
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // validPasscode reports whether an answer can be a passcode.
 func validPasscode(s string) bool {
 	if s == "" || len(s) > MaxPasscodeLen {
@@ -374,9 +397,11 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		autopush = false
 		// Like duo_unix, $DUO_PASSCODE may also name a factor.
 		c := choice{passcode: strings.TrimSpace(s.p.EnvPasscode)}
-		switch c.passcode {
-		case duo.FactorPush, duo.FactorPhone, duo.FactorSMS, duo.FactorAuto:
+		switch {
+		case c.passcode == duo.FactorPush || c.passcode == duo.FactorPhone || c.passcode == duo.FactorSMS || c.passcode == duo.FactorAuto:
 			c = choice{factor: c.passcode, device: "auto"}
+		case m.factorNames[c.passcode]: // "push1", "phone2": a factor of the server's menu
+			c = choice{promptKey: c.passcode}
 		}
 		r, done := s.attempt(ctx, c, &attempts)
 		if done || s.p.Headless {

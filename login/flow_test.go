@@ -246,6 +246,21 @@ func TestFlows(t *testing.T) {
 				assert.NotEqual(t, first, second, "the second push reused the first push's txid")
 				assert.NotContains(t, c.transcript(), "Verified Duo Push is required")
 			}},
+		{name: "a typed factor name is that factor, not a passcode", user: "alice", users: []duotest.User{alice}, answers: []string{"sms1", "push1"},
+			want: login.Allow, seen: []string{"New SMS passcodes sent"}, check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				var got []string
+				for _, a := range s.RequestsTo("/auth/v2/auth") {
+					got = append(got, a.Params.Get("factor")+":"+a.Params.Get("prompt"))
+				}
+				assert.Equal(t, []string{"prompt:sms1", "prompt:push1"}, got)
+			}},
+		{name: "DUO_PASSCODE may name a factor of the menu", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { p.EnvPasscode, p.Headless = "push1", true }, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				auths := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auths, 1)
+				assert.Equal(t, "push1", auths[0].Params.Get("prompt"))
+			}},
 		{name: "autopush with a landline: a call is announced as a call", user: "lander",
 			users: []duotest.User{{Name: "lander", Devices: []duo.Device{{Device: "DLAND", Type: "phone", Number: "XXX-XXX-0199",
 				Capabilities: []string{duo.CapPhone}}}}}, extra: map[string]string{"autopush": "yes"},
