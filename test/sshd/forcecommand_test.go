@@ -52,6 +52,13 @@ func TestForceCommandLoginDuo(t *testing.T) {
 			if tc.wantText != "" && !strings.Contains(res.Transcript.String(), tc.wantText) {
 				t.Errorf("the client never saw %q", tc.wantText)
 			}
+			// ssh ran a command, so the login is headless and, like
+			// duo_unix's login_duo, prints no progress lines.
+			for _, progress := range []string{"Autopushing", "Pushed a login request", "Success. Logging you in"} {
+				if strings.Contains(res.Transcript.String(), progress) {
+					t.Errorf("a headless login printed %q", progress)
+				}
+			}
 			if strings.Contains(res.Transcript.String(), "LOGIN-OK") != tc.wantLogin {
 				t.Errorf("the command ran: %v, want %v", !tc.wantLogin, tc.wantLogin)
 			}
