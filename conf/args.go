@@ -49,8 +49,9 @@ const (
 // argument is repeated the last one wins. An argument that is unknown or
 // has a bad value (paths must be absolute) is listed in Unknown, leaves the
 // setting at its default, and is reported in the returned error (wrapping
-// ErrArgument); every other argument still takes effect, so the caller
-// can log the error and go on.
+// ErrArgument); every other argument still takes effect. The login flow
+// refuses the login for such an error (login.Params.ArgError), as
+// duo_unix did.
 func ParseArgs(argv []string) (Args, error) {
 	a := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
 	var errs []error

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/syslog"
 	"os"
 	"strings"
 	"time"
@@ -99,15 +98,13 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	if err != nil {
 		return result(pamServiceErr, "pam-worker: "+err.Error())
 	}
-	// Like the in-process core, a bad module argument is reported and the
-	// rest still apply (conf.ParseArgs keeps defaults for it).
+	// Like the in-process core: the flow refuses the login for a bad
+	// module argument, and logs it.
 	args, argErr := conf.ParseArgs(si.Args)
-	if argErr != nil {
-		logArgProblem(argErr)
-	}
 	res := login.Authenticate(ctx, login.Params{
 		Program:    "pam_duo_go",
 		ConfigFile: args.Conf,
+		ArgError:   argErr,
 		Debug:      args.Debug,
 		Deadline:   args.LoginTimeout,
 		Quiet:      args.Quiet || si.Silent, // see the core: PAM_SILENT is quiet
@@ -130,19 +127,6 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 		_ = worker.WriteMessage(out, worker.Message{Type: worker.Unprompted})
 	}
 	return result(pamCode(res.Outcome, args.Bypass == conf.BypassSuccess), res.Reason)
-}
-
-// logArgProblem sends a module-argument problem to syslog (authpriv), as
-// the module's in-process core does; the worker's stderr is /dev/null.
-func logArgProblem(err error) {
-	w, serr := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_WARNING, "pam_duo_go")
-	if serr != nil {
-		return
-	}
-	defer w.Close()
-	for _, line := range errorLines(err) {
-		_ = w.Warning(sanitize(line, false))
-	}
 }
 
 // workerConv is login.Conversation over the worker pipes: P/p prompts

@@ -133,3 +133,25 @@ func TestAccountLookupFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestArgErrorFailsClosed: a bad module argument refuses the login before
+// the config is read or Duo is asked, in either failmode.
+func TestArgErrorFailsClosed(t *testing.T) {
+	for _, failmode := range []string{"safe", "secure"} {
+		t.Run(failmode, func(t *testing.T) {
+			s := duotest.NewServer()
+			defer s.Close()
+			s.AddUser(duotest.User{Name: "alice", Preauth: duo.ResultAllow})
+			path := t.TempDir() + "/pam_duo.conf"
+			require.NoError(t, s.WriteConfig(path, map[string]string{"failmode": failmode}))
+			log := &logRecorder{}
+			res := login.Authenticate(t.Context(), login.Params{ConfigFile: path, User: "alice", UID: -1, Service: "sshd",
+				ArgError: errors.New(`module argument "config=/x": unknown`), Conv: &conv{}, Log: log, LookupUser: lookup})
+			assert.Equal(t, login.FailClosed, res.Outcome)
+			assert.Equal(t, login.CauseConfig, res.Cause)
+			assert.Contains(t, log.all(), `failclosed user=alice`)
+			assert.Contains(t, log.all(), `module arguments: module argument "config=/x": unknown`)
+			assert.Empty(t, s.Requests())
+		})
+	}
+}

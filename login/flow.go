@@ -85,6 +85,9 @@ func (s *session) debugf(format string, args ...any) {
 }
 
 func (s *session) run(ctx context.Context) Result {
+	if s.p.ArgError != nil {
+		return Result{Outcome: FailClosed, Cause: CauseConfig, Reason: "module arguments: " + s.p.ArgError.Error()}
+	}
 	path := s.p.ConfigFile
 	if path == "" {
 		path = conf.DefaultPAMConfig

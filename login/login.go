@@ -79,6 +79,11 @@ type Result struct {
 type Params struct {
 	Program    string // syslog tag: "pam_duo_go" or "login_duo_go"
 	ConfigFile string // conf=FILE; "" = conf.DefaultPAMConfig
+	// ArgError is the PAM module's argument problem (conf.ParseArgs):
+	// like a config error it refuses the login in any failmode, as
+	// duo_unix refused an unknown argument. A typo such as "config=" or a
+	// relative conf= path must not quietly use another config.
+	ArgError error
 	// ConfigOwners are uids besides root (and the process's own) that may
 	// own ConfigFile: login_duo_go passes its service account, which owned
 	// duo_unix's login_duo.conf.

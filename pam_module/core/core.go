@@ -115,10 +115,7 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 // call: honouring it fully would hide the Verified Push code there and
 // leave a sudo user waiting on a push with no word on the screen.
 func authenticate(h handle, argv []string, silent bool) (int, bool) {
-	args, err := conf.ParseArgs(argv)
-	if err != nil {
-		h.Log(syslog.LOG_ERR, login.EscapeLog("module arguments: "+err.Error()))
-	}
+	args, argErr := conf.ParseArgs(argv) // the flow refuses the login for argErr, and logs it
 	var cuser *C.char
 	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
 		h.Log(syslog.LOG_WARNING, "unknown-user user=- reason=no user name from PAM")
@@ -128,6 +125,7 @@ func authenticate(h handle, argv []string, silent bool) (int, bool) {
 	p := login.Params{
 		Program:    "pam_duo_go",
 		ConfigFile: args.Conf,
+		ArgError:   argErr,
 		Debug:      args.Debug,
 		Quiet:      args.Quiet || silent,
 		Deadline:   args.LoginTimeout,

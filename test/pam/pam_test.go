@@ -218,6 +218,26 @@ func TestPAMResults(t *testing.T) {
 		{name: "max tries: wrong passcodes", user: "root", users: []duotest.User{root}, answers: []string{"111111", "222222"},
 			conf: map[string]string{"prompts": "2"}, want: pam.ErrMaxtries, seen: []string{"ERROR: Incorrect passcode", "ERROR: Incorrect passcode"}},
 		{name: "failopen: Duo down, failmode safe", user: "root", down: true, conf: map[string]string{"failmode": "safe"}, want: nil},
+		{name: "failclosed: a misspelt module argument (duo_unix refused it too)", user: "root", users: []duotest.User{root},
+			args: "config=/etc/duo/other.conf", conf: map[string]string{"failmode": "safe"}, want: pam.ErrService,
+			check: func(t *testing.T, s *duotest.Server) {
+				assert.Empty(t, s.Requests(), "no Duo call with a bad module argument")
+			}},
+		{name: "failclosed: a relative conf= path", user: "root", users: []duotest.User{root},
+			args: "conf=pam_duo.conf", conf: map[string]string{"failmode": "safe"}, want: pam.ErrService,
+			check: func(t *testing.T, s *duotest.Server) {
+				assert.Empty(t, s.Requests(), "no Duo call with a bad module argument")
+			}},
+		{name: "exec mode: failclosed: a misspelt module argument (duo_unix refused it too)", user: "root", users: []duotest.User{root},
+			args: "mode=exec config=/etc/duo/other.conf", conf: map[string]string{"failmode": "safe"}, want: pam.ErrService,
+			check: func(t *testing.T, s *duotest.Server) {
+				assert.Empty(t, s.Requests(), "no Duo call with a bad module argument")
+			}},
+		{name: "exec mode: failclosed: a relative conf= path", user: "root", users: []duotest.User{root},
+			args: "mode=exec conf=pam_duo.conf", conf: map[string]string{"failmode": "safe"}, want: pam.ErrService,
+			check: func(t *testing.T, s *duotest.Server) {
+				assert.Empty(t, s.Requests(), "no Duo call with a bad module argument")
+			}},
 		{name: "failclosed: invalid config, even with failmode safe", user: "root", users: []duotest.User{root},
 			conf: map[string]string{"failmode": "safe", "no_such_key": "1"}, want: pam.ErrService,
 			check: func(t *testing.T, s *duotest.Server) {
