@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
@@ -98,29 +97,12 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	if err != nil {
 		return result(pamServiceErr, "pam-worker: "+err.Error())
 	}
-	// Like the in-process core: the flow refuses the login for a bad
-	// module argument, and logs it.
-	args, argErr := conf.ParseArgs(si.Args)
-	res := login.Authenticate(ctx, login.Params{
-		Program:    "pam_duo_go",
-		ConfigFile: args.Conf,
-		ArgError:   argErr,
-		Debug:      args.Debug,
-		Deadline:   args.LoginTimeout,
-		Quiet:      args.Quiet || si.Silent, // see the core: PAM_SILENT is quiet
-		User:       si.User,
-		UID:        si.UID,
-		Service:    si.Service,
-		RemoteHost: si.RHost,
-		TTY:        si.TTY,
-		RUser:      si.RUser,
-		Command:    si.Command,
-		// As in the module's core: sshd's keyboard-interactive holds
-		// PAM_TEXT_INFO back until the next prompt.
-		StatusPrompt:     strings.HasPrefix(si.Service, "sshd"),
-		HeadlessFallback: strings.HasPrefix(si.Service, "sshd"),
-		Conv:             c,
-	})
+	p, args := login.PAMLogin{
+		Args: si.Args, Silent: si.Silent, User: si.User, UID: si.UID, Service: si.Service,
+		RemoteHost: si.RHost, TTY: si.TTY, RUser: si.RUser, Command: si.Command,
+	}.Params()
+	p.Conv = c
+	res := login.Authenticate(ctx, p)
 	if res.Unprompted {
 		// The module remembers it, so that a later step of the same
 		// sshd login does not push again (ARCHITECTURE.md).

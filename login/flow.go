@@ -400,11 +400,13 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		autopush = false
 		// Like duo_unix, $DUO_PASSCODE may also name a factor.
 		c := choice{passcode: strings.TrimSpace(s.p.EnvPasscode)}
-		switch {
-		case c.passcode == duo.FactorPush || c.passcode == duo.FactorPhone || c.passcode == duo.FactorSMS || c.passcode == duo.FactorAuto:
+		switch c.passcode {
+		case duo.FactorPush, duo.FactorPhone, duo.FactorSMS, duo.FactorAuto:
 			c = choice{factor: c.passcode, device: "auto"}
-		case m.factorNames[c.passcode]: // "push1", "phone2": a factor of the server's menu
-			c = choice{promptKey: c.passcode}
+		default:
+			if m.factorNames[c.passcode] { // "push1", "phone2": a factor of the server's menu
+				c = choice{promptKey: c.passcode}
+			}
 		}
 		r, done := s.attempt(ctx, c, &attempts)
 		if done || s.p.Headless {

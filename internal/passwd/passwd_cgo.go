@@ -52,10 +52,7 @@ func lookupWithBuffer(q query, size C.size_t) (*Entry, error) {
 	case rc == C.ERANGE:
 		return nil, syscall.ERANGE
 	case rc == C.ENOENT || rc == C.ESRCH || rc == C.EBADF || rc == C.EPERM:
-		// getpwnam_r(3): these also mean "not found".
-		if res == nil {
-			return nil, ErrNotFound
-		}
+		return nil, ErrNotFound // getpwnam_r(3): these also mean "not found"
 	case rc != 0:
 		return nil, syscall.Errno(rc)
 	case res == nil:

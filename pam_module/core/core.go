@@ -106,29 +106,18 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 }
 
 // authenticate runs the login and maps its outcome to a PAM result; the
-// flag is login.Result.Unprompted.
-//
-// PAM_SILENT (silent) works as the quiet argument: no courtesy messages,
-// but what the user needs to finish the login (a Verified Push code, the
-// progress of a push or call, why an answer was refused) is still shown.
-// The module asks questions anyway, and sudo passes PAM_SILENT on every
-// call: honouring it fully would hide the Verified Push code there and
-// leave a sudo user waiting on a push with no word on the screen.
+// flag is login.Result.Unprompted. silent is PAM_SILENT (see
+// login.PAMLogin.Params).
 func authenticate(h handle, argv []string, silent bool) (int, bool) {
-	args, argErr := conf.ParseArgs(argv) // the flow refuses the login for argErr, and logs it
 	var cuser *C.char
 	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
 		h.Log(syslog.LOG_WARNING, "unknown-user user=- reason=no user name from PAM")
 		return pamUserUnknown, false
 	}
 	service := h.item(C.PAM_SERVICE)
-	p := login.Params{
-		Program:    "pam_duo_go",
-		ConfigFile: args.Conf,
-		ArgError:   argErr,
-		Debug:      args.Debug,
-		Quiet:      args.Quiet || silent,
-		Deadline:   args.LoginTimeout,
+	p, args := login.PAMLogin{
+		Args:       argv,
+		Silent:     silent,
 		User:       C.GoString(cuser),
 		UID:        os.Getuid(),
 		Service:    service,
@@ -136,14 +125,8 @@ func authenticate(h handle, argv []string, silent bool) (int, bool) {
 		TTY:        h.item(C.PAM_TTY),
 		RUser:      h.item(C.PAM_RUSER),
 		Command:    sudoCommand(service),
-		// sshd's keyboard-interactive holds PAM_TEXT_INFO back until the
-		// next prompt; carry live status in a prompt there.
-		StatusPrompt: strings.HasPrefix(service, "sshd"),
-		// sshd's password step can only answer the password prompt.
-		HeadlessFallback: strings.HasPrefix(service, "sshd"),
-		Conv:             h,
-		Log:              h,
-	}
+	}.Params()
+	p.Conv, p.Log = h, h
 	res := login.Authenticate(context.Background(), p)
 	return res.Outcome.PAMResult(args.Bypass == conf.BypassSuccess), res.Unprompted
 }
