@@ -146,9 +146,9 @@ func TestMeasureDirectGoModule(t *testing.T) {
 	})
 	for _, mode := range modes {
 		t.Run("pam_duo_go "+mode.Name, func(t *testing.T) {
-			env := newDuoEnv(t, mode, nil)
-			env.mock.AddUser(pushUser(u.Name, approvedPush()))
-			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+			env := e2e.NewDuoEnv(t, mode, nil)
+			env.Mock.AddUser(pushUser(u.Name, approvedPush()))
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
 			results["pam_duo_go "+mode.Name] = measureLogins(t, srv, u.Name, n, perLogin, func() e2e.Responder { return e2e.DuoAnswers("1") })
 		})
 	}

@@ -62,19 +62,19 @@ func TestLogin(t *testing.T) {
 	}
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			env := newDuoEnv(t, mode, nil)
-			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+			env := e2e.NewDuoEnv(t, mode, nil)
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					u := e2e.CreateUser(t, "login", "Pw-"+randomWord(t))
-					env.mock.AddUser(pushUser(u.Name, tt.push))
+					env.Mock.AddUser(pushUser(u.Name, tt.push))
 					res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(tt.answers...), Timeout: loginTimeout})
 					if res.LoggedIn() != tt.wantLogin {
-						t.Errorf("logged in = %v, want %v\nmock requests:\n%s", res.LoggedIn(), tt.wantLogin, describeRequests(env.mock))
+						t.Errorf("logged in = %v, want %v\nmock requests:\n%s", res.LoggedIn(), tt.wantLogin, describeRequests(env.Mock))
 					}
-					auths := requests(env.mock, "/auth/v2/auth", u.Name)
+					auths := requests(env.Mock, "/auth/v2/auth", u.Name)
 					if len(auths) != tt.wantAuths {
-						t.Errorf("%d auth requests, want %d\nmock requests:\n%s", len(auths), tt.wantAuths, describeRequests(env.mock))
+						t.Errorf("%d auth requests, want %d\nmock requests:\n%s", len(auths), tt.wantAuths, describeRequests(env.Mock))
 					}
 					if len(auths) > 0 {
 						if f := auths[len(auths)-1].Params.Get("factor"); f != tt.wantFactor && f != "prompt" {
@@ -98,11 +98,11 @@ func TestDuoUnreachable(t *testing.T) {
 	for _, mode := range modes {
 		for _, tt := range tests {
 			t.Run(mode.Name+"/failmode="+tt.failmode, func(t *testing.T) {
-				env := newDuoEnv(t, mode, map[string]string{"failmode": tt.failmode})
+				env := e2e.NewDuoEnv(t, mode, map[string]string{"failmode": tt.failmode})
 				u := e2e.CreateUser(t, "down", "Pw-"+randomWord(t))
-				env.mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
-				srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
-				env.mock.Close() // Duo is down: connections are refused
+				env.Mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
+				srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
+				env.Mock.Close() // Duo is down: connections are refused
 				res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(), Timeout: loginTimeout})
 				if res.LoggedIn() != tt.wantLogin {
 					t.Errorf("failmode=%s: logged in = %v, want %v", tt.failmode, res.LoggedIn(), tt.wantLogin)
@@ -126,25 +126,25 @@ func TestGroupBypass(t *testing.T) {
 			tests := []struct {
 				name       string
 				inGroup    bool
-				stack      func(env *duoEnv) string
+				stack      func(env *e2e.DuoEnv) string
 				answers    []string
 				wantLogin  bool
 				wantDuo    bool // Duo was asked (preauth)
 				wantPrompt string
 			}{
 				{"outside groups, next module decides", false,
-					func(env *duoEnv) string {
-						return stack(env.authLine("[success=done ignore=ignore default=die]"), fmt.Sprintf(next, standIn))
+					func(env *e2e.DuoEnv) string {
+						return stack(env.AuthLine("[success=done ignore=ignore default=die]"), fmt.Sprintf(next, standIn))
 					}, []string{"after-duo"}, true, false, "Next module: "},
 				{"outside groups, module alone", false,
-					func(env *duoEnv) string { return stack(env.authLine("required")) },
+					func(env *e2e.DuoEnv) string { return stack(env.AuthLine("required")) },
 					nil, false, false, ""},
 				{"outside groups, sufficient then pam_permit", false,
-					func(env *duoEnv) string { return stack(env.authLine("sufficient"), "auth required pam_permit.so") },
+					func(env *e2e.DuoEnv) string { return stack(env.AuthLine("sufficient"), "auth required pam_permit.so") },
 					nil, true, false, ""},
 				{"in groups, Duo decides and ends the stack", true,
-					func(env *duoEnv) string {
-						return stack(env.authLine("[success=done ignore=ignore default=die]"), fmt.Sprintf(next, standIn))
+					func(env *e2e.DuoEnv) string {
+						return stack(env.AuthLine("[success=done ignore=ignore default=die]"), fmt.Sprintf(next, standIn))
 					}, []string{"1"}, true, true, ""},
 			}
 			for _, tt := range tests {
@@ -155,15 +155,15 @@ func TestGroupBypass(t *testing.T) {
 					if tt.inGroup {
 						group = u.Name // useradd made the user's own group
 					}
-					env := newDuoEnv(t, mode, map[string]string{"groups": group})
-					env.mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
+					env := e2e.NewDuoEnv(t, mode, map[string]string{"groups": group})
+					env.Mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
 					srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: tt.stack(env)})
 					res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(tt.answers...), Timeout: loginTimeout})
 					if res.LoggedIn() != tt.wantLogin {
 						t.Errorf("logged in = %v, want %v", res.LoggedIn(), tt.wantLogin)
 					}
-					if asked := len(requests(env.mock, "/auth/v2/preauth", u.Name)) > 0; asked != tt.wantDuo {
-						t.Errorf("Duo asked = %v, want %v\nmock requests:\n%s", asked, tt.wantDuo, describeRequests(env.mock))
+					if asked := len(requests(env.Mock, "/auth/v2/preauth", u.Name)) > 0; asked != tt.wantDuo {
+						t.Errorf("Duo asked = %v, want %v\nmock requests:\n%s", asked, tt.wantDuo, describeRequests(env.Mock))
 					}
 					if tt.wantPrompt != "" && !res.Transcript.Contains(tt.wantPrompt) {
 						t.Errorf("the next module's prompt %q never showed", tt.wantPrompt)
@@ -181,10 +181,10 @@ func TestManyLoginsInARow(t *testing.T) {
 	const n = 20
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			env := newDuoEnv(t, mode, nil)
+			env := e2e.NewDuoEnv(t, mode, nil)
 			u := e2e.CreateUser(t, "many", "Pw-"+randomWord(t))
-			env.mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
-			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+			env.Mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
 			ok := 0
 			start := time.Now()
 			for i := 0; i < n; i++ {

@@ -24,13 +24,13 @@ func TestPushStatusBeforeAnswer(t *testing.T) {
 	)
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			env := newDuoEnv(t, mode, nil)
+			env := e2e.NewDuoEnv(t, mode, nil)
 			u := e2e.CreateUser(t, "status", "Pw-"+randomWord(t))
-			env.mock.AddUser(pushUser(u.Name, []duotest.Step{
+			env.Mock.AddUser(pushUser(u.Name, []duotest.Step{
 				{Status: "pushed", StatusMsg: pending, Result: "waiting"},
 				{Status: "allow", StatusMsg: "Success. Logging you in...", Result: "allow", Delay: delay},
 			}))
-			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.authLine("required"))})
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
 
 			// The first prompt is Duo's menu: choose the push. Any prompt
 			// after that is the module showing status; press Enter.
@@ -47,15 +47,15 @@ func TestPushStatusBeforeAnswer(t *testing.T) {
 			}
 			res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: respond, Timeout: loginTimeout})
 			if !res.LoggedIn() {
-				t.Fatalf("login failed\nmock requests:\n%s", describeRequests(env.mock))
+				t.Fatalf("login failed\nmock requests:\n%s", describeRequests(env.Mock))
 			}
 			shown, ok := res.Transcript.Find(pending)
 			if !ok {
 				t.Fatalf("the pending status %q never reached the client", pending)
 			}
-			allowAt, err := allowServedAt(env.mock, delay)
+			allowAt, err := allowServedAt(env.Mock, delay)
 			if err != nil {
-				t.Fatalf("%v\nmock requests:\n%s", err, describeRequests(env.mock))
+				t.Fatalf("%v\nmock requests:\n%s", err, describeRequests(env.Mock))
 			}
 			start := res.Transcript.Start()
 			t.Logf("%s: status on the client at %+.3fs; the mock served the allow step at %+.3fs (held back %v); %d prompts",
@@ -101,13 +101,13 @@ func allowServedAt(mock *duotest.Server, delay time.Duration) (time.Time, error)
 func TestPasswordThenKeyboardInteractive(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			env := newDuoEnv(t, mode, nil)
+			env := e2e.NewDuoEnv(t, mode, nil)
 			pushed := e2e.CreateUser(t, "pwkbd", "Pw-"+randomWord(t))
 			bypassed := e2e.CreateUser(t, "pwkbdby", "Pw-"+randomWord(t))
-			env.mock.AddUser(pushUser(pushed.Name, duotest.PushApproved()))
-			env.mock.AddUser(duotest.User{Name: bypassed.Name, Preauth: duo.ResultAllow})
+			env.Mock.AddUser(pushUser(pushed.Name, duotest.PushApproved()))
+			env.Mock.AddUser(duotest.User{Name: bypassed.Name, Preauth: duo.ResultAllow})
 			srv := e2e.StartSshd(t, e2e.SshdOptions{
-				PAMStack:              stack("auth required pam_unix.so", env.authLine("required")),
+				PAMStack:              stack("auth required pam_unix.so", env.AuthLine("required")),
 				AuthenticationMethods: "password,keyboard-interactive",
 			})
 			for _, tc := range []struct {
@@ -134,21 +134,21 @@ func TestPasswordThenKeyboardInteractive(t *testing.T) {
 					Respond:                  respond,
 					Timeout:                  loginTimeout,
 				})
-				auths := requests(env.mock, "/auth/v2/auth", tc.user.Name)
-				preauths := requests(env.mock, "/auth/v2/preauth", tc.user.Name)
+				auths := requests(env.Mock, "/auth/v2/auth", tc.user.Name)
+				preauths := requests(env.Mock, "/auth/v2/preauth", tc.user.Name)
 				t.Logf("%s %s: logged in %v, %d prompts, %d auth requests, %d preauth requests",
 					mode.Name, tc.user.Name, res.LoggedIn(), len(res.Prompts), len(auths), len(preauths))
-				for _, r := range env.mock.Requests() {
+				for _, r := range env.Mock.Requests() {
 					if r.Params.Get("passcode") == tc.user.Password {
 						t.Errorf("the Unix password was sent to Duo as a passcode (%s %s)", r.Method, r.Path)
 					}
 				}
 				if !res.LoggedIn() {
-					t.Errorf("%s: login failed\n%s", tc.user.Name, describeRequests(env.mock))
+					t.Errorf("%s: login failed\n%s", tc.user.Name, describeRequests(env.Mock))
 				}
 				if len(auths) != tc.wantAuths || len(preauths) != tc.wantPreAus {
 					t.Errorf("%s: %d auth and %d preauth requests, want %d and %d\n%s", tc.user.Name,
-						len(auths), len(preauths), tc.wantAuths, tc.wantPreAus, describeRequests(env.mock))
+						len(auths), len(preauths), tc.wantAuths, tc.wantPreAus, describeRequests(env.Mock))
 				}
 			}
 		})

@@ -4,7 +4,6 @@
 package su_test
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,17 +16,10 @@ import (
 func TestSu(t *testing.T) {
 	for _, mode := range e2e.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			e2e.RequireRoot(t)
-			art := e2e.BuildArtifacts(t)
-			e2e.RequireMode(t, art, mode)
-			mock := duotest.NewServer()
-			t.Cleanup(mock.Close)
-			conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-			if err := mock.WriteConfig(conf, map[string]string{"prompts": "1"}); err != nil {
-				t.Fatalf("writing pam_duo.conf: %v", err)
-			}
+			env := e2e.NewDuoEnv(t, mode, map[string]string{"prompts": "1"})
+			mock := env.Mock
 			// Only the module: the password step is not what is tested.
-			stack := e2e.Stack(art.AuthLine("required", conf, mode))
+			stack := e2e.Stack(env.AuthLine("required"))
 			caller := e2e.CreateUser(t, "su", "Pw-unused-password")
 			target := e2e.CreateUser(t, "sutarget", "Pw-unused-password")
 			mock.AddUser(duotest.User{Name: caller.Name, Passcodes: []string{"111111"}, Push: duotest.PushApproved()})

@@ -43,22 +43,15 @@ func TestSudo(t *testing.T) {
 	}
 	for _, mode := range e2e.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			e2e.RequireRoot(t)
-			art := e2e.BuildArtifacts(t)
-			e2e.RequireMode(t, art, mode)
-			mock := duotest.NewServer()
-			t.Cleanup(mock.Close)
-			conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-			if err := mock.WriteConfig(conf, map[string]string{"pushinfo": "yes"}); err != nil {
-				t.Fatalf("writing pam_duo.conf: %v", err)
-			}
+			env := e2e.NewDuoEnv(t, mode, map[string]string{"pushinfo": "yes"})
+			mock := env.Mock
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					u := e2e.CreateUser(t, "sudo", "Pw-unused-password")
 					mock.AddUser(duotest.User{Name: u.Name, Push: tt.push})
 					res := e2e.SudoRun(t, e2e.SudoOptions{
 						User:     u.Name,
-						PAMStack: e2e.Stack(art.AuthLine("required", conf, mode)),
+						PAMStack: e2e.Stack(env.AuthLine("required")),
 						Answers:  []string{"1"}, // Duo's menu: push
 						Command:  []string{"/usr/bin/id", "-u"},
 						Timeout:  sudoTimeout,
@@ -104,20 +97,13 @@ func TestSudo(t *testing.T) {
 func TestSudoVerifiedPush(t *testing.T) {
 	for _, mode := range e2e.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			e2e.RequireRoot(t)
-			art := e2e.BuildArtifacts(t)
-			e2e.RequireMode(t, art, mode)
-			mock := duotest.NewServer()
-			t.Cleanup(mock.Close)
-			conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-			if err := mock.WriteConfig(conf, map[string]string{"verified_push": "yes"}); err != nil {
-				t.Fatalf("writing pam_duo.conf: %v", err)
-			}
+			env := e2e.NewDuoEnv(t, mode, map[string]string{"verified_push": "yes"})
+			mock := env.Mock
 			u := e2e.CreateUser(t, "sudo", "Pw-unused-password")
 			mock.AddUser(duotest.User{Name: u.Name, VerifiedPushCode: "417", Push: duotest.PushApproved()})
 			res := e2e.SudoRun(t, e2e.SudoOptions{
 				User:     u.Name,
-				PAMStack: e2e.Stack(art.AuthLine("required", conf, mode)),
+				PAMStack: e2e.Stack(env.AuthLine("required")),
 				Answers:  []string{""}, // Enter: the default, a Verified Push
 				Timeout:  sudoTimeout,
 			})
@@ -144,23 +130,15 @@ func TestSudoVerifiedPush(t *testing.T) {
 func TestSudoHostileCommand(t *testing.T) {
 	for _, mode := range e2e.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			e2e.RequireRoot(t)
-			art := e2e.BuildArtifacts(t)
-			e2e.RequireMode(t, art, mode)
-			mock := duotest.NewServer()
-			t.Cleanup(mock.Close)
-			dir := t.TempDir()
-			conf := filepath.Join(dir, "pam_duo.conf")
-			if err := mock.WriteConfig(conf, map[string]string{"pushinfo": "yes"}); err != nil {
-				t.Fatalf("writing pam_duo.conf: %v", err)
-			}
-			marker := filepath.Join(dir, "pwned")
+			env := e2e.NewDuoEnv(t, mode, map[string]string{"pushinfo": "yes"})
+			mock := env.Mock
+			marker := filepath.Join(t.TempDir(), "pwned")
 			hostile := []string{"$(touch " + marker + ")", "`touch " + marker + "`", "; touch " + marker, "\x1b]0;title\x07\x1b[2J"}
 			u := e2e.CreateUser(t, "sudo", "Pw-unused-password")
 			mock.AddUser(duotest.User{Name: u.Name, Push: duotest.PushApproved()})
 			res := e2e.SudoRun(t, e2e.SudoOptions{
 				User:     u.Name,
-				PAMStack: e2e.Stack(art.AuthLine("required", conf, mode)),
+				PAMStack: e2e.Stack(env.AuthLine("required")),
 				Answers:  []string{"1"},
 				Command:  append([]string{"/usr/bin/id", "-u"}, hostile...),
 				Timeout:  sudoTimeout,
