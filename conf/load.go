@@ -71,6 +71,11 @@ func LoadOwned(path string, owners ...int) (*Config, error) {
 	}
 
 	cfg, err := Parse(data, path)
+	if err == nil && cfg.CAFile != "" {
+		if cerr := checkCAFile(path, cfg.CAFile, owners); cerr != nil {
+			refusals = append(refusals, cerr)
+		}
+	}
 	if len(refusals) == 0 {
 		return cfg, err
 	}

@@ -299,6 +299,7 @@ type endpoint struct {
 	path     string
 	unsigned bool
 	longPoll bool
+	fresh    bool // a new connection, never a pooled one (Probe)
 }
 
 // rawResponse is a fully read response.
@@ -450,8 +451,15 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, params url.Values, of
 		req.Header.Set("Authorization", Authorization(c.ikey, c.skey, ep.method, c.host, ep.path, params, date))
 	}
 
+	hc := c.hc
+	if ep.fresh {
+		tr := c.tr.Clone()
+		tr.DisableKeepAlives = true
+		defer tr.CloseIdleConnections()
+		hc = &http.Client{Transport: tr, CheckRedirect: c.hc.CheckRedirect}
+	}
 	start := time.Now()
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, c.transportError(ctx, actx, ep.op, timeout, err)
 	}
@@ -517,7 +525,7 @@ func decodeEnvelope(op string, resp *rawResponse, out any) error {
 			return &ResponseError{Op: op, StatusCode: resp.status, Err: errors.New(`"stat": "OK" without "response"`)}
 		}
 		if err := json.Unmarshal(env.Response, out); err != nil {
-			return &ResponseError{Op: op, StatusCode: resp.status, Err: fmt.Errorf("decoding response: %w", err)}
+			return &ResponseError{Op: op, StatusCode: resp.status, Err: fmt.Errorf("decoding response: %w", err), Deny: saysDeny(env.Response)}
 		}
 		return nil
 	case "FAIL":
@@ -525,6 +533,15 @@ func decodeEnvelope(op string, resp *rawResponse, out any) error {
 	default:
 		return &ResponseError{Op: op, StatusCode: resp.status, Err: fmt.Errorf("unexpected stat %q", truncate(env.Stat, 40))}
 	}
+}
+
+// saysDeny reports whether an invalid response still carries
+// "result": "deny".
+func saysDeny(response json.RawMessage) bool {
+	var r struct {
+		Result any `json:"result"`
+	}
+	return json.Unmarshal(response, &r) == nil && r.Result == ResultDeny
 }
 
 // notJSON describes a body that is not a JSON envelope.
@@ -713,6 +730,11 @@ func (c *Client) Auth(ctx context.Context, r AuthRequest) (*AuthResponse, error)
 		return nil, err
 	}
 	if r.Async && out.TxID == "" {
+		if out.Result == ResultDeny {
+			// Duo decided at once (a policy such as "Verified Duo Push
+			// is required"): a deny, with nothing to poll.
+			return &out, nil
+		}
 		return nil, &ResponseError{Op: "auth", StatusCode: http.StatusOK, Err: errors.New(`async auth without "txid"`)}
 	}
 	if !r.Async && out.Result == "" {

@@ -275,7 +275,7 @@ func TestResponseErrors(t *testing.T) {
 		{"redirect", func(w http.ResponseWriter) {
 			w.Header().Set("Location", "https://example.com/")
 			w.WriteHeader(302)
-		}, "response", true, 302, "HTTP 302"},
+		}, "response", false, 302, "HTTP 302"}, // a redirect is something answering: never an outage
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -159,7 +159,7 @@ type childInit struct {
 
 // childCall is one message from the parent.
 type childCall struct {
-	Method    string // "init", "preauth", "auth", "auth_status"
+	Method    string // "init", "preauth", "auth", "auth_status", "probe"
 	TimeoutMS int64  // how long the child may take; 0 = childLifetime
 	Init      *childInit
 	Preauth   *duo.PreauthRequest
@@ -183,6 +183,8 @@ type wireError struct {
 	Code       int
 	Message    string
 	Detail     string
+	Local      bool // a TransportError of KindLocal
+	Deny       bool // a ResponseError that says deny
 }
 
 func toWireError(err error) *wireError {
@@ -196,9 +198,9 @@ func toWireError(err error) *wireError {
 	case errors.As(err, &api):
 		return &wireError{Kind: "api", Op: api.Op, StatusCode: api.StatusCode, Code: api.Code, Message: api.Message, Detail: api.MessageDetail}
 	case errors.As(err, &te):
-		return &wireError{Kind: "transport", Op: te.Op, Message: te.Err.Error()}
+		return &wireError{Kind: "transport", Op: te.Op, Message: te.Err.Error(), Local: duo.Classify(err) == duo.KindLocal}
 	case errors.As(err, &re):
-		return &wireError{Kind: "response", Op: re.Op, StatusCode: re.StatusCode, Message: re.Err.Error()}
+		return &wireError{Kind: "response", Op: re.Op, StatusCode: re.StatusCode, Message: re.Err.Error(), Deny: re.Deny}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &wireError{Kind: "deadline", Message: err.Error()}
 	case errors.Is(err, context.Canceled):
@@ -212,9 +214,12 @@ func (w *wireError) toError() error {
 	case "api":
 		return &duo.APIError{Op: w.Op, StatusCode: w.StatusCode, Code: w.Code, Message: w.Message, MessageDetail: w.Detail}
 	case "transport":
+		if w.Local {
+			return &duo.TransportError{Op: w.Op, Err: fmt.Errorf("%w: %s", duo.ErrLocalResource, w.Message)}
+		}
 		return &duo.TransportError{Op: w.Op, Err: errors.New(w.Message)}
 	case "response":
-		return &duo.ResponseError{Op: w.Op, StatusCode: w.StatusCode, Err: errors.New(w.Message)}
+		return &duo.ResponseError{Op: w.Op, StatusCode: w.StatusCode, Err: errors.New(w.Message), Deny: w.Deny}
 	case "deadline":
 		return fmt.Errorf("duo child: %s: %w", w.Message, context.DeadlineExceeded)
 	case "canceled":
@@ -336,6 +341,14 @@ func (c *duoChildClient) AuthStatus(ctx context.Context, txid string) (*duo.Auth
 	return r.AuthStatus, nil
 }
 
+// Probe runs Duo's fresh-connection probe in the child.
+func (c *duoChildClient) Probe(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err := c.roundTrip(ctx, &childCall{Method: "probe"})
+	return err
+}
+
 // Close is a no-op: the child outlives the flow's client and is stopped by
 // shutdown once the login is decided.
 func (c *duoChildClient) Close() {}
@@ -370,7 +383,7 @@ func (c *duoChildClient) roundTrip(ctx context.Context, call *childCall) (*child
 	err = worker.WriteMessage(c.toC, worker.Message{Type: worker.Call, Payload: payload})
 	clear(payload)
 	if err != nil {
-		return nil, c.fail(&duo.TransportError{Op: call.Method, Err: fmt.Errorf("duo child gone: %w", err)})
+		return nil, c.fail(&duo.TransportError{Op: call.Method, Err: childGone(err)})
 	}
 	type result struct {
 		reply *childReply
@@ -399,6 +412,13 @@ func (c *duoChildClient) roundTrip(ctx context.Context, call *childCall) (*child
 	}
 }
 
+// childGone is the error of a Duo child that died or closed its pipe. It
+// is local, never an outage of Duo: something on this machine ended the
+// child (a signal from its account, a resource limit).
+func childGone(err error) error {
+	return fmt.Errorf("%w: duo child gone: %w", duo.ErrLocalResource, err)
+}
+
 func (c *duoChildClient) fail(err error) error {
 	c.broken = err
 	return err
@@ -412,7 +432,7 @@ func (c *duoChildClient) readReply(method string) (*childReply, error) {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, &duo.TransportError{Op: method, Err: fmt.Errorf("duo child gone: %w", err)}
+			return nil, &duo.TransportError{Op: method, Err: childGone(err)}
 		}
 		switch m.Type {
 		case worker.Debug:
@@ -622,6 +642,9 @@ func handleCall(ctx context.Context, client *duo.Client, call *childCall) *child
 		r.Auth, err = client.Auth(ctx, *call.Auth)
 	case call.Method == "auth_status":
 		r.AuthStatus, err = client.AuthStatus(ctx, call.TxID)
+	case call.Method == "probe":
+		// The parent's context bounds the probe (TimeoutMS).
+		err = client.Probe(ctx, childLifetime)
 	default:
 		err = fmt.Errorf("unknown call %q", clipText(call.Method, 32))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/liveness"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 )
 
@@ -51,8 +52,9 @@ func Authenticate(ctx context.Context, p Params) Result {
 	if p.Log == nil {
 		p.Log = newSyslog(p.Program)
 	}
-	s := &session{p: p, user: p.User}
+	s := &session{p: p, user: p.User, live: liveness.Start()}
 	res := s.run(ctx)
+	s.live.Stop()
 	if res.Outcome == Allow && s.unprompted {
 		res.Unprompted = true
 		res.Reason += " (automatic push: the conversation cannot prompt)"
@@ -71,6 +73,13 @@ type session struct {
 	host   string
 	api    DuoAPI
 	pre    *duo.PreauthResponse
+
+	// live watches that this process keeps running until Duo answers:
+	// an outage is believed only if it did (decide.go).
+	live *liveness.Monitor
+	// duoAnswered: Duo answered this login's preauth; from then on no
+	// failure can fail open.
+	duoAnswered bool
 
 	// unprompted: the conversation refused a prompt before the user had
 	// answered any, and the login went on headless (an automatic push).
@@ -164,7 +173,9 @@ func (s *session) run(ctx context.Context) Result {
 	}
 	s.api, err = newClient(cfg)
 	if err != nil {
-		return s.failmode(cfg.Failmode, "duo client: "+err.Error())
+		// A cafile or proxy the client cannot use is the config's fault,
+		// not Duo's: never failmode.
+		return Result{Outcome: FailClosed, Cause: CauseConfig, Reason: "duo client: " + err.Error()}
 	}
 	defer s.api.Close()
 
@@ -189,6 +200,12 @@ func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 	if err != nil {
 		return s.duoFailed(ctx, "preauth", err), true
 	}
+	if !knownPreauthResult(pre.Result) {
+		return s.duoFailed(ctx, "preauth", &duo.ResponseError{Op: "preauth", StatusCode: 200,
+			Err: errors.New("unknown result " + strconv.Quote(pre.Result))}), true
+	}
+	s.duoAnswered = true
+	s.live.Stop()
 	s.pre = pre
 	switch pre.Result {
 	case duo.ResultAllow:
@@ -199,10 +216,17 @@ func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 	case duo.ResultEnroll:
 		s.showError(ctx, enrollMessage(pre))
 		return Result{Outcome: Deny, Reason: "not enrolled"}, true
-	case duo.ResultAuth:
-		return Result{}, false
 	}
-	return s.failmode(s.cfg.Failmode, "preauth: unknown result "+strconv.Quote(pre.Result)), true
+	return Result{}, false // duo.ResultAuth
+}
+
+// knownPreauthResult reports whether r is one of preauth's results.
+func knownPreauthResult(r string) bool {
+	switch r {
+	case duo.ResultAllow, duo.ResultDeny, duo.ResultEnroll, duo.ResultAuth:
+		return true
+	}
+	return false
 }
 
 // enrollMessage tells an unenrolled user where to enroll: the portal URL
@@ -215,30 +239,6 @@ func enrollMessage(pre *duo.PreauthResponse) string {
 		return pre.StatusMsg
 	}
 	return "Your account is not enrolled in Duo."
-}
-
-// failmode turns "Duo is unreachable or failing" into the admin's choice.
-func (s *session) failmode(mode, reason string) Result {
-	if mode == conf.FailSecure {
-		return Result{Outcome: FailClosed, Cause: CauseDuoUnavailable, Reason: reason}
-	}
-	return Result{Outcome: FailOpen, Reason: reason}
-}
-
-// duoFailed decides a failed Duo call: a deny when the login itself was
-// cancelled or ran out of time (a login that outlives its deadline must
-// never fail open); closed, whatever failmode says, when Duo answered with
-// an error (HTTP 4xx, a rate limit: Duo is up and refused); failmode only
-// when Duo could not be reached or failed.
-func (s *session) duoFailed(ctx context.Context, op string, err error) Result {
-	if ctx.Err() != nil {
-		return Result{Outcome: Deny, Reason: op + ": login cancelled or past its deadline: " + err.Error()}
-	}
-	var api *duo.APIError
-	if errors.As(err, &api) && !api.ServerError() {
-		return Result{Outcome: FailClosed, Cause: CauseDuoRefused, Reason: op + ": Duo refused the request (failmode does not apply): " + err.Error()}
-	}
-	return s.failmode(s.cfg.Failmode, op+": "+err.Error())
 }
 
 // isUnknownUser reports whether a user lookup error means there is no such
@@ -537,6 +537,9 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		return s.duoFailed(ctx, "auth", err), true
 	}
 	result, status, msg := resp.Result, resp.Status, resp.StatusMsg
+	if pending && resp.TxID == "" {
+		pending = false // Duo denied at once (the client accepts only a deny without txid)
+	}
 	if pending {
 		st, err := s.poll(ctx, resp.TxID)
 		if err != nil {

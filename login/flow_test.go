@@ -357,46 +357,110 @@ func TestFlows(t *testing.T) {
 	}
 }
 
-// TestFailmode: failmode decides only when Duo cannot be reached or
-// fails; when Duo answers with an error (HTTP 4xx, a rate limit that
-// outlasts the retries) the login fails closed in both modes, as duo_unix
-// denied it.
+// failmodeCase is one row of TestFailmode: a fault and what each failmode
+// must make of it.
+type failmodeCase struct {
+	name     string
+	path     string // "" = every endpoint, the probe's /auth/v2/ping included
+	fault    *duotest.Fault
+	closeDuo bool
+	answers  []string // default: a passcode (no auth_status)
+	extra    map[string]string
+	// safe and secure are the outcomes under each failmode; reason is a
+	// substring of the logged reason in both.
+	safe, secure login.Outcome
+	reason       string
+}
+
+// TestFailmode: failmode=safe lets a login through only for a confirmed
+// outage of Duo before Duo answered this login. Every other failure (a
+// refusal with any body, a deny however malformed, a failure after
+// preauth answered, an outage a fresh probe does not confirm) fails
+// closed in both modes. Each row tries to reach failopen.
 func TestFailmode(t *testing.T) {
-	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}}
-	faults := []struct {
-		name     string
-		path     string // "" = every endpoint
-		fault    *duotest.Fault
-		closeDuo bool
-		refused  bool // Duo refused: closed in both modes
-	}{
-		{name: "duo down", closeDuo: true},
-		{name: "503", fault: &duotest.Fault{Status: 503, Times: -1}},
-		{name: "503 on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 503, Times: -1}},
-		{name: "slower than https_timeout", fault: &duotest.Fault{Hang: true, Times: -1}},
-		{name: "malformed answer", fault: &duotest.Fault{Malformed: true, Times: -1}},
-		{name: "429 storm", fault: &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, refused: true},
-		{name: "400 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 400, Times: -1}, refused: true},
-		{name: "401 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 401, Times: -1}, refused: true},
-		{name: "403 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 403, Times: -1}, refused: true},
-		{name: "400 on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 400, Times: -1}, refused: true},
-		{name: "429 storm on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, refused: true},
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}, Push: duotest.PushDenied()}
+	open, closed, deny := login.FailOpen, login.FailClosed, login.Deny
+	push := []string{""}
+	html := func(status int) *duotest.Fault { return &duotest.Fault{HTML: true, Status: status, Times: -1} }
+	body := func(status int, b string) *duotest.Fault {
+		return &duotest.Fault{Status: status, Body: []byte(b), Times: -1}
 	}
-	for _, f := range faults {
+	const (
+		confirmed    = "outage confirmed: a fresh probe failed too"
+		refused      = "Duo refused the request (failmode does not apply)"
+		later        = "Duo failed after it had answered this login (failmode applies only before)"
+		probeReached = "not an outage: a fresh probe reached Duo"
+	)
+	rows := []failmodeCase{
+		// Duo really down: every endpoint fails, so the probe does too.
+		{name: "duo down", closeDuo: true, safe: open, secure: closed, reason: "connection refused"},
+		{name: "503 everywhere", fault: &duotest.Fault{Status: 503, Times: -1}, safe: open, secure: closed, reason: "HTTP 503"},
+		{name: "slower than https_timeout everywhere", fault: &duotest.Fault{Hang: true, Times: -1}, safe: open, secure: closed, reason: "no answer within 1s"},
+		{name: "malformed answers everywhere", fault: &duotest.Fault{Malformed: true, Times: -1}, safe: open, secure: closed, reason: "malformed JSON"},
+		// Only preauth fails while Duo answers a fresh probe: not an outage.
+		{name: "503 at preauth only", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 503, Times: -1}, safe: closed, secure: closed, reason: "HTTP 503"},
+		{name: "preauth hangs, Duo answers a probe", path: "/auth/v2/preauth", fault: &duotest.Fault{Hang: true, Times: -1}, safe: closed, secure: closed, reason: "no answer within 1s"},
+		{name: "malformed preauth only", path: "/auth/v2/preauth", fault: &duotest.Fault{Malformed: true, Times: -1}, safe: closed, secure: closed, reason: "malformed JSON"},
+		{name: "unknown preauth result", path: "/auth/v2/preauth", fault: body(200, `{"stat":"OK","response":{"result":"maybe"}}`), safe: closed, secure: closed, reason: `unknown result "maybe"`},
+		// Refusals, whatever the body: something answered.
+		{name: "429 storm", fault: &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, safe: closed, secure: closed, reason: refused},
+		{name: "400 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 400, Times: -1}, safe: closed, secure: closed, reason: refused},
+		{name: "401 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 401, Times: -1}, safe: closed, secure: closed, reason: refused},
+		{name: "403 at preauth", path: "/auth/v2/preauth", fault: &duotest.Fault{Status: 403, Times: -1}, safe: closed, secure: closed, reason: refused},
+		{name: "400 empty body everywhere", fault: body(400, ""), safe: closed, secure: closed, reason: refused},
+		{name: "401 empty body everywhere", fault: body(401, ""), safe: closed, secure: closed, reason: refused},
+		{name: "402 empty body everywhere", fault: body(402, ""), safe: closed, secure: closed, reason: refused},
+		{name: "403 HTML from a proxy everywhere", fault: html(403), safe: closed, secure: closed, reason: refused},
+		{name: "404 HTML everywhere", fault: html(404), safe: closed, secure: closed, reason: refused},
+		{name: "407 HTML from a proxy everywhere", fault: html(407), safe: closed, secure: closed, reason: refused},
+		{name: "302 to a captive portal everywhere", fault: body(302, ""), safe: closed, secure: closed, reason: refused},
+		{name: "400 on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 400, Times: -1}, safe: closed, secure: closed, reason: refused},
+		{name: "404 HTML on auth", path: "/auth/v2/auth", fault: html(404), safe: closed, secure: closed, reason: refused},
+		{name: "429 storm on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 429, RetryAfter: "1", Times: -1}, safe: closed, secure: closed, reason: refused},
+		// Answers that say deny, however incomplete.
+		{name: "async deny without txid", path: "/auth/v2/auth", answers: push, extra: map[string]string{"prompts": "1"},
+			fault: body(200, `{"stat":"OK","response":{"result":"deny","status":"deny","status_msg":"Verified Duo Push is required."}}`),
+			safe:  login.MaxTries, secure: login.MaxTries, reason: "deny on the last attempt"},
+		{name: "preauth deny of the wrong shape", path: "/auth/v2/preauth",
+			fault: body(200, `{"stat":"OK","response":{"result":"deny","devices":"none"}}`),
+			safe:  deny, secure: deny, reason: "an invalid answer that says deny"},
+		// Failures after preauth answered: closed in both modes.
+		{name: "503 on auth", path: "/auth/v2/auth", fault: &duotest.Fault{Status: 503, Times: -1}, safe: closed, secure: closed, reason: later},
+		{name: "auth hangs", path: "/auth/v2/auth", fault: &duotest.Fault{Hang: true, Times: -1}, safe: closed, secure: closed, reason: later},
+		{name: "malformed auth", path: "/auth/v2/auth", fault: &duotest.Fault{Malformed: true, Times: -1}, safe: closed, secure: closed, reason: later},
+		{name: "auth refused connection", path: "/auth/v2/auth", fault: &duotest.Fault{CloseConnection: true, Times: -1}, safe: closed, secure: closed, reason: later},
+		{name: "503 on auth_status", path: "/auth/v2/auth_status", answers: push, fault: &duotest.Fault{Status: 503, Times: -1}, safe: closed, secure: closed, reason: later},
+		{name: "malformed auth_status", path: "/auth/v2/auth_status", answers: push, fault: &duotest.Fault{Malformed: true, Times: -1}, safe: closed, secure: closed, reason: later},
+		{name: "auth_status connection closed", path: "/auth/v2/auth_status", answers: push, fault: &duotest.Fault{CloseConnection: true, Times: -1}, safe: closed, secure: closed, reason: later},
+	}
+	for _, f := range rows {
 		for _, failmode := range []string{"safe", "secure"} {
-			want, event := login.FailOpen, "failopen "
-			if failmode == "secure" || f.refused {
-				want, event = login.FailClosed, "failclosed "
+			want := f.safe
+			if failmode == "secure" {
+				want = f.secure
+			}
+			answers := f.answers
+			if answers == nil {
+				answers = []string{"123456"}
+			}
+			extra := map[string]string{"failmode": failmode, "https_timeout": "1"}
+			for k, v := range f.extra {
+				extra[k] = v
 			}
 			t.Run(f.name+"/"+failmode, func(t *testing.T) {
-				tc := tcase{user: "alice", users: []duotest.User{alice}, closeDuo: f.closeDuo, fault: f.fault, faultPath: f.path, answers: []string{"123456"},
-					extra: map[string]string{"failmode": failmode, "https_timeout": "1"}, want: want,
-					check: func(t *testing.T, _ *duotest.Server, _ *conv, log string) {
-						assert.Contains(t, log, event)
-						if f.refused {
-							assert.Contains(t, log, "Duo refused the request (failmode does not apply)")
-						} else {
-							assert.NotContains(t, log, "Duo refused the request")
+				tc := tcase{user: "alice", users: []duotest.User{alice}, closeDuo: f.closeDuo, fault: f.fault, faultPath: f.path, answers: answers,
+					extra: extra, want: want,
+					check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+						assert.Contains(t, log, f.reason)
+						switch {
+						case want == open:
+							assert.Contains(t, log, "failopen ")
+							assert.Contains(t, log, confirmed)
+						case f.safe == closed && f.secure == closed && failmode == "safe" && f.path == "/auth/v2/preauth" && f.reason != refused:
+							assert.Contains(t, log, probeReached)
+						}
+						if want != open {
+							assert.NotContains(t, log, "failopen ")
 						}
 					}}
 				tc.params = instantRetries

@@ -48,10 +48,12 @@ type Cause int
 const (
 	CauseNone Cause = iota
 	// CauseConfig: the config file is missing, unreadable, not private or
-	// invalid (any failmode).
+	// invalid, or names a cafile or http_proxy the client cannot use (any
+	// failmode).
 	CauseConfig
 	// CauseLocal: the local account or its groups could not be looked up
-	// (an NSS source such as LDAP failing), in any failmode.
+	// (an NSS source such as LDAP failing), or this machine could not make
+	// the call to Duo (file descriptors, memory), in any failmode.
 	CauseLocal
 	// CauseDuoRefused: Duo answered with an error (HTTP 4xx: keys,
 	// parameters, a rate limit). Duo is up, so failmode does not apply.
@@ -59,6 +61,13 @@ const (
 	// CauseDuoUnavailable: Duo could not be reached or failed, and
 	// failmode is secure.
 	CauseDuoUnavailable
+	// CauseDuoFailedLater: Duo failed after it had answered this login's
+	// preauth (failmode applies only before that), in any failmode.
+	CauseDuoFailedLater
+	// CauseUnconfirmed: Duo looked down, but the outage was not confirmed
+	// (the process was stopped or starved, lacked local resources, or a
+	// fresh probe reached Duo), under failmode=safe.
+	CauseUnconfirmed
 )
 
 // Result is an Outcome with the reason logged for it.
@@ -145,6 +154,9 @@ type DuoAPI interface {
 	Preauth(ctx context.Context, req duo.PreauthRequest) (*duo.PreauthResponse, error)
 	Auth(ctx context.Context, req duo.AuthRequest) (*duo.AuthResponse, error)
 	AuthStatus(ctx context.Context, txid string) (*duo.AuthStatusResponse, error)
+	// Probe asks over a new connection whether Duo is up (nil: it
+	// answered), within timeout; see duo.Client.Probe.
+	Probe(ctx context.Context, timeout time.Duration) error
 	Close()
 }
 
