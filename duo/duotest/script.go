@@ -101,7 +101,7 @@ type Fault struct {
 	Status     int    // answer with this HTTP status and a FAIL envelope
 	Code       int    // Duo code for the envelope (default Status*100)
 	Message    string // envelope message
-	RetryAfter string // Retry-After header value
+	RetryAfter string // Retry-After header value, sent with any fault that answers
 
 	Body            []byte        // raw body instead of an envelope (with Status, default 200)
 	Malformed       bool          // invalid JSON

@@ -409,6 +409,9 @@ func (s *Server) verify(r *http.Request, params url.Values) (int, string) {
 // applyFault serves f; it reports whether the answer is complete.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
 	s.pause(r, f.Delay)
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
 	switch {
 	case f.Hang:
 		s.pause(r, 24*time.Hour)
@@ -461,9 +464,6 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		w.Write(f.Body)
 		return true
 	case f.Status != 0:
-		if f.RetryAfter != "" {
-			w.Header().Set("Retry-After", f.RetryAfter)
-		}
 		msg := f.Message
 		if msg == "" {
 			msg = http.StatusText(f.Status)

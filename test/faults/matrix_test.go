@@ -22,6 +22,19 @@ const httpsTimeout = 2 * time.Second
 // loginTimeout is the login_timeout= of every login in the matrix.
 const loginTimeout = 5 * time.Second
 
+// outageBound is how long a login that fails open may take: the failed
+// request, then the fresh probe (bounded by https_timeout here) that
+// confirms the outage.
+const outageBound = 2 * httpsTimeout
+
+// Reasons of the syslog lines, as regular expressions.
+const (
+	confirmedOutage = `outage confirmed: a fresh probe failed too`
+	probeReachedDuo = `not an outage: a fresh probe reached Duo`
+	refusedReason   = `Duo refused the request \(failmode does not apply\)`
+	failedLater     = `Duo failed after it had answered this login \(failmode applies only before\)`
+)
+
 // outcome is what a login must end with: the PAM result (nil = success)
 // and the event word of its syslog line.
 type outcome struct {
@@ -34,6 +47,7 @@ var (
 	failClosed = outcome{pam.ErrService, "failclosed"}
 	allowed    = outcome{nil, "allow"}
 	denied     = outcome{pam.ErrAuth, "deny"}
+	maxTries   = outcome{pam.ErrMaxtries, "maxtries"}
 )
 
 // fault is one row of the matrix.
@@ -48,10 +62,14 @@ type fault struct {
 	answer string
 	// atPrompt runs when the menu is shown (after preauth, before auth).
 	atPrompt func(t *testing.T, confPath string)
+	// extra are more config keys; prepare runs after the config is written.
+	extra   map[string]string
+	prepare func(t *testing.T, confPath string)
 	// safe and secure are the expected outcomes in each failmode.
 	safe, secure outcome
-	// reason is a regular expression the syslog line must match.
-	reason string
+	// reason is a regular expression the syslog line must match;
+	// safeReason one it must also match under failmode=safe.
+	reason, safeReason string
 	// deadline is the configured bound the login must end within (plus a
 	// second): https_timeout for one failed request, login_timeout for a
 	// login that waits on Duo.
@@ -62,35 +80,69 @@ const passcode = "123456"
 
 // faults is the matrix; the README's fault table is this, run.
 var faults = []fault{
-	{name: "Duo down (connection refused)", safe: failOpen, secure: failClosed, reason: "connection refused", deadline: httpsTimeout,
+	{name: "Duo down (connection refused)", safe: failOpen, secure: failClosed, reason: "connection refused", deadline: outageBound,
 		setup: func(t *testing.T, _ *duotest.Server) string { return refusedAddr(t) }},
-	{name: "DNS failure", safe: failOpen, secure: failClosed, reason: "lookup api-pdgfault.invalid", deadline: httpsTimeout,
+	{name: "DNS failure", safe: failOpen, secure: failClosed, reason: "lookup api-pdgfault.invalid", deadline: outageBound,
 		setup: func(t *testing.T, _ *duotest.Server) string {
 			if os.Getenv("PAM_DUO_GO_FAULTS_DNS") != "1" {
 				t.Skip("/etc/resolv.conf is a symbolic link here: cannot point DNS at a dead loopback resolver")
 			}
 			return "api-pdgfault.invalid"
 		}},
-	{name: "connect timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s|dial tcp .*: i/o timeout", deadline: httpsTimeout,
+	{name: "connect timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s|dial tcp .*: i/o timeout", deadline: outageBound,
 		setup: func(t *testing.T, _ *duotest.Server) string { return blackholeAddr(t) }},
-	{name: "TLS handshake stall", safe: failOpen, secure: failClosed, reason: "no answer within 2s|TLS handshake timeout", deadline: httpsTimeout,
+	{name: "TLS handshake stall", safe: failOpen, secure: failClosed, reason: "no answer within 2s|TLS handshake timeout", deadline: outageBound,
 		setup: func(t *testing.T, _ *duotest.Server) string { return stallAddr(t) }},
-	{name: "wrong certificate (another CA)", safe: failOpen, secure: failClosed, reason: "certificate", deadline: httpsTimeout,
+	{name: "wrong certificate (another CA)", safe: failOpen, secure: failClosed, reason: "certificate", deadline: outageBound,
 		setup: func(t *testing.T, _ *duotest.Server) string {
 			other := duotest.NewServer()
 			t.Cleanup(other.Close)
 			return other.Host
 		}},
-	{name: "server closes mid-response", safe: failOpen, secure: failClosed, reason: "truncated body", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{Truncate: true})},
-	{name: "connection closed without an answer", safe: failOpen, secure: failClosed, reason: "EOF", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{CloseConnection: true})},
-	{name: "HTTP 500", safe: failOpen, secure: failClosed, reason: "500", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 500, Times: -1})},
-	{name: "HTTP 503", safe: failOpen, secure: failClosed, reason: "503", deadline: httpsTimeout,
+	// Duo down in every way a server can be: every endpoint fails, so
+	// the probe that confirms an outage fails too.
+	{name: "server closes mid-response", safe: failOpen, secure: failClosed, reason: "truncated body", deadline: outageBound,
+		setup: inject("", duotest.Fault{Truncate: true, Times: -1})},
+	{name: "connection closed without an answer", safe: failOpen, secure: failClosed, reason: "EOF", deadline: outageBound,
+		setup: inject("", duotest.Fault{CloseConnection: true, Times: -1})},
+	{name: "HTTP 500", safe: failOpen, secure: failClosed, reason: "500", deadline: outageBound,
+		setup: inject("", duotest.Fault{Status: 500, Times: -1})},
+	{name: "HTTP 503", safe: failOpen, secure: failClosed, reason: "503", deadline: outageBound,
+		setup: inject("", duotest.Fault{Status: 503, Times: -1})},
+	// Only preauth fails while Duo answers a fresh probe: a proxy, a
+	// forged answer, a fault of one endpoint. Not an outage.
+	{name: "HTTP 503 on preauth only, Duo answers a probe", safe: failClosed, secure: failClosed, reason: "HTTP 503", safeReason: probeReachedDuo, deadline: outageBound,
 		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 503, Times: -1})},
-	{name: "HTTP 503 on auth, after preauth", safe: failOpen, secure: failClosed, reason: `reason=auth: duo: auth: 50300 .*\(HTTP 503\)`, deadline: httpsTimeout,
+	{name: "preauth never answers, Duo answers a probe", safe: failClosed, secure: failClosed, reason: "no answer within 2s", safeReason: probeReachedDuo, deadline: outageBound,
+		setup: inject("/auth/v2/preauth", duotest.Fault{Hang: true, Times: -1})},
+	{name: "HTML 502 on preauth only, Duo answers a probe", safe: failClosed, secure: failClosed, reason: "not JSON", safeReason: probeReachedDuo, deadline: outageBound,
+		setup: inject("/auth/v2/preauth", duotest.Fault{HTML: true, Times: -1})},
+	// After Duo answered preauth, any failure is closed in both modes.
+	{name: "HTTP 503 on auth, after preauth", safe: failClosed, secure: failClosed, reason: failedLater + `: duo: auth: 50300 .*\(HTTP 503\)`, deadline: httpsTimeout,
 		setup: inject("/auth/v2/auth", duotest.Fault{Status: 503, Times: -1})},
+	{name: "auth never answers, after preauth", safe: failClosed, secure: failClosed, reason: failedLater + `: .*no answer within 2s`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth", duotest.Fault{Hang: true, Times: -1})},
+	{name: "malformed auth, after preauth", safe: failClosed, secure: failClosed, reason: failedLater + `: .*malformed JSON`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth", duotest.Fault{Malformed: true, Times: -1})},
+	{name: "HTTP 503 on auth_status, after preauth", answer: "1", safe: failClosed, secure: failClosed, reason: failedLater + `: duo: auth_status: 50300`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth_status", duotest.Fault{Status: 503, Times: -1})},
+	{name: "malformed auth_status, after preauth", answer: "1", safe: failClosed, secure: failClosed, reason: failedLater + `: .*malformed JSON`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth_status", duotest.Fault{Malformed: true, Times: -1})},
+	{name: "auth_status connection closed, after preauth", answer: "1", safe: failClosed, secure: failClosed, reason: failedLater + `: .*EOF`, deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth_status", duotest.Fault{CloseConnection: true, Times: -1})},
+	// An explicit deny is a deny, whatever is missing from it.
+	{name: "async auth denied without a txid", answer: "1", extra: map[string]string{"prompts": "1"}, safe: maxTries, secure: maxTries, reason: "deny on the last attempt", deadline: httpsTimeout,
+		setup: inject("/auth/v2/auth", duotest.Fault{Body: []byte(`{"stat":"OK","response":{"result":"deny","status":"deny","status_msg":"Verified Duo Push is required."}}`), Times: -1})},
+	// A cafile that cannot be trusted is a config error.
+	{name: "cafile missing", safe: failClosed, secure: failClosed, reason: `cafile .*: no such file`, deadline: httpsTimeout,
+		prepare: func(t *testing.T, confPath string) { os.Remove(confPath + ".ca.pem") }},
+	{name: "cafile writable by others", safe: failClosed, secure: failClosed, reason: `cafile .*: mode 0666 lets group or others write it`, deadline: httpsTimeout,
+		prepare: func(t *testing.T, confPath string) { os.Chmod(confPath+".ca.pem", 0o666) }},
+	{name: "cafile unreadable (a directory)", safe: failClosed, secure: failClosed, reason: `cafile .*: is not a regular file`, deadline: httpsTimeout,
+		prepare: func(t *testing.T, confPath string) {
+			os.Remove(confPath + ".ca.pem")
+			os.Mkdir(confPath+".ca.pem", 0o755)
+		}},
 	{name: "HTTP 429 with Retry-After: 1, then OK", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout + time.Second,
 		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 429, RetryAfter: "1"})},
 	{name: "HTTP 429 without Retry-After, then OK", safe: allowed, secure: allowed, reason: "passcode", deadline: httpsTimeout + 2*time.Second,
@@ -105,16 +157,16 @@ var faults = []fault{
 		setup: inject("/auth/v2/preauth", duotest.Fault{Status: 401, Code: 40103, Message: "Invalid signature in request credentials", Times: -1})},
 	{name: "HTTP 400 on auth, after preauth", safe: failClosed, secure: failClosed, reason: `reason=auth: Duo refused the request \(failmode does not apply\): .*\(HTTP 400\)`, deadline: httpsTimeout,
 		setup: inject("/auth/v2/auth", duotest.Fault{Status: 400, Code: 40002, Message: "Invalid request parameters", Times: -1})},
-	{name: "malformed JSON", safe: failOpen, secure: failClosed, reason: "malformed JSON", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{Malformed: true, Times: -1})},
-	{name: "HTML error page", safe: failOpen, secure: failClosed, reason: "not JSON", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{HTML: true, Times: -1})},
-	{name: "huge response (100 MiB)", safe: failOpen, secure: failClosed, reason: "too large", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{HugeBytes: 100 << 20, Times: -1})},
-	{name: "response slower than https_timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{Delay: httpsTimeout + 3*time.Second, Times: -1})},
-	{name: "server never answers", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: httpsTimeout,
-		setup: inject("/auth/v2/preauth", duotest.Fault{Hang: true, Times: -1})},
+	{name: "malformed JSON", safe: failOpen, secure: failClosed, reason: "malformed JSON", deadline: outageBound,
+		setup: inject("", duotest.Fault{Malformed: true, Times: -1})},
+	{name: "HTML error page", safe: failOpen, secure: failClosed, reason: "not JSON", deadline: outageBound,
+		setup: inject("", duotest.Fault{HTML: true, Times: -1})},
+	{name: "huge response (100 MiB)", safe: failOpen, secure: failClosed, reason: "too large", deadline: outageBound,
+		setup: inject("", duotest.Fault{HugeBytes: 100 << 20, Times: -1})},
+	{name: "response slower than https_timeout", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: outageBound,
+		setup: inject("", duotest.Fault{Delay: httpsTimeout + 3*time.Second, Times: -1})},
+	{name: "server never answers", safe: failOpen, secure: failClosed, reason: "no answer within 2s", deadline: outageBound,
+		setup: inject("", duotest.Fault{Hang: true, Times: -1})},
 	{name: "push that never resolves", answer: "1", safe: denied, secure: denied, reason: "past its deadline", deadline: loginTimeout,
 		setup: func(t *testing.T, mock *duotest.Server) string {
 			mock.AddUser(duotest.User{Name: "root", Push: []duotest.Step{
@@ -136,6 +188,37 @@ var faults = []fault{
 		}},
 }
 
+// refusals are the answers of Duo, or of a proxy, firewall or load
+// balancer in front of it, with the bodies such middleboxes send: closed
+// in both failmodes, at preauth and at auth.
+func refusals() []fault {
+	var rows []fault
+	bodies := []struct {
+		name  string
+		fault func(status int) duotest.Fault
+	}{
+		{"empty body", func(status int) duotest.Fault { return duotest.Fault{Status: status, Body: []byte{}, Times: -1} }},
+		{"HTML", func(status int) duotest.Fault { return duotest.Fault{Status: status, HTML: true, Times: -1} }},
+		{"JSON", func(status int) duotest.Fault { return duotest.Fault{Status: status, Times: -1} }},
+	}
+	for _, status := range []int{400, 401, 403, 404, 429} {
+		for _, b := range bodies {
+			for _, at := range []struct{ name, path, answer string }{{"preauth", "", ""}, {"auth", "/auth/v2/auth", ""}} {
+				f := b.fault(status)
+				if status == 429 {
+					f.RetryAfter = "3600" // beyond the retry budget
+				}
+				rows = append(rows, fault{
+					name: fmt.Sprintf("HTTP %d with %s at %s", status, b.name, at.name), answer: at.answer,
+					safe: failClosed, secure: failClosed, reason: "reason=" + at.name + ": " + refusedReason, deadline: httpsTimeout,
+					setup: inject(at.path, f),
+				})
+			}
+		}
+	}
+	return rows
+}
+
 // inject returns a setup that injects f on path of the mock.
 func inject(path string, f duotest.Fault) func(*testing.T, *duotest.Server) string {
 	return func(_ *testing.T, mock *duotest.Server) string {
@@ -151,7 +234,7 @@ func TestFaultMatrix(t *testing.T) {
 	root := artifacts(t)
 	logs := syslog(t)
 	for _, mode := range []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mode=exec"}} {
-		for _, f := range faults {
+		for _, f := range append(faults, refusals()...) {
 			for _, failmode := range []string{"safe", "secure"} {
 				want := f.safe
 				if failmode == "secure" {
@@ -176,9 +259,14 @@ func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmo
 	}
 	dir := t.TempDir()
 	confPath := filepath.Join(dir, "pam_duo.conf")
-	writeConfig(t, confPath, mock, host, map[string]string{
-		"failmode": failmode, "https_timeout": fmt.Sprint(int(httpsTimeout.Seconds())),
-	})
+	keys := map[string]string{"failmode": failmode, "https_timeout": fmt.Sprint(int(httpsTimeout.Seconds()))}
+	for k, v := range f.extra {
+		keys[k] = v
+	}
+	writeConfig(t, confPath, mock, host, keys)
+	if f.prepare != nil {
+		f.prepare(t, confPath)
+	}
 	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go login_timeout=%d %s\n",
 		root, confPath, root, root, int(loginTimeout.Seconds()), args)
 	if err := os.WriteFile(filepath.Join(dir, "duo-faults"), []byte(stack), 0o644); err != nil {
@@ -236,6 +324,12 @@ func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmo
 	}
 	if !regexp.MustCompile(f.reason).MatchString(line) {
 		t.Errorf("syslog line %q does not match %q", line, f.reason)
+	}
+	if want.event == "failopen" && !regexp.MustCompile(confirmedOutage).MatchString(line) {
+		t.Errorf("syslog line %q: a failopen must say how the outage was confirmed", line)
+	}
+	if f.safeReason != "" && failmode == "safe" && !regexp.MustCompile(f.safeReason).MatchString(line) {
+		t.Errorf("syslog line %q does not match %q", line, f.safeReason)
 	}
 	if strings.Contains(line, mock.SKey) {
 		t.Errorf("the secret key is in the syslog line %q", line)
