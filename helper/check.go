@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -183,15 +182,19 @@ func checkUser(ctx context.Context, w io.Writer, client *duo.Client, cfg *conf.C
 	return checkOK
 }
 
-// duoFailureStatus classifies a Duo error: refused (4xx) or unreachable.
+// duoFailureStatus classifies a Duo error as the login does (duo.Classify):
+// refused (something answered and said no) or unreachable.
 func duoFailureStatus(w io.Writer, err error) int {
-	var api *duo.APIError
-	if errors.As(err, &api) && !api.ServerError() {
-		fmt.Fprintln(w, "  Duo refused the request: check ikey, skey and host")
-		return checkRefused
+	switch duo.Classify(err) {
+	case duo.KindOutage:
+		fmt.Fprintln(w, "  Duo could not be reached or failed: check host, http_proxy, cafile, the network and DNS")
+		return checkUnreachable
+	case duo.KindLocal:
+		fmt.Fprintln(w, "  this machine could not make the call (file descriptors, memory, permissions): check the limits of this process")
+		return checkUnreachable
 	}
-	fmt.Fprintln(w, "  Duo could not be reached or failed: check host, http_proxy, cafile, the network and DNS")
-	return checkUnreachable
+	fmt.Fprintln(w, "  Duo refused the request (or a proxy in front of it did): check ikey, skey, host and http_proxy")
+	return checkRefused
 }
 
 // errorLines splits a (possibly joined) error into its lines.

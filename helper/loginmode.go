@@ -155,6 +155,10 @@ func failClosedMessage(res login.Result, showCause bool) string {
 		return "Access denied: the account could not be looked up (details in the system log)."
 	case login.CauseDuoRefused:
 		return "Access denied: Duo refused the request (details in the system log)."
+	case login.CauseDuoFailedLater:
+		return "Access denied: Duo failed during the login (details in the system log)."
+	case login.CauseUnconfirmed:
+		return "Access denied: Duo could not be reached, and this was not confirmed as an outage (details in the system log)."
 	}
 	return "Access denied: Duo could not be reached and failmode is secure."
 }
