@@ -82,3 +82,22 @@ func SuRun(t testing.TB, opts SuOptions) *SuResult {
 func (r *SuResult) String() string {
 	return fmt.Sprintf("exit %d, stdout %q", r.ExitCode, r.Stdout)
 }
+
+// SuShellArgv is the command line of a shell script run by user in
+// private mount and PID namespaces where /etc/pam.d holds pamStack as the
+// "su" service (as SuRun has it), for RunTerminal: the script can change
+// its own limits, nice value and scheduling, then run su on the
+// terminal. The pam.d copy is removed with the test.
+func SuShellArgv(t testing.TB, user, pamStack, script string) []string {
+	t.Helper()
+	RequireRoot(t)
+	RequireBinary(t, "su")
+	RequireBinary(t, "runuser")
+	RequireBinary(t, "unshare")
+	pamDir := filepath.Join(t.TempDir(), "pam.d")
+	if err := copyPAMDir(pamDir, map[string]string{"su": pamStack}); err != nil {
+		t.Fatal(err)
+	}
+	return privateArgv([]Bind{{Source: pamDir, Target: "/etc/pam.d"}},
+		"runuser", "-u", user, "--", "/bin/sh", "-c", script)
+}
