@@ -24,6 +24,8 @@ type SuOptions struct {
 	Command string
 	// Timeout bounds the run; 0 = 60 s.
 	Timeout time.Duration
+	// Env is added to the minimal environment su is started with.
+	Env []string
 }
 
 // SuResult is how a su run ended.
@@ -64,7 +66,7 @@ func SuRun(t testing.TB, opts SuOptions) *SuResult {
 	defer cancel()
 	cmd := privateCommand(ctx, []Bind{{Source: pamDir, Target: "/etc/pam.d"}},
 		"runuser", "-u", opts.User, "--", "su", "-c", command, target)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, opts.Env...)
 	cmd.Stdin = strings.NewReader(strings.Join(opts.Answers, "\n") + "\n")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
