@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screens in testdata/screens")
@@ -216,9 +217,10 @@ func TestLoginInteractive(t *testing.T) {
 
 func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	needLoginRoot(t)
-	acct, err := lookupServiceAccount(func(string) {})
+	e2e.EnsureServiceAccount(t)
+	acct, err := lookupServiceAccount()
 	if err != nil {
-		t.Skipf("no service account for the Duo child: %v", err)
+		t.Fatal(err)
 	}
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
