@@ -157,3 +157,49 @@ func findWorker(user, helper string, limit time.Duration) (su, worker *e2e.Proc,
 	}
 	return nil, nil, fmt.Errorf("no %s pam-worker child of su for %s within %v", helper, user, limit)
 }
+
+// TestSuWorkerHardFDLimit: a caller who lowers the hard fd limit too
+// (`ulimit -n 9`) gets either the worker's own limit (root with
+// CAP_SYS_RESOURCE raises it) or a refused login that never reached Duo:
+// never a login decided by a worker short of fds, which could take the
+// resulting errors for Duo being down and fail open.
+func TestSuWorkerHardFDLimit(t *testing.T) {
+	e2e.RequireBinary(t, "prlimit")
+	canRaise := hasCapability(t, 24) // CAP_SYS_RESOURCE
+	for _, mode := range e2e.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			env := e2e.NewDuoEnv(t, mode, map[string]string{"prompts": "1", "failmode": "safe"})
+			caller := e2e.CreateUser(t, "sufd", "Pw-unused-password")
+			env.Mock.AddUser(duotest.User{Name: caller.Name, Passcodes: []string{"111111"}})
+			argv := e2e.SuShellArgv(t, caller.Name, e2e.Stack(env.AuthLine("required")),
+				`prlimit --nofile=9:9 su -c 'id -u' root; echo "su exit status: $?"`)
+			res, err := e2e.RunTerminal(context.Background(), e2e.Terminal{Argv: argv, Respond: menuAnswers("111111"), Timeout: 45 * time.Second})
+			t.Logf("CAP_SYS_RESOURCE %v; terminal:\n%s", canRaise, res.Transcript)
+			require.NoError(t, err)
+			if canRaise {
+				assert.True(t, res.Transcript.Contains("su exit status: 0"), "login with the worker's own fd limit")
+				assert.Len(t, env.Mock.RequestsTo("/auth/v2/auth"), 1)
+				return
+			}
+			assert.False(t, res.Transcript.Contains("su exit status: 0"), "su succeeded with a worker that could not be isolated")
+			assert.Empty(t, env.Mock.Requests(), "a worker that could not be isolated reached Duo")
+		})
+	}
+}
+
+// hasCapability reports whether the test process has capability bit in
+// its effective set.
+func hasCapability(t *testing.T, bit uint) bool {
+	st, err := os.ReadFile("/proc/self/status")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			var caps uint64
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%x", &caps)
+			require.NoError(t, err)
+			return caps&(1<<bit) != 0
+		}
+	}
+	t.Fatal("no CapEff in /proc/self/status")
+	return false
+}
