@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +55,7 @@ echo "su exit status: $r"`
 			type seen struct {
 				su, worker, workerAfterCtrlZ *e2e.Proc
 				suStopped                    bool
+				callerStopErr                error // kill -STOP of the worker, run as the caller
 				err                          error
 			}
 			observed := make(chan seen, 1)
@@ -63,6 +66,8 @@ echo "su exit status: $r"`
 				if s.err != nil {
 					return
 				}
+				// The caller may SIGSTOP su (same real uid), not the worker.
+				s.callerStopErr = exec.Command("runuser", "-u", caller.Name, "--", "kill", "-STOP", strconv.Itoa(s.worker.Pid)).Run()
 				if s.err = typeRaw("\x1a"); s.err != nil { // Ctrl-Z
 					return
 				}
@@ -106,6 +111,7 @@ echo "su exit status: $r"`
 			assert.Equal(t, 0, w.Policy, "SCHED_OTHER")
 			assert.Equal(t, self.CPUs, w.CPUs, "every CPU the test may use")
 
+			assert.Error(t, s.callerStopErr, "the caller could SIGSTOP the worker")
 			require.True(t, s.suStopped, "Ctrl-Z stopped su (the terminal's foreground process group)")
 			require.NotNil(t, s.workerAfterCtrlZ)
 			assert.NotEqual(t, "T", s.workerAfterCtrlZ.State, "Ctrl-Z stopped the worker")
