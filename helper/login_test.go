@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screens in testdata/screens")
@@ -216,9 +217,10 @@ func TestLoginInteractive(t *testing.T) {
 
 func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	needLoginRoot(t)
-	acct, err := lookupServiceAccount(func(string) {})
+	e2e.EnsureServiceAccount(t)
+	acct, err := lookupServiceAccount()
 	if err != nil {
-		t.Skipf("no service account for the Duo child: %v", err)
+		t.Fatal(err)
 	}
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
@@ -508,5 +510,35 @@ func TestStdFDsReopened(t *testing.T) {
 	}
 	if out.String() != "/dev/null\n/dev/null\n" {
 		t.Fatalf("the command's stdin and stderr are %q, want /dev/null twice", out.String())
+	}
+}
+
+// TestLoginHostFlagNeverResolved: -h's value is sent as ipaddr only when
+// it is an IP address; a name (here one /etc/hosts resolves) is never
+// looked up, least of all by the setuid helper while it is root.
+func TestLoginHostFlagNeverResolved(t *testing.T) {
+	needLoginRoot(t)
+	e2e.EnsureServiceAccount(t)
+	for _, tt := range []struct{ host, want string }{
+		{"192.0.2.9", "192.0.2.9"},
+		{"localhost", ""},
+		{"attacker.example", ""},
+	} {
+		t.Run(tt.host, func(t *testing.T) {
+			env := newMockEnv(t, nil)
+			env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
+			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo ran"}, "-c", env.conf, "-h", tt.host)
+			if out != "ran\n" || exit != 0 {
+				t.Fatalf("stdout %q exit %d stderr %q", out, exit, errOut)
+			}
+			for _, r := range env.mock.Requests() {
+				if r.Path != "/auth/v2/preauth" && r.Path != "/auth/v2/auth" {
+					continue
+				}
+				if got, sent := r.Params["ipaddr"]; tt.want == "" && sent || tt.want != "" && r.Params.Get("ipaddr") != tt.want {
+					t.Errorf("%s ipaddr = %q, want %q", r.Path, got, tt.want)
+				}
+			}
+		})
 	}
 }

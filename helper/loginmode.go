@@ -104,6 +104,33 @@ func remoteAddress(sshConnection, hostFlag string) string {
 	return clipText(strings.TrimSpace(hostFlag), 255)
 }
 
+// syslogLogger writes to syslog (facility authpriv), debug lines too.
+type syslogLogger struct{ w *syslog.Writer }
+
+// newSyslogLogger connects to syslog; with no syslog it logs nothing.
+func newSyslogLogger() syslogLogger {
+	w, _ := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, "login_duo_go")
+	return syslogLogger{w}
+}
+
+// Log writes line at severity.
+func (l syslogLogger) Log(severity syslog.Priority, line string) {
+	if l.w == nil {
+		return
+	}
+	line = sanitize(line, false)
+	switch severity {
+	case syslog.LOG_DEBUG:
+		_ = l.w.Debug(line)
+	case syslog.LOG_ERR:
+		_ = l.w.Err(line)
+	case syslog.LOG_WARNING:
+		_ = l.w.Warning(line)
+	default:
+		_ = l.w.Info(line)
+	}
+}
+
 // stderrLogger is the -d logger: syslog lines go to stderr instead.
 type stderrLogger struct{ w io.Writer }
 
@@ -194,7 +221,12 @@ func runLogin(args []string) int {
 		return die("Only root may specify -c or -f")
 	}
 	privileged := start.euid == 0
-	if opts.debug {
+	// -d shows the config's values (host, ikey, what the flow decided):
+	// on the terminal only for root, or for anyone running a copy that is
+	// not setuid (they can read the file anyway). A setuid helper's other
+	// callers get the debug lines in the system log.
+	debugOnTerminal := opts.debug && (start.ruid == 0 || !setuid)
+	if debugOnTerminal {
 		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
 	}
 	if !privileged {
@@ -229,9 +261,28 @@ func runLogin(args []string) int {
 
 	var debug func(string)
 	var logger login.Logger
-	if opts.debug {
+	switch {
+	case debugOnTerminal:
 		logger = stderrLogger{os.Stderr}
+	case opts.debug:
+		logger = newSyslogLogger()
+	}
+	if logger != nil {
 		debug = func(s string) { logger.Log(syslog.LOG_DEBUG, s) }
+	}
+
+	// The Duo child runs as its own system account, never as a shared
+	// one: without it the login is refused in any failmode.
+	if privileged {
+		if _, err := lookupServiceAccount(); err != nil {
+			_ = dropToReal()
+			if logger == nil {
+				logger = newSyslogLogger()
+			}
+			logger.Log(syslog.LOG_ERR, "failclosed user="+login.EscapeLog(duoUser)+" rhost=- service=login_duo_go reason="+
+				login.EscapeLog(err.Error()))
+			return die("%v", err)
+		}
 	}
 
 	// Read the config (as root) for the front end's own keys; the flow
@@ -258,7 +309,7 @@ func runLogin(args []string) int {
 		Program:      "login_duo_go",
 		ConfigFile:   configFile,
 		ConfigOwners: owners,
-		Debug:        opts.debug,
+		Debug:        opts.debug, // lines go to logger: the terminal or syslog
 		User:         duoUser,
 		UID:          start.ruid,
 		Service:      "login_duo_go",
@@ -341,9 +392,7 @@ func localGroups(pw *passwd.Entry, duoName string) (*login.UserInfo, error) {
 
 // spawnDuoChild starts the Duo child as the service account.
 func spawnDuoChild(ctx context.Context, cfg *conf.Config, debug func(string)) (*duoChildClient, error) {
-	acct, err := lookupServiceAccount(func(w string) {
-		fmt.Fprintf(os.Stderr, "login_duo_go: warning: %s\n", w)
-	})
+	acct, err := lookupServiceAccount()
 	if err != nil {
 		return nil, err
 	}

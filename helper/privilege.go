@@ -68,12 +68,32 @@ var untrustedEnv = []string{
 	"SSL_CERT_FILE", "SSL_CERT_DIR",
 }
 
-// sanitizeEnv removes untrustedEnv from the environment and returns the
-// environment as it was, for the user's command.
+// isTimeOrLocaleVar reports whether the variable named k is TZ or one of
+// the C library's locale variables. Go reads TZ when it first formats a
+// local time (a syslog line's timestamp) and opens the file it names: in
+// a setuid start that was a root-only file read as root, or a FIFO that
+// hung the login. The locale variables name files too (LOCPATH,
+// NLSPATH) and are nobody's business in a privileged process.
+func isTimeOrLocaleVar(k string) bool {
+	switch k {
+	case "TZ", "TZDIR", "LANG", "LANGUAGE", "LOCPATH", "NLSPATH":
+		return true
+	}
+	return strings.HasPrefix(k, "LC_")
+}
+
+// sanitizeEnv removes untrustedEnv, TZ and the locale variables from the
+// environment and returns the environment as it was, for the user's
+// command. It runs before anything logs: Go then uses /etc/localtime.
 func sanitizeEnv() []string {
 	orig := os.Environ()
 	for _, k := range untrustedEnv {
 		os.Unsetenv(k)
+	}
+	for _, kv := range orig {
+		if k, _, _ := strings.Cut(kv, "="); isTimeOrLocaleVar(k) {
+			os.Unsetenv(k)
+		}
 	}
 	return orig
 }

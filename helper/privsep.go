@@ -13,9 +13,11 @@ package main
 //	     (duoChildClient) re-executes this binary by its absolute path
 //	     (os.Executable) as `login_duo_go duo-child`, with
 //	     SysProcAttr.Credential = the service account (build-time default
-//	     "sshd", else nobody), no supplementary groups, a new session (no
-//	     controlling terminal), an explicit minimal environment and only
-//	     two pipes as stdin/stdout;
+//	     "_pam_duo_go", a system account used by nothing else, created by
+//	     the packages and make install; without it the login is refused,
+//	     never run as another account), no supplementary groups, a new
+//	     session (no controlling terminal), an explicit minimal environment
+//	     and only two pipes as stdin/stdout;
 //	  3. the parent at once drops to the real user for good (setresuid on
 //	     every thread) and goes on with the flow as the user: the menu, the
 //	     answers and the status lines stay between the user's terminal and
@@ -66,11 +68,15 @@ import (
 )
 
 // privsepUser is the service account the Duo child runs as; set at build
-// time with -ldflags "-X main.privsepUser=NAME".
-var privsepUser = "sshd"
+// time with -ldflags "-X main.privsepUser=NAME". It must be an account no
+// other process runs as: any process of that uid could stop the child
+// (SIGSTOP) while it waits for Duo, and a login waiting on a stopped Duo
+// call must not look like Duo being down.
+var privsepUser = "_pam_duo_go"
 
-// fallbackPrivsepUser is used, with a warning, when privsepUser is missing.
-const fallbackPrivsepUser = "nobody"
+// legacyConfigOwner may own login_duo.conf besides root: duo_unix's
+// documentation had it owned by sshd (0600).
+const legacyConfigOwner = "sshd"
 
 // childCommand is the hidden subcommand of the Duo child.
 const childCommand = "duo-child"
@@ -87,15 +93,22 @@ type serviceAccount struct {
 	UID, GID int
 }
 
-// lookupServiceAccount resolves privsepUser, falling back to nobody; warn
-// receives the warning. Root is refused.
-func lookupServiceAccount(warn func(string)) (serviceAccount, error) {
+// errNoServiceAccount is returned when privsepUser does not exist.
+var errNoServiceAccount = errors.New("service account missing")
+
+// lookupServiceAccount resolves privsepUser. A missing account is an
+// error (errNoServiceAccount, with how to create it): the child never
+// runs as a shared account such as sshd or nobody. Root is refused.
+func lookupServiceAccount() (serviceAccount, error) {
 	u, err := user.Lookup(privsepUser)
 	if err != nil {
-		warn(fmt.Sprintf("service account %q not found; running the Duo child as %q", privsepUser, fallbackPrivsepUser))
-		if u, err = user.Lookup(fallbackPrivsepUser); err != nil {
-			return serviceAccount{}, fmt.Errorf("service account: %w", err)
+		var unknown user.UnknownUserError
+		if errors.As(err, &unknown) {
+			return serviceAccount{}, fmt.Errorf("%w: the account %q, which runs login_duo_go's Duo child, does not exist; "+
+				"the pam_duo_go package creates it, or run: useradd --system --no-create-home --home-dir /nonexistent "+
+				"--shell /usr/sbin/nologin --user-group %s", errNoServiceAccount, privsepUser, privsepUser)
 		}
+		return serviceAccount{}, fmt.Errorf("service account %q: %w", privsepUser, err)
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
@@ -109,11 +122,10 @@ func lookupServiceAccount(warn func(string)) (serviceAccount, error) {
 }
 
 // configOwners lists the uids besides root that may own login_duo_go's
-// config: the service account (privsepUser) when it exists, because
-// duo_unix's documentation had login_duo.conf owned by it. Never the
-// fallback account: files owned by nobody are not private.
+// config: sshd's when it exists, because duo_unix's documentation had
+// login_duo.conf owned by it.
 func configOwners() []int {
-	u, err := user.Lookup(privsepUser)
+	u, err := user.Lookup(legacyConfigOwner)
 	if err != nil {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // openDir returns a new root-owned directory (mode 0755) under the
@@ -151,9 +153,10 @@ func installSetuid(t *testing.T, dir string, xs ...string) string {
 func TestSetuidLogin(t *testing.T) {
 	needRoot(t)
 	u := testUser(t)
-	acct, err := lookupServiceAccount(func(string) {})
+	e2e.EnsureServiceAccount(t)
+	acct, err := lookupServiceAccount()
 	if err != nil {
-		t.Skipf("no service account for the Duo child: %v", err)
+		t.Fatal(err)
 	}
 	dir := suidDir(t)
 	env := newMockEnv(t, nil)
@@ -179,9 +182,12 @@ func TestSetuidLogin(t *testing.T) {
 		if strings.Contains(lines[0], "euid=") || strings.Contains(lines[0], "egid=") {
 			t.Errorf("the command kept setuid privileges: %s", lines[0])
 		}
-		want := "duo child: running as uid=" + itoa3(acct.UID) + " gid=" + itoa3(acct.GID) + " groups=[]"
-		if !strings.Contains(errOut, want) {
-			t.Errorf("debug output lacks %q:\n%s", want, errOut)
+		// -d by a caller who is not root: the debug lines (the config's
+		// values among them) go to syslog, never to the caller.
+		for _, secret := range []string{env.mock.IKey, env.mock.SKey, env.mock.Host, "debug", "duo child", "started as"} {
+			if strings.Contains(errOut, secret) {
+				t.Errorf("stderr of -d by %s shows %q:\n%s", u.name, secret, errOut)
+			}
 		}
 		if len(env.authFactors()) != 1 {
 			t.Errorf("auth requests = %q, want one automatic push", env.authFactors())
@@ -243,9 +249,10 @@ func TestSetuidLogin(t *testing.T) {
 		if exit != 0 || !strings.HasSuffix(screen, "\n"+strconv.Itoa(u.uid)+"\n") {
 			t.Fatalf("exit %d; want 0 and the user's uid last; screen:\n%s", exit, screen)
 		}
-		want := "duo child: running as uid=" + itoa3(acct.UID) + " gid=" + itoa3(acct.GID) + " groups=[]"
-		if !strings.Contains(screen, want) {
-			t.Errorf("debug output lacks %q; screen:\n%s", want, screen)
+		for _, secret := range []string{env.mock.IKey, env.mock.SKey, env.mock.Host, "debug", "duo child"} {
+			if strings.Contains(screen, secret) {
+				t.Errorf("the terminal of -d by %s shows %q; screen:\n%s", u.name, secret, screen)
+			}
 		}
 		t.Logf("screen:\n%s", screen)
 	})
@@ -309,9 +316,15 @@ func TestSetuidLogin(t *testing.T) {
 
 	// duo_unix's documentation had login_duo.conf owned by sshd (0600):
 	// such a file works unchanged; one owned by any other account does not.
-	t.Run("a login_duo.conf owned by the service account works", func(t *testing.T) {
+	t.Run("a login_duo.conf owned by sshd works", func(t *testing.T) {
+		sshd, err := user.Lookup(legacyConfigOwner)
+		if err != nil {
+			t.Skipf("no %s account: %v", legacyConfigOwner, err)
+		}
+		sshdUID, _ := strconv.Atoi(sshd.Uid)
+		sshdGID, _ := strconv.Atoi(sshd.Gid)
 		defer os.Chown(env.conf, 0, 0)
-		if err := os.Chown(env.conf, acct.UID, acct.GID); err != nil {
+		if err := os.Chown(env.conf, sshdUID, sshdGID); err != nil {
 			t.Fatal(err)
 		}
 		before := len(env.authFactors())
@@ -360,31 +373,57 @@ func TestSetuidLogin(t *testing.T) {
 	}
 }
 
-func TestServiceAccountFallback(t *testing.T) {
+func TestServiceAccountMissingRefuses(t *testing.T) {
 	needLoginRoot(t)
-	// The child is exec'd as nobody: every directory above the binary
-	// must let nobody in.
+	// Without its own account the Duo child never runs as a shared one
+	// (sshd, nobody: anything of that uid could stop it): the login is
+	// refused, even with failmode=safe, before Duo is asked.
 	bin := filepath.Join(openDir(t), "login_duo_go")
 	if err := buildHelper(bin, "main.privsepUser=no-such-account-xyz"); err != nil {
 		t.Fatal(err)
 	}
+	env := newMockEnv(t, map[string]string{"failmode": "safe"})
+	env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
+	cmd := exec.Command(bin, "-c", env.conf)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}
+	cmd.Stdin = strings.NewReader("")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.WaitDelay = 5 * time.Second
+	err := runBounded(cmd)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || out.String() != "" {
+		t.Fatalf("%v, stdout %q, stderr:\n%s\nwant exit 1 and nothing run", err, out.String(), errb.String())
+	}
+	for _, want := range []string{`"no-such-account-xyz"`, "does not exist", "useradd --system"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	if n := len(env.mock.Requests()); n != 0 {
+		t.Errorf("%d requests reached Duo", n)
+	}
+}
+
+// TestDuoChildRunsAsServiceAccount: the Duo child runs as _pam_duo_go
+// (which the test creates as the packages do), not as sshd or nobody.
+func TestDuoChildRunsAsServiceAccount(t *testing.T) {
+	needLoginRoot(t)
+	uid, gid := e2e.EnsureServiceAccount(t)
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
-	cmd := exec.Command(bin, "-d", "-c", env.conf)
+	cmd := exec.Command(helperBin, "-d", "-c", env.conf)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "SSH_ORIGINAL_COMMAND=echo ok"}
 	cmd.Stdin = strings.NewReader("")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	if err := runBounded(cmd); err != nil {
-		t.Fatalf("%v; stderr:\n%s", err, errb.String())
+	if err := runBounded(cmd); err != nil || out.String() != "ok\n" {
+		t.Fatalf("%v, stdout %q; stderr:\n%s", err, out.String(), errb.String())
 	}
-	if out.String() != "ok\n" {
-		t.Fatalf("stdout %q", out.String())
-	}
-	if !strings.Contains(errb.String(), `warning: service account "no-such-account-xyz" not found; running the Duo child as "nobody"`) ||
-		!strings.Contains(errb.String(), "duo child: running as uid=65534/65534/65534") {
-		t.Fatalf("stderr lacks the fallback warning or the nobody child:\n%s", errb.String())
+	want := "duo child: running as uid=" + itoa3(uid) + " gid=" + itoa3(gid) + " groups=[]"
+	if !strings.Contains(errb.String(), want) {
+		t.Fatalf("stderr lacks %q:\n%s", want, errb.String())
 	}
 }
 

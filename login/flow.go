@@ -31,7 +31,8 @@ const maxSMSRounds = 3
 // minPollInterval is the least time between two auth_status calls.
 const minPollInterval = 250 * time.Millisecond
 
-// resolveTimeout bounds the lookup of a PAM_RHOST that is a host name.
+// resolveTimeout bounds finding this host's address towards Duo
+// (fallback_local_ip).
 const resolveTimeout = 3 * time.Second
 
 // errConversation marks a failed Prompt/Info/Error.
@@ -675,20 +676,20 @@ func (s *session) pushInfo() string {
 	return out
 }
 
-// remoteAddress is the address sent as ipaddr: PAM_RHOST as an IP, or
-// resolved, or with fallback_local_ip this host's address towards Duo.
+// remoteAddress is the address sent as ipaddr: the remote host when it is
+// an IP address literal (IPv4, or IPv6 without brackets or a zone, as
+// net.ParseIP reads it), else with fallback_local_ip this host's address
+// towards Duo, else none. A host name is never resolved: whoever controls
+// the reverse DNS of their address (sshd's UseDNS) would choose the
+// address Duo sees, for example one in a trusted network. duo_unix sends
+// the value as given; the syslog line shows it as given too.
 func (s *session) remoteAddress(ctx context.Context) string {
 	rhost := strings.TrimSpace(s.p.RemoteHost)
 	if ip := net.ParseIP(rhost); ip != nil {
 		return ip.String()
 	}
 	if rhost != "" {
-		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-		defer cancel()
-		if addrs, err := net.DefaultResolver.LookupIPAddr(rctx, rhost); err == nil && len(addrs) > 0 {
-			return addrs[0].IP.String()
-		}
-		s.debugf("cannot resolve remote host %s", rhost)
+		s.debugf("remote host %s is not an IP address: no ipaddr sent (names are never resolved)", rhost)
 	}
 	if !s.cfg.FallbackLocalIP {
 		return ""

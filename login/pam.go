@@ -18,7 +18,27 @@ type PAMLogin struct {
 	RemoteHost string   // PAM_RHOST
 	TTY        string   // PAM_TTY
 	RUser      string   // PAM_RUSER
-	Command    string   // the command sudo authorizes
+	Command    string   // SUDO_COMMAND as the PAM process has it; see SudoCommand
+}
+
+// SudoCommand is the one place that decides whether a PAM login carries a
+// command to show in the push: only for services named sudo* is
+// sudoCommand (SUDO_COMMAND, set by sudo) the command being authorized.
+// Any other service (su, login, sshd) inherits SUDO_COMMAND from whoever
+// started it, who can set it to anything
+// (`env SUDO_COMMAND='apt-get update' su -c 'cat /etc/shadow' bob`),
+// so there it is ignored.
+func SudoCommand(service, sudoCommand string) string {
+	if !IsSudoService(service) {
+		return ""
+	}
+	return sudoCommand
+}
+
+// IsSudoService reports whether the PAM service is sudo's (its name
+// starts with "sudo": sudo, sudo-i, a pam_service= of sudoers).
+func IsSudoService(service string) bool {
+	return strings.HasPrefix(service, "sudo")
 }
 
 // Params is the login for l, with the module arguments applied, and the
@@ -31,6 +51,8 @@ type PAMLogin struct {
 // anyway, and sudo passes PAM_SILENT on every call: honouring it fully
 // would hide the Verified Push code there and leave a sudo user waiting on
 // a push with no word on the screen.
+//
+// Command reaches the login only for sudo* services (SudoCommand).
 //
 // Under sshd* services, keyboard-interactive holds PAM_TEXT_INFO back
 // until the next prompt, so live status rides in a prompt; and the
@@ -52,7 +74,7 @@ func (l PAMLogin) Params() (Params, conf.Args) {
 		RemoteHost:       l.RemoteHost,
 		TTY:              l.TTY,
 		RUser:            l.RUser,
-		Command:          l.Command,
+		Command:          SudoCommand(l.Service, l.Command),
 		StatusPrompt:     sshd,
 		HeadlessFallback: sshd,
 	}, args

@@ -41,6 +41,14 @@ func TestPAMLoginParams(t *testing.T) {
 				assert.Equal(t, "192.0.2.1", p.RemoteHost)
 				assert.Equal(t, "pam_duo_go", p.Program)
 			}},
+		{"SUDO_COMMAND under sudo is the command", login.PAMLogin{Service: "sudo", Command: "/usr/bin/id -u"},
+			func(t *testing.T, p login.Params, _ conf.Args) { assert.Equal(t, "/usr/bin/id -u", p.Command) }},
+		{"SUDO_COMMAND under a sudoers pam_service", login.PAMLogin{Service: "sudo-i", Command: "/bin/sh"},
+			func(t *testing.T, p login.Params, _ conf.Args) { assert.Equal(t, "/bin/sh", p.Command) }},
+		{"SUDO_COMMAND under su is the caller's: ignored", login.PAMLogin{Service: "su", Command: "/usr/bin/apt-get update"},
+			func(t *testing.T, p login.Params, _ conf.Args) { assert.Empty(t, p.Command) }},
+		{"SUDO_COMMAND under sshd is ignored", login.PAMLogin{Service: "sshd", Command: "/usr/bin/apt-get update"},
+			func(t *testing.T, p login.Params, _ conf.Args) { assert.Empty(t, p.Command) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,10 @@
  * a different process from the one that loaded the core (a fork of it),
  * it never enters Go: it runs the login out of process through
  * `login_duo_go pam-worker`, relaying the conversation over a socket.
- * The module argument mode=exec always takes that path.
+ * The module argument mode=exec always takes that path, and so does a
+ * PAM application whose real uid is not root (sudo, su): the user could
+ * signal or starve a login running in it. The worker runs isolated from
+ * the caller (isolate_worker).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,8 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -244,7 +251,123 @@ static int helper_is_trusted(pam_handle_t *pamh, const char *path)
 	return 1;
 }
 
-/* exec_worker runs in the child: a clean process that runs the helper. */
+/*
+ * The worker decides the login, so nothing the user controls may stop,
+ * slow or starve it. Under sudo and su the PAM process runs with the
+ * user's real uid: the user may signal it, and it inherits the user's
+ * session, process group, rlimits, nice value, scheduling policy and CPU
+ * affinity. isolate_worker gives the worker none of that: its own session
+ * (no controlling terminal, so Ctrl-Z and the terminal's signals never
+ * reach it), cwd /, the limits below, nice 0, SCHED_OTHER, best-effort
+ * I/O priority, every CPU, default timer slack. It runs with uid 0 in all
+ * three ids, so an ordinary user cannot signal it.
+ *
+ * The limits: soft = hard = the value below, whatever the caller set
+ * (root, with CAP_SYS_RESOURCE, may raise a hard limit). "Unlimited"
+ * where Linux's default is unlimited; RLIMIT_CORE 0, so a root worker
+ * never dumps core with a user's answers in it; RLIMIT_NOFILE 4096
+ * (Linux's default hard limit; a login needs a few dozen); RLIMIT_STACK
+ * and RLIMIT_MEMLOCK 8 MiB and RLIMIT_MSGQUEUE 819200 (Linux's defaults);
+ * RLIMIT_NICE and RLIMIT_RTPRIO 0 (the worker needs neither). Without
+ * CAP_SYS_RESOURCE (some containers) a hard limit below the value cannot
+ * be raised: the worker then gets soft = hard = that hard limit if it is
+ * at least the floor, and is not run at all (the login fails closed) if
+ * it is lower, which only a caller who lowered it can have caused.
+ */
+#define IOPRIO_CLASS_BE 2
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_VALUE(class, data) (((class) << 13) | (data))
+
+struct worker_limit {
+	int resource;
+	rlim_t value, floor;
+};
+
+static const struct worker_limit worker_limits[] = {
+	{ RLIMIT_CPU, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_FSIZE, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_DATA, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_STACK, 8 << 20, 8 << 20 },
+	{ RLIMIT_CORE, 0, 0 },
+	{ RLIMIT_RSS, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_NPROC, RLIM_INFINITY, 4096 },
+	{ RLIMIT_NOFILE, 4096, 1024 },
+	{ RLIMIT_MEMLOCK, 8 << 20, 0 },
+	{ RLIMIT_AS, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_LOCKS, RLIM_INFINITY, RLIM_INFINITY },
+	{ RLIMIT_SIGPENDING, RLIM_INFINITY, 1024 },
+	{ RLIMIT_MSGQUEUE, 819200, 0 },
+	{ RLIMIT_NICE, 0, 0 },
+	{ RLIMIT_RTPRIO, 0, 0 },
+	{ RLIMIT_RTTIME, RLIM_INFINITY, RLIM_INFINITY },
+};
+
+/* reset_limit sets one resource limit as worker_limits says. */
+static int reset_limit(const struct worker_limit *l)
+{
+	struct rlimit rl = { l->value, l->value };
+
+	if (setrlimit(l->resource, &rl) == 0)
+		return 0;
+	if (getrlimit(l->resource, &rl) != 0 || rl.rlim_max < l->floor)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	return setrlimit(l->resource, &rl);
+}
+
+/* Exit statuses of the worker child before the exec (the module logs
+ * them). */
+#define WORKER_EXIT_SETUP 126
+#define WORKER_EXIT_EXEC 127
+
+/* close_from closes every fd >= lowfd: close_range(2) when the kernel has
+ * it (Linux 5.9), else one by one up to limit. */
+static void close_from(int lowfd, int limit)
+{
+	int fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	for (fd = lowfd; fd < limit; fd++)
+		close(fd);
+}
+
+/* isolate_worker runs in the worker child before the exec; it returns -1
+ * if any step failed (the child then exits without running the worker:
+ * a worker that is not isolated must not decide). */
+static int isolate_worker(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+	cpu_set_t cpus;
+	size_t i;
+
+	if (setsid() < 0 || chdir("/") != 0)
+		return -1;
+	umask(077);
+	for (i = 0; i < sizeof worker_limits / sizeof worker_limits[0]; i++)
+		if (reset_limit(&worker_limits[i]) != 0)
+			return -1;
+	if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+		return -1;
+	if (sched_setscheduler(0, SCHED_OTHER, &sp) != 0)
+		return -1;
+	CPU_ZERO(&cpus);
+	for (i = 0; i < CPU_SETSIZE; i++)
+		CPU_SET(i, &cpus); /* the kernel keeps the CPUs this cgroup may use */
+	if (sched_setaffinity(0, sizeof cpus, &cpus) != 0)
+		return -1;
+	/* ionice -c3 (idle) would starve the worker's reads */
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_VALUE(IOPRIO_CLASS_BE, 4)) != 0)
+		return -1;
+	if (prctl(PR_SET_TIMERSLACK, 0UL, 0UL, 0UL, 0UL) != 0) /* 0: the default */
+		return -1;
+	return 0;
+}
+
+/* exec_worker runs in the child: a clean, isolated process that runs the
+ * helper. */
 static void exec_worker(int sock, const char *helper)
 {
 	static char *const worker_argv[] = { "login_duo_go", "pam-worker", NULL };
@@ -254,25 +377,29 @@ static void exec_worker(int sock, const char *helper)
 
 	/* Under sudo and su, PAM runs with the user's real uid and euid 0.
 	 * The worker refuses to run unless its real uid is root (anyone else
-	 * could point it at a config of their own), so become root fully. */
+	 * could point it at a config of their own), so become root fully:
+	 * then the user can no longer signal it either. */
 	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
-		_exit(127);
+		_exit(WORKER_EXIT_SETUP);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP and gaps */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the caller's fd limit, before isolate_worker changes it: the
+	 * fallback loop must reach every fd the caller could have open */
+	maxfd = (int)sysconf(_SC_OPEN_MAX);
+	if (maxfd < 4096 || maxfd > 65536)
+		maxfd = maxfd < 4096 ? 4096 : 65536;
+	if (geteuid() == 0 && isolate_worker() != 0)
+		_exit(WORKER_EXIT_SETUP);
 	if (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)
-		_exit(127);
+		_exit(WORKER_EXIT_SETUP);
 	fd = open("/dev/null", O_WRONLY);
 	if (fd < 0 || dup2(fd, 2) < 0)
-		_exit(127);
-	maxfd = (int)sysconf(_SC_OPEN_MAX);
-	if (maxfd < 0 || maxfd > 65536)
-		maxfd = 65536;
-	for (fd = 3; fd < maxfd; fd++)
-		close(fd);
+		_exit(WORKER_EXIT_SETUP);
+	close_from(3, maxfd);
 	execve(helper, worker_argv, worker_env);
-	_exit(127);
+	_exit(WORKER_EXIT_EXEC);
 }
 
 static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv,
@@ -296,6 +423,8 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	buf = malloc(MAX_PAYLOAD + 1);
 	if (start == NULL || buf == NULL)
 		goto out;
+	/* SUDO_COMMAND as found: the worker's login package uses it only for
+	 * sudo* services (login.SudoCommand, the one place of that rule). */
 	command = getenv("SUDO_COMMAND");
 	snprintf(num, sizeof num, "%ld", (long)getpid());
 	if (add_field(start, &len, "user", user) || add_field(start, &len, "rhost", item(pamh, PAM_RHOST)) ||
@@ -389,7 +518,11 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	}
 	if (!have_result) {
 		rc = (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1) ? PAM_AUTH_ERR : PAM_SERVICE_ERR;
-		pam_syslog(pamh, LOG_ERR, "no result from %s pam-worker; returning %s", o->helper, pam_strerror(pamh, rc));
+		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP)
+			pam_syslog(pamh, LOG_ERR, "could not isolate the worker (session, limits, scheduling); returning %s",
+				   pam_strerror(pamh, rc));
+		else
+			pam_syslog(pamh, LOG_ERR, "no result from %s pam-worker; returning %s", o->helper, pam_strerror(pamh, rc));
 	}
 out:
 	if (buf != NULL) {
@@ -497,6 +630,15 @@ static int authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 	parse_options(argc, argv, &o);
 	if (o.exec)
 		return run_worker(pamh, flags, argc, argv, &o, "mode=exec", unprompted);
+	/* The login runs in this process only when the user cannot signal,
+	 * stop or starve it: under real uid 0 (sshd, login). sudo and su run
+	 * with the caller's real uid: their logins go to the isolated worker. */
+	if (getuid() != 0) {
+		char why[96];
+
+		snprintf(why, sizeof why, "the PAM application runs with real uid %ld, not root", (long)getuid());
+		return run_worker(pamh, flags, argc, argv, &o, why, unprompted);
+	}
 	if (core_authenticate == NULL) {
 		void *h = dlopen(o.core, RTLD_NOW | RTLD_LOCAL);
 		void *sym;

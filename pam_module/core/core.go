@@ -132,21 +132,23 @@ func authenticate(h handle, argv []string, silent bool) (int, bool) {
 }
 
 // sudoCommand is the command a sudo login authorizes: SUDO_COMMAND when
-// the process has it, else, under sudo, the sudo process's command line.
+// the process has it, else the sudo process's command line; "" for any
+// service that is not sudo's (login.SudoCommand: elsewhere SUDO_COMMAND
+// is whatever the caller put in the environment).
 func sudoCommand(service string) string {
+	if !login.IsSudoService(service) {
+		return ""
+	}
 	name := C.CString("SUDO_COMMAND")
 	defer C.free(unsafe.Pointer(name))
 	if v := C.c_getenv(name); v != nil {
-		return C.GoString(v)
-	}
-	if !strings.HasPrefix(service, "sudo") {
-		return ""
+		return login.SudoCommand(service, C.GoString(v))
 	}
 	b, err := os.ReadFile("/proc/self/cmdline")
 	if err != nil {
 		return ""
 	}
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+	return login.SudoCommand(service, strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")))
 }
 
 // handle is the live PAM handle: the login's Conversation and Logger.

@@ -33,17 +33,22 @@ exec "$@"`
 // becomes PID 1 of its namespace, so killing it (or the unshare process,
 // thanks to --kill-child) kills every process it started.
 func privateCommand(ctx context.Context, binds []Bind, argv ...string) *exec.Cmd {
-	args := []string{"--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
+	args := privateArgv(binds, argv...)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// privateArgv is the command line of privateCommand, for RunTerminal.
+func privateArgv(binds []Bind, argv ...string) []string {
+	args := []string{"unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
 		"--propagation", "private", "/bin/sh", "-c", bindScript, "sh"}
 	for _, b := range binds {
 		args = append(args, b.Source, b.Target)
 	}
 	args = append(args, "--")
-	args = append(args, argv...)
-	cmd := exec.CommandContext(ctx, "unshare", args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
+	return append(args, argv...)
 }
 
 // childOf returns the pid of the (first) child of pid, waiting at most

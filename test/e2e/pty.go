@@ -62,8 +62,13 @@ type Prompt struct {
 }
 
 // Responder decides the answer to a prompt; an error stops the dialog
-// (the program is killed and the error returned).
+// (the program is killed and the error returned), except ErrNotAPrompt.
 type Responder func(p Prompt) (answer string, err error)
+
+// ErrNotAPrompt, returned by a Responder, says the unfinished line is not
+// a question (for example the echo of a control character typed with
+// OnStart): nothing is typed and the run goes on.
+var ErrNotAPrompt = errors.New("not a prompt")
 
 // Answers returns a Responder that gives the answers in order and fails on
 // a prompt beyond them.
@@ -88,6 +93,11 @@ type Terminal struct {
 	// last line on screen, before that line counts as a prompt;
 	// 0 = 150 ms.
 	Quiet time.Duration
+	// OnStart, when set, is called (in its own goroutine) once the
+	// program runs, with its pid and a function that types raw bytes
+	// on the terminal (Ctrl-Z is "\x1a"). RunTerminal does not wait for
+	// it; it must return by the end of the run.
+	OnStart func(pid int, typeRaw func(string) error)
 }
 
 // TerminalResult is what a RunTerminal run showed and how it ended.
@@ -146,6 +156,13 @@ func RunTerminal(ctx context.Context, t Terminal) (*TerminalResult, error) {
 		return res, fmt.Errorf("starting %s: %w", t.Argv[0], err)
 	}
 	tr := res.Transcript
+	if t.OnStart != nil {
+		typeRaw := func(s string) error {
+			_, err := master.Write([]byte(s))
+			return err
+		}
+		go t.OnStart(cmd.Process.Pid, typeRaw)
+	}
 
 	readDone := make(chan struct{})
 	go func() {
@@ -205,6 +222,10 @@ loop:
 			p.Context = partial
 		}
 		answer, err := respond(p)
+		if errors.Is(err, ErrNotAPrompt) {
+			answeredLine, answeredText, lastAnswer = complete, partial, ""
+			continue
+		}
 		if err != nil {
 			kill()
 			runErr = fmt.Errorf("%s: %w", t.Argv[0], err)

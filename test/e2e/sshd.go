@@ -25,7 +25,8 @@ type SshdOptions struct {
 	// "" = "keyboard-interactive". PasswordAuthentication is turned on
 	// only when it names "password".
 	AuthenticationMethods string
-	// ForceCommand, when set, is sshd's ForceCommand.
+	// ForceCommand, when set, is sshd's ForceCommand (StartSshd then
+	// makes sure login_duo_go's service account exists).
 	ForceCommand string
 	// ExtraConfig is appended to sshd_config verbatim.
 	ExtraConfig string
@@ -61,6 +62,10 @@ func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
 	sshd := RequireBinary(t, "/usr/sbin/sshd")
 	RequireBinary(t, "ssh-keygen")
 	RequireBinary(t, "unshare")
+	if opts.ForceCommand != "" {
+		// A ForceCommand login_duo_go runs its Duo child as this account.
+		EnsureServiceAccount(t)
+	}
 
 	dir := t.TempDir()
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {

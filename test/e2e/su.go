@@ -24,6 +24,8 @@ type SuOptions struct {
 	Command string
 	// Timeout bounds the run; 0 = 60 s.
 	Timeout time.Duration
+	// Env is added to the minimal environment su is started with.
+	Env []string
 }
 
 // SuResult is how a su run ended.
@@ -64,7 +66,7 @@ func SuRun(t testing.TB, opts SuOptions) *SuResult {
 	defer cancel()
 	cmd := privateCommand(ctx, []Bind{{Source: pamDir, Target: "/etc/pam.d"}},
 		"runuser", "-u", opts.User, "--", "su", "-c", command, target)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, opts.Env...)
 	cmd.Stdin = strings.NewReader(strings.Join(opts.Answers, "\n") + "\n")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -81,4 +83,23 @@ func SuRun(t testing.TB, opts SuOptions) *SuResult {
 // String is a one-line summary for test messages.
 func (r *SuResult) String() string {
 	return fmt.Sprintf("exit %d, stdout %q", r.ExitCode, r.Stdout)
+}
+
+// SuShellArgv is the command line of a shell script run by user in
+// private mount and PID namespaces where /etc/pam.d holds pamStack as the
+// "su" service (as SuRun has it), for RunTerminal: the script can change
+// its own limits, nice value and scheduling, then run su on the
+// terminal. The pam.d copy is removed with the test.
+func SuShellArgv(t testing.TB, user, pamStack, script string) []string {
+	t.Helper()
+	RequireRoot(t)
+	RequireBinary(t, "su")
+	RequireBinary(t, "runuser")
+	RequireBinary(t, "unshare")
+	pamDir := filepath.Join(t.TempDir(), "pam.d")
+	if err := copyPAMDir(pamDir, map[string]string{"su": pamStack}); err != nil {
+		t.Fatal(err)
+	}
+	return privateArgv([]Bind{{Source: pamDir, Target: "/etc/pam.d"}},
+		"runuser", "-u", user, "--", "/bin/sh", "-c", script)
 }

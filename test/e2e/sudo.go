@@ -20,7 +20,8 @@ type SudoOptions struct {
 	User string
 	// PAMStack is the text of the PAM service file sudo uses.
 	PAMStack string
-	// Service is the PAM service name; "" = a random "pdgt-sudo-*".
+	// Service is the PAM service name; "" = a random "sudo-pdgt-*" (a
+	// sudo* name: the module takes SUDO_COMMAND only from those).
 	Service string
 	// Answers are sudo -S's stdin lines, one per prompt.
 	Answers []string
@@ -64,7 +65,7 @@ func RunSudo(ctx context.Context, dir string, opts SudoOptions) (*SudoResult, er
 	}
 	service := opts.Service
 	if service == "" {
-		service = "pdgt-sudo-" + randomHex(4)
+		service = "sudo-pdgt-" + randomHex(4)
 	}
 	if strings.ContainsAny(service, "/\"\\ \t\n") {
 		return res, fmt.Errorf("RunSudo: bad service name %q", service)

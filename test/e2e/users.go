@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,4 +89,37 @@ func retryLocked(run func() (string, error)) error {
 		time.Sleep(time.Duration(200*(attempt+1)) * time.Millisecond)
 	}
 	return fmt.Errorf("%w\n%s", err, out)
+}
+
+// ServiceAccount is the system account that login_duo_go's Duo child
+// runs as; the packages and make install create it.
+const ServiceAccount = "_pam_duo_go"
+
+// EnsureServiceAccount creates ServiceAccount as the packages do when it
+// does not exist yet (it is left in place: it is part of an install, and
+// other tests may be using it) and returns its uid and gid.
+func EnsureServiceAccount(t testing.TB) (uid, gid int) {
+	t.Helper()
+	RequireRoot(t)
+	if _, err := user.Lookup(ServiceAccount); err != nil {
+		RequireBinary(t, "useradd")
+		err := retryLocked(func() (string, error) {
+			return runBounded(30*time.Second, "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+				"--shell", "/usr/sbin/nologin", "--user-group", ServiceAccount)
+		})
+		// Another test binary may have made it meanwhile.
+		if _, lerr := user.Lookup(ServiceAccount); lerr != nil {
+			t.Fatalf("useradd %s: %v (lookup: %v)", ServiceAccount, err, lerr)
+		}
+	}
+	u, err := user.Lookup(ServiceAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("%s: bad uid/gid %q/%q", ServiceAccount, u.Uid, u.Gid)
+	}
+	return uid, gid
 }

@@ -100,6 +100,7 @@ type loginCase struct {
 	down    bool
 	fault   *duotest.Fault
 	flags   pam.Flags // pam_authenticate's flags (pam.Silent is sudo's PAM_SILENT)
+	rhost   string    // PAM_RHOST, when set
 	want    error     // nil for PAM_SUCCESS
 	seen    []string  // shown, in this order
 	unseen  []string  // never shown
@@ -140,6 +141,9 @@ func runLogin(t *testing.T, tc loginCase) {
 	conv := &transcript{answers: tc.answers, fail: tc.failing}
 	tx, err := pam.StartConfDir(service, tc.user, conv, dir)
 	require.NoError(t, err)
+	if tc.rhost != "" {
+		require.NoError(t, tx.SetItem(pam.Rhost, tc.rhost))
+	}
 	done := make(chan error, 1)
 	go func() { done <- tx.Authenticate(tc.flags) }()
 	select {
@@ -279,6 +283,34 @@ func TestPAMResults(t *testing.T) {
 			answers: []string{"123456"}, want: nil, seen: []string{"PROMPT: Duo two-factor"}, unseen: []string{"INFO: Success"}},
 		{name: "exec mode: untrusted helper refused", user: "root", users: []duotest.User{root}, args: "mode=exec helper=/nonexistent/login_duo_go",
 			want: pam.ErrService},
+	}
+	// ipaddr is sent only when PAM_RHOST is an IP address literal. A
+	// name (sshd with UseDNS yes) is never resolved: its owner's reverse
+	// DNS would choose the address Duo sees. "localhost" resolves from
+	// /etc/hosts, so an ipaddr for it would prove a lookup.
+	for _, mode := range []string{"", "mode=exec"} {
+		for _, rh := range []struct{ rhost, want string }{
+			{"192.0.2.7", "192.0.2.7"},
+			{"2001:db8::7", "2001:db8::7"},
+			{"attacker.example", ""},
+			{"localhost", ""},
+			{"[2001:db8::7]", ""},
+		} {
+			cases = append(cases, loginCase{name: fmt.Sprintf("%s ipaddr for PAM_RHOST %s", mode, rh.rhost), user: "root",
+				users: []duotest.User{root}, args: mode, rhost: rh.rhost, answers: []string{"123456"}, want: nil,
+				check: func(t *testing.T, s *duotest.Server) {
+					for _, path := range []string{"/auth/v2/preauth", "/auth/v2/auth"} {
+						reqs := s.RequestsTo(path)
+						require.Len(t, reqs, 1, path)
+						_, sent := reqs[0].Params["ipaddr"]
+						if rh.want == "" {
+							assert.False(t, sent, "%s: ipaddr %q sent for PAM_RHOST %q", path, reqs[0].Params.Get("ipaddr"), rh.rhost)
+						} else {
+							assert.Equal(t, rh.want, reqs[0].Params.Get("ipaddr"), path)
+						}
+					}
+				}})
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { runLogin(t, tc) })

@@ -4,6 +4,7 @@
 package su_test
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -60,6 +61,39 @@ func TestSu(t *testing.T) {
 						t.Errorf("auth requests for %q, want one for %s", got, tt.wantUser)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestSuIgnoresSudoCommand: SUDO_COMMAND in su's environment is whatever
+// the caller exported; the push must not show it as the command being
+// authorized (only sudo* services send a command).
+func TestSuIgnoresSudoCommand(t *testing.T) {
+	for _, mode := range e2e.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			env := e2e.NewDuoEnv(t, mode, map[string]string{"prompts": "1", "pushinfo": "yes"})
+			caller := e2e.CreateUser(t, "sucmd", "Pw-unused-password")
+			env.Mock.AddUser(duotest.User{Name: caller.Name, Push: duotest.PushApproved()})
+			res := e2e.SuRun(t, e2e.SuOptions{User: caller.Name, PAMStack: e2e.Stack(env.AuthLine("required")),
+				Answers: []string{"1"}, Env: []string{"SUDO_COMMAND=/usr/bin/apt-get update"}, Timeout: 30 * time.Second})
+			if res.ExitCode != 0 || !slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
+				t.Fatalf("su: %v, want a push login and id -u = 0", res)
+			}
+			auths := env.Mock.RequestsTo("/auth/v2/auth")
+			if len(auths) != 1 {
+				t.Fatalf("%d auth requests, want 1", len(auths))
+			}
+			raw := auths[0].Params.Get("pushinfo")
+			info, err := url.ParseQuery(raw)
+			if err != nil {
+				t.Fatalf("pushinfo %q: %v", raw, err)
+			}
+			if _, ok := info["command"]; ok || strings.Contains(raw, "apt-get") {
+				t.Errorf("pushinfo %q carries the caller's SUDO_COMMAND", raw)
+			}
+			if info.Get("hostname") == "" {
+				t.Errorf("pushinfo %q has no hostname: was pushinfo sent at all?", raw)
 			}
 		})
 	}
