@@ -85,6 +85,7 @@ var ErrInvalidRequest = errors.New("invalid request")
 type Client struct {
 	ikey, skey   string
 	host         string // as configured, possibly host:port
+	signHost     string // host without the port: what the signature covers
 	hc           *http.Client
 	tr           *http.Transport
 	timeout      time.Duration
@@ -130,6 +131,7 @@ func New(o Options) (*Client, error) {
 		ikey:         o.IKey,
 		skey:         o.SKey,
 		host:         o.Host,
+		signHost:     serverName,
 		timeout:      orDefault(o.Timeout, DefaultTimeout),
 		longPoll:     orDefault(o.LongPollTimeout, DefaultLongPollTimeout),
 		maxRetryWait: orDefault(o.MaxRetryWait, DefaultMaxRetryWait),
@@ -365,11 +367,30 @@ func (c *Client) roundTrip(ctx context.Context, ep endpoint, params url.Values) 
 			return resp, nil
 		}
 		c.debugf("duo: %s: HTTP 429; retrying in %v", ep.op, wait.Round(time.Millisecond))
+		if notice, ok := ctx.Value(retryNoticeKey{}).(func(time.Duration)); ok && notice != nil {
+			notice(wait)
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, c.contextError(ep.op, err)
 		}
 		waited += wait
 	}
+}
+
+type retryNoticeKey struct{}
+
+// WithRetryNotice returns a context under which the client calls notice
+// with the wait before each retry of an HTTP 429, so that a waiting user
+// can be told (as login_duo does).
+func WithRetryNotice(ctx context.Context, notice func(wait time.Duration)) context.Context {
+	return context.WithValue(ctx, retryNoticeKey{}, notice)
+}
+
+// RetryNoticeText is the line shown to a user while a rate-limited
+// request waits, in duo_unix's words.
+func RetryNoticeText(wait time.Duration) string {
+	secs := int64((wait + time.Second - 1) / time.Second)
+	return fmt.Sprintf("Rate-limiting response received from server. Waiting for %d seconds before retrying.", secs)
 }
 
 // contextError reports that the caller's context ended. A cancellation is
@@ -381,9 +402,13 @@ func (c *Client) contextError(op string, err error) error {
 	return &TransportError{Op: op, Err: err}
 }
 
-// retryAfter reads a Retry-After header given in seconds.
+// retryAfter reads a Retry-After header (seconds or an HTTP date), or
+// X-Retry-After, which Duo also sends and duo_unix also reads.
 func retryAfter(h http.Header) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		v = strings.TrimSpace(h.Get("X-Retry-After"))
+	}
 	if v == "" {
 		return 0, false
 	}
@@ -447,7 +472,9 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, params url.Values, of
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	if !ep.unsigned {
-		req.Header.Set("Authorization", Authorization(c.ikey, c.skey, ep.method, c.host, ep.path, params, date))
+		// The signature covers the host without any port, as duo_unix
+		// signs it and as Duo verifies it.
+		req.Header.Set("Authorization", Authorization(c.ikey, c.skey, ep.method, c.signHost, ep.path, params, date))
 	}
 
 	start := time.Now()
