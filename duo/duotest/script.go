@@ -76,9 +76,14 @@ type User struct {
 
 	// VerifiedPushCode, when set, puts the user under a Verified Push
 	// policy: a preauth with client_supports_verified_push=1 returns a
-	// txid and this code, and a push is denied unless auth carries that
-	// txid; each txid is good for one push.
+	// txid, and a push is denied unless auth carries that txid; each txid
+	// is good for one push. As at Duo, the code reaches the user in the
+	// push's first status message ("Please enter verification code 417
+	// into Duo Mobile...").
 	VerifiedPushCode string
+	// SendVerificationCode also puts the code in preauth's
+	// verification_code field, which Duo's service does not send.
+	SendVerificationCode bool
 	// LockedOut makes every auth a deny with status locked_out.
 	LockedOut bool
 	// NoDevicesInPrompt leaves devices out of a text_prompt preauth
@@ -102,6 +107,9 @@ type Fault struct {
 	Code       int    // Duo code for the envelope (default Status*100)
 	Message    string // envelope message
 	RetryAfter string // Retry-After header value
+	// XRetryAfter is an X-Retry-After header value (Duo's other name for
+	// it, which duo_unix also reads).
+	XRetryAfter string
 
 	Body            []byte        // raw body instead of an envelope (with Status, default 200)
 	Malformed       bool          // invalid JSON
