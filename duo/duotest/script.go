@@ -69,6 +69,9 @@ type User struct {
 	Name      string
 	Preauth   string // "auth" (default), "allow", "deny" or "enroll"
 	StatusMsg string // preauth status_msg
+	// OmitStatusMsg leaves status_msg out of an allow, deny or enroll
+	// preauth answer: a malformed answer to Duo's Unix clients.
+	OmitStatusMsg bool
 	Devices   []duo.Device
 	Passcodes []string // accepted passcodes
 	Push      []Step   // auth_status sequence of a push (default PushApproved)

@@ -606,11 +606,19 @@ func (s *Server) preauth(w http.ResponseWriter, _ *http.Request, p url.Values) {
 		if u.Preauth == duo.ResultEnroll {
 			resp.EnrollPortalURL = "https://" + s.Host + "/portal?code=" + randomHex(8)
 		}
-		if resp.StatusMsg == "" {
+		if resp.StatusMsg == "" && !u.OmitStatusMsg {
 			resp.StatusMsg = map[string]string{
 				duo.ResultAllow: "Allowing unknown user", duo.ResultDeny: "Login denied by policy",
 				duo.ResultEnroll: "Enroll an authentication device to proceed",
 			}[u.Preauth]
+		}
+		if u.OmitStatusMsg {
+			bare := map[string]any{"result": resp.Result}
+			if resp.EnrollPortalURL != "" {
+				bare["enroll_portal_url"] = resp.EnrollPortalURL
+			}
+			s.ok(w, bare)
+			return
 		}
 		s.ok(w, resp)
 		return
