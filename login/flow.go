@@ -524,9 +524,15 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		}
 		if s.pre.TxID != "" {
 			req.TxID = s.pre.TxID
-			code := "Verification code: " + SanitizeTerminal(s.pre.VerificationCode) + " (enter it in Duo Mobile to approve)"
-			if err := s.notify(ctx, code); err != nil {
-				return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
+			// Duo's service sends the code in the push's first status
+			// message ("Please enter verification code 376 into Duo
+			// Mobile..."), which poll shows (under sshd in the status
+			// prompt, before the user must approve). A code in preauth
+			// is shown first only when a server sent one.
+			if code := strings.TrimSpace(SanitizeTerminal(s.pre.VerificationCode)); code != "" {
+				if err := s.notify(ctx, "Verification code: "+code+" (enter it in Duo Mobile to approve)"); err != nil {
+					return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
+				}
 			}
 		}
 	}

@@ -216,15 +216,26 @@ func TestFlows(t *testing.T) {
 		{name: "user inside groups", user: "opsuser", users: []duotest.User{{Name: "opsuser", Passcodes: []string{"123456"}}},
 			extra: map[string]string{"groups": "ops,admin"}, answers: []string{"123456"}, want: login.Allow},
 		{name: "unknown local user", user: "nobody-here", want: login.UserUnknown},
-		{name: "verified push code before the push", user: "grace",
+		{name: "verified push code from the status messages, no empty code", user: "grace",
 			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
-			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417", "INFO: Pushed a login request"},
-			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Please enter verification code 417 into Duo Mobile...", "INFO: Pushed a login request"},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
 				pre := s.RequestsTo("/auth/v2/preauth")[0].Params
 				assert.Equal(t, "1", pre.Get("client_supports_verified_push"))
 				auth := s.RequestsTo("/auth/v2/auth")[0].Params
 				assert.Equal(t, "verified_push1", auth.Get("prompt"))
 				assert.NotEmpty(t, auth.Get("txid"))
+			}},
+		{name: "verified push code Duo sent in preauth is shown before the push", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417", SendVerificationCode: true}}, extra: map[string]string{"verified_push": "yes"},
+			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417 (enter it", "INFO: Please enter verification code 417"}},
+		{name: "verified push code in the status prompt under sshd, before approving", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
+			params: func(p *login.Params) { p.StatusPrompt = true }, answers: []string{"", ""}, want: login.Allow,
+			seen: []string{"PROMPT: Please enter verification code 417 into Duo Mobile...\nPress Enter after you answer"},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
 			}},
 		{name: "status carried by a prompt under sshd", user: "alice", users: []duotest.User{alice}, answers: []string{"", ""},
 			params: func(p *login.Params) { p.StatusPrompt = true }, want: login.Allow,
@@ -236,7 +247,7 @@ func TestFlows(t *testing.T) {
 		{name: "verified push: each push attempt gets a fresh txid from a new preauth", user: "vera",
 			users: []duotest.User{{Name: "vera", VerifiedPushCode: "417", Push: duotest.PushDenied()}},
 			extra: map[string]string{"verified_push": "yes", "prompts": "2"}, answers: []string{"", ""}, want: login.MaxTries,
-			seen: []string{"Verification code: 417", "Login request denied.", "Verification code: 417", "Login request denied."},
+			seen: []string{"verification code 417", "Login request denied.", "verification code 417", "Login request denied."},
 			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
 				assert.Len(t, s.RequestsTo("/auth/v2/preauth"), 2)
 				auths := s.RequestsTo("/auth/v2/auth")

@@ -782,8 +782,8 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		}
 		// Duo sends the code in the push's first status message, not in
 		// preauth: that is the only place Duo's Unix clients read it.
-		steps = append([]Step(nil), steps...)
-		steps[0].StatusMsg = "Please enter verification code " + u.VerifiedPushCode + " into Duo Mobile..."
+		steps = append([]Step{{Status: "pushed", Result: duo.ResultWaiting,
+			StatusMsg: "Please enter verification code " + u.VerifiedPushCode + " into Duo Mobile..."}}, steps...)
 	}
 	if async {
 		s.ok(w, duo.AuthResponse{TxID: s.newTransaction(steps)})
