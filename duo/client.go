@@ -684,14 +684,26 @@ func (c *Client) Preauth(ctx context.Context, r PreauthRequest) (*PreauthRespons
 		p.Set("text_prompt", "1")
 	}
 	setIf(p, "failmode", r.Failmode)
-	var out PreauthResponse
+	// The outer status_msg shadows the embedded one, so a missing one
+	// can be told from an empty one.
+	var out struct {
+		PreauthResponse
+		StatusMsg *string `json:"status_msg"`
+	}
 	if err := c.call(ctx, endpoint{op: "preauth", method: http.MethodPost, path: "/auth/v2/preauth"}, p, &out); err != nil {
 		return nil, err
 	}
 	if out.Result == "" {
 		return nil, &ResponseError{Op: "preauth", StatusCode: http.StatusOK, Err: errors.New(`missing "result"`)}
 	}
-	return &out, nil
+	if out.StatusMsg != nil {
+		out.PreauthResponse.StatusMsg = *out.StatusMsg
+	} else if out.Result == ResultAllow {
+		// duo_unix takes an allow without status_msg for a malformed
+		// answer (failmode applies), never for a bypass.
+		return nil, &ResponseError{Op: "preauth", StatusCode: http.StatusOK, Err: errors.New(`"allow" without "status_msg"`)}
+	}
+	return &out.PreauthResponse, nil
 }
 
 // Auth calls POST /auth/v2/auth. With Async it returns the txid to poll

@@ -834,3 +834,37 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// TestPreauthAllowWithoutStatusMsg: an allow without status_msg is a
+// malformed answer, as duo_unix takes it (failmode applies there), never
+// a bypass; with status_msg, even an empty one, it is an allow.
+func TestPreauthAllowWithoutStatusMsg(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		response  map[string]any
+		malformed bool
+	}{
+		{"allow without status_msg", map[string]any{"result": "allow"}, true},
+		{"allow with a null status_msg", map[string]any{"result": "allow", "status_msg": nil}, true},
+		{"allow with status_msg", map[string]any{"result": "allow", "status_msg": "Allowing unknown user"}, false},
+		{"allow with an empty status_msg", map[string]any{"result": "allow", "status_msg": ""}, false},
+		{"auth without status_msg", map[string]any{"result": "auth"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) { writeOK(w, tt.response) })
+			pre, err := f.client(f.options()).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+			if !tt.malformed {
+				require.NoError(t, err)
+				assert.Equal(t, tt.response["result"], pre.Result)
+				if msg, ok := tt.response["status_msg"].(string); ok {
+					assert.Equal(t, msg, pre.StatusMsg)
+				}
+				return
+			}
+			var re *duo.ResponseError
+			require.ErrorAs(t, err, &re)
+			assert.Contains(t, err.Error(), `"allow" without "status_msg"`)
+			assert.Nil(t, pre)
+		})
+	}
+}
