@@ -167,6 +167,13 @@ func (s *session) run(ctx context.Context) Result {
 		return s.failmode(cfg.Failmode, "duo client: "+err.Error())
 	}
 	defer s.api.Close()
+	// A rate-limited request waits before its retry: say so, in one line,
+	// as login_duo does.
+	ctx = duo.WithRetryNotice(ctx, func(wait time.Duration) {
+		if !s.p.Quiet && !s.p.NoProgress {
+			s.p.Conv.Info(ctx, duo.RetryNoticeText(wait))
+		}
+	})
 
 	if r, done := s.preauth(ctx); done {
 		return r
@@ -669,11 +676,13 @@ func (s *session) pushInfo() string {
 	if s.p.Command != "" {
 		v.Set("command", s.p.Command)
 	}
-	out := v.Encode()
+	// Percent-encoded as Duo documents and duo_unix sends it: a space is
+	// %20, never url.Values' '+'.
+	out := duo.EncodeParams(v)
 	for len(out) >= duo.MaxPushInfoLen && len(v.Get("command")) > 0 {
 		cmd := v.Get("command")
 		v.Set("command", cmd[:len(cmd)/2]+"...")
-		out = v.Encode()
+		out = duo.EncodeParams(v)
 	}
 	return out
 }
@@ -732,8 +741,15 @@ func (s *session) logOutcome(r Result) {
 	if user == "" {
 		user = "-"
 	}
-	line := fmt.Sprintf("%s user=%s rhost=%s service=%s reason=%s", e.name,
-		clipLog(EscapeLog(user)), clipLog(EscapeLog(rhost)), clipLog(EscapeLog(orDash(s.p.Service))), clipLog(escapeReason(r.Reason)))
+	// duo_user: the name Duo was asked about, when GECOS mapped the user
+	// to another; ipaddr: the address actually sent to Duo.
+	duoUser := ""
+	if s.duoID != "" && s.duoID != s.user {
+		duoUser = " duo_user=" + clipLog(EscapeLog(s.duoID))
+	}
+	line := fmt.Sprintf("%s user=%s rhost=%s service=%s%s ipaddr=%s reason=%s", e.name,
+		clipLog(EscapeLog(user)), clipLog(EscapeLog(rhost)), clipLog(EscapeLog(orDash(s.p.Service))),
+		duoUser, clipLog(EscapeLog(orDash(s.ipaddr))), clipLog(escapeReason(r.Reason)))
 	if s.cfg != nil && s.cfg.SKey != "" {
 		line = strings.ReplaceAll(line, s.cfg.SKey, "[skey]")
 	}

@@ -88,6 +88,8 @@ func lookup(name string) (*login.UserInfo, error) {
 		return &login.UserInfo{Name: name, UID: 1001, Groups: []string{"users", "ops"}}, nil
 	case "root":
 		return &login.UserInfo{Name: name, UID: 0, Groups: []string{"root"}}, nil
+	case "gecosuser":
+		return &login.UserInfo{Name: name, UID: 1002, Gecos: "Jane Doe,jdoe.duo", Groups: []string{"users"}}, nil
 	}
 	return &login.UserInfo{Name: name, UID: 1000, Groups: []string{"users"}}, nil
 }
@@ -186,8 +188,32 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, "1", pre.Get("text_prompt"))
 				assert.Equal(t, "testhost", pre.Get("hostname"))
 				assert.Equal(t, "open", pre.Get("failmode"))
-				assert.Contains(t, log, "allow user=alice rhost=198.51.100.7 service=sshd")
+				assert.Contains(t, log, "allow user=alice rhost=198.51.100.7 service=sshd ipaddr=198.51.100.7 reason=")
+				assert.NotContains(t, log, "duo_user=")
 			}},
+		{name: "the log line names the Duo user GECOS maps to and the ipaddr sent", user: "gecosuser",
+			users: []duotest.User{{Name: "jdoe.duo", Passcodes: []string{"123456"}}}, extra: map[string]string{"gecos_username_pos": "2"},
+			answers: []string{"123456"}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				assert.Contains(t, log, "allow user=gecosuser rhost=198.51.100.7 service=sshd duo_user=jdoe.duo ipaddr=198.51.100.7 reason=")
+			}},
+		{name: "the log line says when no ipaddr was sent", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { p.RemoteHost = "" }, answers: []string{"123456"}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				assert.Contains(t, log, "allow user=alice rhost=- service=sshd ipaddr=- reason=")
+			}},
+		{name: "pushinfo is percent-encoded, a space as %20", user: "alice", users: []duotest.User{alice},
+			extra: map[string]string{"pushinfo": "yes"}, params: func(p *login.Params) { p.Command = "/usr/bin/ls -l /tmp" },
+			answers: []string{"1"}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				auth := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auth, 1)
+				assert.Equal(t, "command=%2Fusr%2Fbin%2Fls%20-l%20%2Ftmp&hostname=testhost", auth[0].Params.Get("pushinfo"))
+			}},
+		{name: "a rate-limited request tells the user it waits", user: "alice", users: []duotest.User{alice},
+			faultPath: "/auth/v2/preauth", fault: &duotest.Fault{Status: 429, XRetryAfter: "1"},
+			answers: []string{"123456"}, want: login.Allow,
+			seen: []string{"INFO: Rate-limiting response received from server. Waiting for 1 seconds before retrying.", "PROMPT: Duo two-factor"}},
 		{name: "push denied three times", user: "bob", users: []duotest.User{{Name: "bob", Push: duotest.PushDenied()}},
 			answers: []string{"1", "1", "1"}, want: login.MaxTries, seen: []string{"Login request denied."}},
 		{name: "push denied, prompts=1", user: "bob", users: []duotest.User{{Name: "bob", Push: duotest.PushDenied()}},
@@ -307,7 +333,7 @@ func TestFlows(t *testing.T) {
 			params: func(p *login.Params) { p.Command = "/usr/bin/id -u" }, answers: []string{""}, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				auth := s.RequestsTo("/auth/v2/auth")[0].Params
-				assert.Contains(t, auth.Get("pushinfo"), "command=%2Fusr%2Fbin%2Fid+-u")
+				assert.Contains(t, auth.Get("pushinfo"), "command=%2Fusr%2Fbin%2Fid%20-u")
 				assert.Equal(t, "Sudo request", auth.Get("type"))
 			}},
 		// sshd's password step: a conversation that answers only echo-off
