@@ -49,6 +49,12 @@ type Options struct {
 	// CAFile is a PEM file that replaces the embedded bundle (the cafile
 	// key). RootCAs wins if both are set.
 	CAFile string
+	// SystemRoots (disable_ca_pinning) trusts the system's certificate
+	// store instead of the embedded Duo bundle; RootCAs and CAFile win.
+	SystemRoots bool
+	// MinTLSVersion (min_tls) raises the lowest TLS version used; the
+	// client never goes below TLS 1.2 whatever it says.
+	MinTLSVersion uint16
 	// Proxy is the http_proxy key: "http://[user:pass@]host:port" or
 	// "host:port"; "" connects directly. The environment is never read.
 	Proxy string
@@ -160,7 +166,7 @@ func New(o Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	if roots == nil {
+	if roots == nil && !o.SystemRoots {
 		if roots, err = duoRoots(); err != nil {
 			return nil, err
 		}
@@ -174,9 +180,9 @@ func New(o Options) (*Client, error) {
 	c.tr = &http.Transport{
 		DialContext: dialer.DialContext,
 		TLSClientConfig: &tls.Config{
-			RootCAs:    roots,
+			RootCAs:    roots, // nil with SystemRoots: the system store
 			ServerName: serverName,
-			MinVersion: tls.VersionTLS12,
+			MinVersion: max(tls.VersionTLS12, o.MinTLSVersion),
 		},
 		TLSHandshakeTimeout: c.timeout,
 		// auth_status long-polls: the headers may legitimately take

@@ -767,6 +767,7 @@ func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
 	return duo.New(duo.Options{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAFile: cfg.CAFile,
 		Proxy: cfg.HTTPProxy, Timeout: cfg.HTTPSTimeout,
+		SystemRoots: cfg.SystemRoots, MinTLSVersion: cfg.MinTLS,
 	})
 }
 
