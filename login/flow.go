@@ -76,6 +76,10 @@ type session struct {
 	// answered any, and the login went on headless (an automatic push).
 	unprompted bool
 	answered   bool // the user has answered a prompt
+	// vpCodeInStatus: a Verified Push is pending whose code Duo sends in
+	// the first status message; that message is shown even where
+	// progress lines are off (headless login_duo_go), as the code is.
+	vpCodeInStatus bool
 }
 
 func (s *session) debugf(format string, args ...any) {
@@ -536,11 +540,13 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 			// Mobile..."), which poll shows (under sshd in the status
 			// prompt, before the user must approve). A code in preauth
 			// is shown first only when a server sent one.
-			if code := strings.TrimSpace(SanitizeTerminal(s.pre.VerificationCode)); code != "" {
+			code := strings.TrimSpace(SanitizeTerminal(s.pre.VerificationCode))
+			if code != "" {
 				if err := s.notify(ctx, "Verification code: "+code+" (enter it in Duo Mobile to approve)"); err != nil {
 					return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
 				}
 			}
+			s.vpCodeInStatus = code == ""
 		}
 	}
 	pending := c.passcode == "" && !c.isSMS()
@@ -598,13 +604,19 @@ func factorName(r duo.AuthRequest) string {
 // it arrives.
 func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusResponse, error) {
 	last, lastStatus, shownPrompt := "", "", false
+	showCode := s.vpCodeInStatus
+	s.vpCodeInStatus = false
 	for {
 		asked := time.Now()
 		st, err := s.api.AuthStatus(ctx, txid)
 		if err != nil {
 			return nil, err
 		}
-		if st.StatusMsg != "" && st.StatusMsg != last && !s.p.NoProgress {
+		mustShow := showCode && st.StatusMsg != ""
+		if mustShow {
+			showCode = false
+		}
+		if st.StatusMsg != "" && st.StatusMsg != last && (!s.p.NoProgress || mustShow) {
 			last = st.StatusMsg
 			msg := SanitizeTerminal(st.StatusMsg)
 			if st.Result == duo.ResultWaiting && s.p.StatusPrompt && !shownPrompt {

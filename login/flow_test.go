@@ -256,6 +256,14 @@ func TestFlows(t *testing.T) {
 		{name: "verified push code Duo sent in preauth is shown before the push", user: "grace",
 			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417", SendVerificationCode: true}}, extra: map[string]string{"verified_push": "yes"},
 			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417 (enter it", "INFO: Please enter verification code 417"}},
+		{name: "verified push code shown even without progress lines (headless)", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
+			params: func(p *login.Params) { p.NoProgress = true }, answers: []string{""}, want: login.Allow,
+			seen: []string{"INFO: Please enter verification code 417 into Duo Mobile..."},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Pushed a login request", "progress lines are off")
+				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
+			}},
 		{name: "verified push code in the status prompt under sshd, before approving", user: "grace",
 			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
 			params: func(p *login.Params) { p.StatusPrompt = true }, answers: []string{"", ""}, want: login.Allow,
