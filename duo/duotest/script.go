@@ -72,10 +72,10 @@ type User struct {
 	// OmitStatusMsg leaves status_msg out of an allow, deny or enroll
 	// preauth answer: a malformed answer to Duo's Unix clients.
 	OmitStatusMsg bool
-	Devices   []duo.Device
-	Passcodes []string // accepted passcodes
-	Push      []Step   // auth_status sequence of a push (default PushApproved)
-	Phone     []Step   // auth_status sequence of a phone call (default PhoneAnswered)
+	Devices       []duo.Device
+	Passcodes     []string // accepted passcodes
+	Push          []Step   // auth_status sequence of a push (default PushApproved)
+	Phone         []Step   // auth_status sequence of a phone call (default PhoneAnswered)
 
 	// VerifiedPushCode, when set, puts the user under a Verified Push
 	// policy: a preauth with client_supports_verified_push=1 returns a
