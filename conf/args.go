@@ -25,7 +25,7 @@ const (
 type Args struct {
 	Conf   string // conf=FILE: the configuration file (absolute); DefaultPAMConfig when not given
 	Debug  bool   // debug: log more detail (duo_unix)
-	Quiet  bool   // quiet: show the user fewer informational messages (duo_unix)
+	Quiet  bool   // quiet: show the user fewer informational messages (pam_duo_go's; duo_unix has no such argument)
 	Mode   string // mode=auto|exec; ModeAuto when not given
 	Core   string // core=PATH: the Go core library (absolute); "" = the built-in path
 	Helper string // helper=PATH: login_duo_go (absolute); "" = the built-in path
@@ -44,8 +44,8 @@ const (
 	MaxLoginTimeout     = time.Hour
 )
 
-// ParseArgs reads the module arguments: duo_unix's conf=FILE, debug and
-// quiet, and pam_duo_go's mode=, core=, helper=, bypass= and login_timeout=. When an
+// ParseArgs reads the module arguments: duo_unix's conf=FILE and debug,
+// and pam_duo_go's quiet, mode=, core=, helper=, bypass= and login_timeout=. When an
 // argument is repeated the last one wins. An argument that is unknown or
 // has a bad value (paths must be absolute) is listed in Unknown, leaves the
 // setting at its default, and is reported in the returned error (wrapping

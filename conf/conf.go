@@ -89,6 +89,13 @@ type Config struct {
 	VerifiedPush        bool
 	PushType            string // push notification text (auth `type`); "" = Duo's default
 	DisplayUsername     string // name shown in Duo Mobile instead of the Duo username; "" = none
+	// MinTLS is the lowest TLS version to use with Duo (min_tls, newer
+	// duo_unix), a crypto/tls version number; never below TLS 1.2, the
+	// client's own floor.
+	MinTLS uint16
+	// SystemRoots (disable_ca_pinning, newer duo_unix): trust the system's
+	// certificate store instead of Duo's pinned roots (cafile still wins).
+	SystemRoots bool
 
 	// Warnings lists accepted but ignored or deprecated keys, with lines.
 	Warnings []string

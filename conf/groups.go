@@ -202,3 +202,15 @@ func allNegated(list string) bool {
 	}
 	return true
 }
+
+// dropEmptyPatterns removes the empty patterns ("" or a bare "!") from a
+// comma-separated pattern list.
+func dropEmptyPatterns(list string) string {
+	var kept []string
+	for _, p := range strings.Split(list, ",") {
+		if strings.TrimPrefix(p, "!") != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ",")
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -58,7 +59,7 @@ func LoadOwned(path string, owners ...int) (*Config, error) {
 	}
 
 	var refusals []error
-	if msg := modeProblem(fi.Mode().Perm()); msg != "" {
+	if msg := modeProblem(fi.Mode().Perm()); msg != "" && !groupReadableLoginConf(path, fi) {
 		refusals = append(refusals, &Error{File: path, Err: newDetail(ErrPermissions, msg)})
 	}
 	if msg := ownerProblem(fi, owners); msg != "" {
@@ -84,6 +85,19 @@ func LoadOwned(path string, owners ...int) (*Config, error) {
 		refusals = append(refusals, err)
 	}
 	return stub, joinErrors(refusals)
+}
+
+// LoginConfigName is the base name of login_duo's configuration, which,
+// as in newer duo_unix (upstream #402), may be readable by one group: mode
+// 0640 (or stricter for others), owned by root.
+const LoginConfigName = "login_duo.conf"
+
+// groupReadableLoginConf reports whether fi is a login_duo.conf that
+// newer duo_unix accepts as group-readable: root-owned, group read at
+// most, nothing for others.
+func groupReadableLoginConf(path string, fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Uid == 0 && filepath.Base(path) == LoginConfigName && fi.Mode().Perm()&0o037 == 0
 }
 
 // modeProblem explains why perm is unsafe, or returns "".

@@ -2,6 +2,7 @@ package conf
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -235,5 +236,50 @@ func TestLoadExample(t *testing.T) {
 	}
 	if _, err := Load(writeConf(t, string(data), 0o600)); err != nil {
 		t.Errorf("duo_unix's example must load: %v", err)
+	}
+}
+
+// TestLoadGroupReadableLoginConf: a root-owned login_duo.conf may be
+// readable by its group (mode 0640), as newer duo_unix allows (upstream
+// #402); pam_duo.conf may not, nor may a login_duo.conf that others can
+// read, the group can write, or another user owns.
+func TestLoadGroupReadableLoginConf(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the file must be owned by root")
+	}
+	for _, tt := range []struct {
+		name  string
+		mode  fs.FileMode
+		owner int
+		ok    bool
+	}{
+		{LoginConfigName, 0o640, 0, true},
+		{LoginConfigName, 0o440, 0, true},
+		{LoginConfigName, 0o600, 0, true},
+		{LoginConfigName, 0o644, 0, false},
+		{LoginConfigName, 0o660, 0, false},
+		{LoginConfigName, 0o650, 0, false},
+		{LoginConfigName, 0o640, nobody, false},
+		{"pam_duo.conf", 0o640, 0, false},
+	} {
+		t.Run(fmt.Sprintf("%s %04o uid %d", tt.name, tt.mode, tt.owner), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), tt.name)
+			if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(path, tt.owner, 0); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadOwned(path, nobody+1)
+			if tt.ok && err != nil {
+				t.Errorf("refused: %v", err)
+			}
+			if !tt.ok && !errors.Is(err, ErrPermissions) {
+				t.Errorf("got %v, want ErrPermissions", err)
+			}
+		})
 	}
 }

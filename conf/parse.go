@@ -2,6 +2,7 @@ package conf
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
@@ -41,6 +42,8 @@ var knownKeys = []string{
 	"accept_env_factor", "fallback_local_ip", "https_timeout", "send_gecos",
 	"gecos_parsed", "gecos_delim", "gecos_username_pos", "verified_push",
 	"dev_fips_mode", "motd",
+	// newer duo_unix: a TLS floor, and the system trust store.
+	"min_tls", "disable_ca_pinning",
 	// pam_duo_go's own: what the push notification says.
 	"push_type", "display_username",
 }
@@ -327,7 +330,9 @@ func (p *parser) set(e entry, value string) {
 	case "gecos_parsed":
 		p.warn(e.line, "gecos_parsed is deprecated and has no effect (as in current duo_unix); use gecos_delim and gecos_username_pos")
 	case "dev_fips_mode":
-		p.warn(e.line, "dev_fips_mode is deprecated and has no effect (as in current duo_unix)")
+		p.warn(e.line, "dev_fips_mode has no effect in pam_duo_go (duo_unix built without FIPS refused every login when it was on)")
+	case "min_tls":
+		p.setMinTLS(e, value)
 	default:
 		p.setBool(e, value)
 	}
@@ -356,9 +361,32 @@ func (p *parser) setBool(e entry, value string) {
 		c.Motd = b
 	case "verified_push":
 		c.VerifiedPush = b
+	case "disable_ca_pinning":
+		c.SystemRoots = b
 	default:
 		panic("conf: no setter for key " + e.key)
 	}
+}
+
+// tlsVersions are min_tls's values, as newer duo_unix reads them.
+var tlsVersions = map[string]uint16{
+	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
+}
+
+// setMinTLS reads min_tls: 1.0 to 1.3 (also written TLSv1.2); below 1.2,
+// the client's floor, it keeps 1.2 and warns.
+func (p *parser) setMinTLS(e entry, value string) {
+	v := strings.TrimPrefix(strings.ToLower(value), "tlsv")
+	n, ok := tlsVersions[v]
+	if !ok {
+		p.invalid(e, value, "want 1.0, 1.1, 1.2 or 1.3")
+		return
+	}
+	if n < tls.VersionTLS12 {
+		p.warn(e.line, fmt.Sprintf("min_tls = %s is below pam_duo_go's floor: TLS 1.2 is used at least", value))
+		n = tls.VersionTLS12
+	}
+	p.cfg.MinTLS = n
 }
 
 // parseBool reads duo_unix's booleans (yes, true, on, 1 and their
@@ -450,6 +478,14 @@ func (p *parser) setGroups(e entry) {
 		p.warn(e.line, e.key+" is empty: Duo applies to every user")
 	}
 	for _, list := range lists {
+		// duo_unix (OpenSSH's matcher) takes an empty pattern, which
+		// matches no group: its own test config has a trailing comma.
+		if pruned := dropEmptyPatterns(list); pruned != list {
+			p.warn(e.line, fmt.Sprintf("%s: pattern list %q has an empty pattern (a doubled, leading or trailing comma); it matches no group and is ignored", e.key, clip(list, 64)))
+			if list = pruned; list == "" {
+				continue
+			}
+		}
 		if msg := checkPatternList(list); msg != "" {
 			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: pattern list %q: %s", e.key, clip(list, 64), msg))
 			continue

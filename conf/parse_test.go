@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -235,10 +236,6 @@ func TestInvalidValues(t *testing.T) {
 		{"gecos_username_pos = 0", "gecos_username_pos", "positions start at 1"},
 		{"gecos_username_pos = -2", "gecos_username_pos", "positions start at 1"},
 		{"gecos_username_pos = first", "gecos_username_pos", "whole number"},
-		{"groups = a,,b", "groups", "empty pattern"},
-		{"groups = ,a", "groups", "empty pattern"},
-		{"groups = a,", "groups", "empty pattern"},
-		{"groups = !", "groups", "empty pattern"},
 		{"groups = " + strings.Repeat("g", MaxPatternLen+1), "groups", "longer than"},
 		{"groups = " + strings.Repeat("g ", MaxGroupLists+1), "groups", "more than 256 pattern lists"},
 	}
@@ -280,7 +277,12 @@ func TestWarnings(t *testing.T) {
 		{"noverify = no", 5, "noverify has no effect"},
 		{"noverify = whatever", 5, "noverify is ignored"},
 		{"gecos_parsed = yes", 5, "gecos_parsed is deprecated"},
-		{"dev_fips_mode = yes", 5, "dev_fips_mode is deprecated"},
+		{"dev_fips_mode = yes", 5, "dev_fips_mode has no effect in pam_duo_go (duo_unix built without FIPS refused every login"},
+		{"groups = a,,b", 5, "has an empty pattern"},
+		{"groups = ,a", 5, "has an empty pattern"},
+		{"groups = a,", 5, "has an empty pattern"},
+		{"min_tls = 1.0", 5, "min_tls = 1.0 is below pam_duo_go's floor: TLS 1.2 is used at least"},
+		{"min_tls = 1.1", 5, "TLS 1.2 is used at least"},
 		{"prompts = 0", 5, "prompts = 0 is raised to 1"},
 		{"prompts = 4", 5, "prompts = 4 is lowered to 3"},
 		{"https_timeout = 0", 5, "duo_unix read 0 or less as no timeout"},
@@ -725,6 +727,41 @@ func TestLargeInputsFinish(t *testing.T) {
 			}
 		case <-time.After(60 * time.Second):
 			t.Fatalf("%s: Parse did not finish", name)
+		}
+	}
+}
+
+// TestNewerDuoUnixKeys: keys and values newer duo_unix releases accept
+// are accepted, not a config error that refuses every login.
+func TestNewerDuoUnixKeys(t *testing.T) {
+	base := "[duo]\nikey = DIWJ8X6AEYOR5OMC6TQ1\nskey = Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ZNmk3zLJ4Ep\nhost = api-xxxxxxxx.duosecurity.com\n"
+	for _, tt := range []struct {
+		line string
+		get  func(*Config) any
+		want any
+	}{
+		{"min_tls = 1.3", func(c *Config) any { return c.MinTLS }, uint16(tls.VersionTLS13)},
+		{"min_tls = 1.2", func(c *Config) any { return c.MinTLS }, uint16(tls.VersionTLS12)},
+		{"min_tls = TLSv1.3", func(c *Config) any { return c.MinTLS }, uint16(tls.VersionTLS13)},
+		{"min_tls = 1.0", func(c *Config) any { return c.MinTLS }, uint16(tls.VersionTLS12)},
+		{"disable_ca_pinning = yes", func(c *Config) any { return c.SystemRoots }, true},
+		{"disable_ca_pinning = no", func(c *Config) any { return c.SystemRoots }, false},
+		// duo_unix's own tests/confs/mockduo_space_users.conf.
+		{`groups = users\ with\ spaces, no_spaces\here more\ spaces`, func(c *Config) any { return c.Groups },
+			[]string{"users with spaces", `no_spaces\here`, "more spaces"}},
+		{"groups = a,,b", func(c *Config) any { return c.Groups }, []string{"a,b"}},
+		{"groups = ! wheel", func(c *Config) any { return c.Groups }, []string{"wheel"}},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			c := parseOK(t, base+tt.line+"\n")
+			if got := tt.get(c); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %#v, want %#v", got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"min_tls = 2.0", "min_tls = tls1.3", "min_tls =", "disable_ca_pinning = maybe"} {
+		if _, err := Parse([]byte(base+bad+"\n"), "pam_duo.conf"); !errors.Is(err, ErrInvalidValue) {
+			t.Errorf("%s: got %v, want ErrInvalidValue", bad, err)
 		}
 	}
 }

@@ -49,6 +49,12 @@ type Options struct {
 	// CAFile is a PEM file that replaces the embedded bundle (the cafile
 	// key). RootCAs wins if both are set.
 	CAFile string
+	// SystemRoots (disable_ca_pinning) trusts the system's certificate
+	// store instead of the embedded Duo bundle; RootCAs and CAFile win.
+	SystemRoots bool
+	// MinTLSVersion (min_tls) raises the lowest TLS version used; the
+	// client never goes below TLS 1.2 whatever it says.
+	MinTLSVersion uint16
 	// Proxy is the http_proxy key: "http://[user:pass@]host:port" or
 	// "host:port"; "" connects directly. The environment is never read.
 	Proxy string
@@ -85,6 +91,7 @@ var ErrInvalidRequest = errors.New("invalid request")
 type Client struct {
 	ikey, skey   string
 	host         string // as configured, possibly host:port
+	signHost     string // host without the port: what the signature covers
 	hc           *http.Client
 	tr           *http.Transport
 	timeout      time.Duration
@@ -130,6 +137,7 @@ func New(o Options) (*Client, error) {
 		ikey:         o.IKey,
 		skey:         o.SKey,
 		host:         o.Host,
+		signHost:     serverName,
 		timeout:      orDefault(o.Timeout, DefaultTimeout),
 		longPoll:     orDefault(o.LongPollTimeout, DefaultLongPollTimeout),
 		maxRetryWait: orDefault(o.MaxRetryWait, DefaultMaxRetryWait),
@@ -158,7 +166,7 @@ func New(o Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	if roots == nil {
+	if roots == nil && !o.SystemRoots {
 		if roots, err = duoRoots(); err != nil {
 			return nil, err
 		}
@@ -172,9 +180,9 @@ func New(o Options) (*Client, error) {
 	c.tr = &http.Transport{
 		DialContext: dialer.DialContext,
 		TLSClientConfig: &tls.Config{
-			RootCAs:    roots,
+			RootCAs:    roots, // nil with SystemRoots: the system store
 			ServerName: serverName,
-			MinVersion: tls.VersionTLS12,
+			MinVersion: max(tls.VersionTLS12, o.MinTLSVersion),
 		},
 		TLSHandshakeTimeout: c.timeout,
 		// auth_status long-polls: the headers may legitimately take
@@ -366,11 +374,30 @@ func (c *Client) roundTrip(ctx context.Context, ep endpoint, params url.Values) 
 			return resp, nil
 		}
 		c.debugf("duo: %s: HTTP 429; retrying in %v", ep.op, wait.Round(time.Millisecond))
+		if notice, ok := ctx.Value(retryNoticeKey{}).(func(time.Duration)); ok && notice != nil {
+			notice(wait)
+		}
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, c.contextError(ep.op, err)
 		}
 		waited += wait
 	}
+}
+
+type retryNoticeKey struct{}
+
+// WithRetryNotice returns a context under which the client calls notice
+// with the wait before each retry of an HTTP 429, so that a waiting user
+// can be told (as login_duo does).
+func WithRetryNotice(ctx context.Context, notice func(wait time.Duration)) context.Context {
+	return context.WithValue(ctx, retryNoticeKey{}, notice)
+}
+
+// RetryNoticeText is the line shown to a user while a rate-limited
+// request waits, in duo_unix's words.
+func RetryNoticeText(wait time.Duration) string {
+	secs := int64((wait + time.Second - 1) / time.Second)
+	return fmt.Sprintf("Rate-limiting response received from server. Waiting for %d seconds before retrying.", secs)
 }
 
 // contextError reports that the caller's context ended. A cancellation is
@@ -382,9 +409,13 @@ func (c *Client) contextError(op string, err error) error {
 	return &TransportError{Op: op, Err: err}
 }
 
-// retryAfter reads a Retry-After header given in seconds.
+// retryAfter reads a Retry-After header (seconds or an HTTP date), or
+// X-Retry-After, which Duo also sends and duo_unix also reads.
 func retryAfter(h http.Header) (time.Duration, bool) {
 	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		v = strings.TrimSpace(h.Get("X-Retry-After"))
+	}
 	if v == "" {
 		return 0, false
 	}
@@ -448,7 +479,9 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, params url.Values, of
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	if !ep.unsigned {
-		req.Header.Set("Authorization", Authorization(c.ikey, c.skey, ep.method, c.host, ep.path, params, date))
+		// The signature covers the host without any port, as duo_unix
+		// signs it and as Duo verifies it.
+		req.Header.Set("Authorization", Authorization(c.ikey, c.skey, ep.method, c.signHost, ep.path, params, date))
 	}
 
 	hc := c.hc
@@ -674,14 +707,26 @@ func (c *Client) Preauth(ctx context.Context, r PreauthRequest) (*PreauthRespons
 		p.Set("text_prompt", "1")
 	}
 	setIf(p, "failmode", r.Failmode)
-	var out PreauthResponse
+	// The outer status_msg shadows the embedded one, so a missing one
+	// can be told from an empty one.
+	var out struct {
+		PreauthResponse
+		StatusMsg *string `json:"status_msg"`
+	}
 	if err := c.call(ctx, endpoint{op: "preauth", method: http.MethodPost, path: "/auth/v2/preauth"}, p, &out); err != nil {
 		return nil, err
 	}
 	if out.Result == "" {
 		return nil, &ResponseError{Op: "preauth", StatusCode: http.StatusOK, Err: errors.New(`missing "result"`)}
 	}
-	return &out, nil
+	if out.StatusMsg != nil {
+		out.PreauthResponse.StatusMsg = *out.StatusMsg
+	} else if out.Result == ResultAllow {
+		// duo_unix takes an allow without status_msg for a malformed
+		// answer (failmode applies), never for a bypass.
+		return nil, &ResponseError{Op: "preauth", StatusCode: http.StatusOK, Err: errors.New(`"allow" without "status_msg"`)}
+	}
+	return &out.PreauthResponse, nil
 }
 
 // Auth calls POST /auth/v2/auth. With Async it returns the txid to poll

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestPreauthParams(t *testing.T) {
@@ -390,14 +392,35 @@ func (c *fakeClock) Waits() []time.Duration {
 	return append([]time.Duration(nil), c.waits...)
 }
 
+// TestSignsHostWithoutPort: with host = name:port the signature covers
+// the name alone, as duo_unix signs and Duo verifies.
+func TestSignsHostWithoutPort(t *testing.T) {
+	f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) {
+		writeOK(w, map[string]any{"result": "allow", "status_msg": "ok"})
+	})
+	o := f.options()
+	require.Contains(t, o.Host, ":")
+	_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+	require.NoError(t, err)
+	seen := f.requests()
+	require.Len(t, seen, 1)
+	date := seen[0].Header.Get("X-Duo-Date")
+	name, _, err := net.SplitHostPort(o.Host)
+	require.NoError(t, err)
+	want := duo.Authorization(testIKey, testSKey, "POST", name, "/auth/v2/preauth", seen[0].Params, date)
+	assert.Equal(t, want, seen[0].Header.Get("Authorization"), "signed over %s, not %s", name, o.Host)
+}
+
 func TestRetryOn429(t *testing.T) {
 	tests := []struct {
 		name       string
 		retryAfter string // "" = no header
+		header     string // the header's name; "" = Retry-After
 		check      func(i int, d time.Duration) bool
 	}{
-		{"Retry-After", "3", func(i int, d time.Duration) bool { return d == 3*time.Second }},
-		{"backoff", "", func(i int, d time.Duration) bool {
+		{"Retry-After", "3", "", func(i int, d time.Duration) bool { return d == 3*time.Second }},
+		{"X-Retry-After, as duo_unix reads too", "3", "X-Retry-After", func(i int, d time.Duration) bool { return d == 3*time.Second }},
+		{"backoff", "", "", func(i int, d time.Duration) bool {
 			base := time.Second << i
 			return d >= base && d < base+time.Second
 		}},
@@ -409,7 +432,7 @@ func TestRetryOn429(t *testing.T) {
 				w.Header()["Date"] = nil // no server clock: dates come from the local clock only
 				if n.Add(1) <= 2 {
 					if tt.retryAfter != "" {
-						w.Header().Set("Retry-After", tt.retryAfter)
+						w.Header().Set(cmpOr(tt.header, "Retry-After"), tt.retryAfter)
 					}
 					writeFail(w, 429, 42901, "Too Many Requests", "")
 					return
@@ -420,8 +443,13 @@ func TestRetryOn429(t *testing.T) {
 			o := f.options()
 			o.Now, o.Sleep = clock.Now, clock.Sleep
 			req := duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true, PushInfo: "a=b"}
-			if _, err := f.client(o).Auth(testCtx(t), req); err != nil {
+			var notices []time.Duration
+			ctx := duo.WithRetryNotice(testCtx(t), func(d time.Duration) { notices = append(notices, d) })
+			if _, err := f.client(o).Auth(ctx, req); err != nil {
 				t.Fatal(err)
+			}
+			if got := clock.Waits(); !reflect.DeepEqual(notices, got) {
+				t.Errorf("the user was told of waits %v, the client waited %v", notices, got)
 			}
 			seen := f.requests()
 			if len(seen) != 3 {
@@ -797,5 +825,46 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		if c != nil {
 			c.Close()
 		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// TestPreauthAllowWithoutStatusMsg: an allow without status_msg is a
+// malformed answer, as duo_unix takes it (failmode applies there), never
+// a bypass; with status_msg, even an empty one, it is an allow.
+func TestPreauthAllowWithoutStatusMsg(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		response  map[string]any
+		malformed bool
+	}{
+		{"allow without status_msg", map[string]any{"result": "allow"}, true},
+		{"allow with a null status_msg", map[string]any{"result": "allow", "status_msg": nil}, true},
+		{"allow with status_msg", map[string]any{"result": "allow", "status_msg": "Allowing unknown user"}, false},
+		{"allow with an empty status_msg", map[string]any{"result": "allow", "status_msg": ""}, false},
+		{"auth without status_msg", map[string]any{"result": "auth"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) { writeOK(w, tt.response) })
+			pre, err := f.client(f.options()).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+			if !tt.malformed {
+				require.NoError(t, err)
+				assert.Equal(t, tt.response["result"], pre.Result)
+				if msg, ok := tt.response["status_msg"].(string); ok {
+					assert.Equal(t, msg, pre.StatusMsg)
+				}
+				return
+			}
+			var re *duo.ResponseError
+			require.ErrorAs(t, err, &re)
+			assert.Contains(t, err.Error(), `"allow" without "status_msg"`)
+			assert.Nil(t, pre)
+		})
 	}
 }

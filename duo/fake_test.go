@@ -85,7 +85,12 @@ func (f *fakeDuo) record(r *http.Request) seenRequest {
 	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Basic ") {
 		if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic ")); err == nil {
 			ikey, sig, _ := strings.Cut(string(raw), ":")
-			canon := duo.Canonicalize(r.Method, r.Host, r.URL.Path, params, r.Header.Get("X-Duo-Date"))
+			// Duo verifies the signature over the host without the port.
+			host, _, err := net.SplitHostPort(r.Host)
+			if err != nil {
+				host = r.Host
+			}
+			canon := duo.Canonicalize(r.Method, host, r.URL.Path, params, r.Header.Get("X-Duo-Date"))
 			s.SignatureOK = ikey == testIKey && duo.VerifySignature(testSKey, canon, sig)
 		}
 	}

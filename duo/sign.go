@@ -2,6 +2,7 @@ package duo
 
 import (
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
@@ -97,5 +98,14 @@ func Authorization(ikey, skey, method, host, path string, params url.Values, dat
 // canonical under skey, comparing in constant time. The mock server uses it.
 func VerifySignature(skey, canonical, sig string) bool {
 	want := Sign(skey, canonical)
+	return hmac.Equal([]byte(want), []byte(strings.ToLower(sig)))
+}
+
+// VerifySignatureSHA1 reports whether sig (hex) is the HMAC-SHA1 of
+// canonical under skey, the signature of older Duo clients, which Duo
+// still accepts. The mock server uses it; the client always signs with
+// HMAC-SHA512.
+func VerifySignatureSHA1(skey, canonical, sig string) bool {
+	want := hmacHex(sha1.New, skey, canonical)
 	return hmac.Equal([]byte(want), []byte(strings.ToLower(sig)))
 }

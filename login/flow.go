@@ -86,6 +86,10 @@ type session struct {
 	// answered any, and the login went on headless (an automatic push).
 	unprompted bool
 	answered   bool // the user has answered a prompt
+	// vpCodeInStatus: a Verified Push is pending whose code Duo sends in
+	// the first status message; that message is shown even where
+	// progress lines are off (headless login_duo_go), as the code is.
+	vpCodeInStatus bool
 }
 
 func (s *session) debugf(format string, args ...any) {
@@ -179,6 +183,13 @@ func (s *session) run(ctx context.Context) Result {
 		return Result{Outcome: FailClosed, Cause: CauseConfig, Reason: "duo client: " + err.Error()}
 	}
 	defer s.api.Close()
+	// A rate-limited request waits before its retry: say so, in one line,
+	// as login_duo does.
+	ctx = duo.WithRetryNotice(ctx, func(wait time.Duration) {
+		if !s.p.Quiet && !s.p.NoProgress {
+			s.p.Conv.Info(ctx, duo.RetryNoticeText(wait))
+		}
+	})
 
 	if r, done := s.preauth(ctx); done {
 		return r
@@ -525,10 +536,18 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 		}
 		if s.pre.TxID != "" {
 			req.TxID = s.pre.TxID
-			code := "Verification code: " + SanitizeTerminal(s.pre.VerificationCode) + " (enter it in Duo Mobile to approve)"
-			if err := s.notify(ctx, code); err != nil {
-				return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
+			// Duo's service sends the code in the push's first status
+			// message ("Please enter verification code 376 into Duo
+			// Mobile..."), which poll shows (under sshd in the status
+			// prompt, before the user must approve). A code in preauth
+			// is shown first only when a server sent one.
+			code := strings.TrimSpace(SanitizeTerminal(s.pre.VerificationCode))
+			if code != "" {
+				if err := s.notify(ctx, "Verification code: "+code+" (enter it in Duo Mobile to approve)"); err != nil {
+					return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, true
+				}
 			}
+			s.vpCodeInStatus = code == ""
 		}
 	}
 	pending := c.passcode == "" && !c.isSMS()
@@ -589,13 +608,19 @@ func factorName(r duo.AuthRequest) string {
 // it arrives.
 func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusResponse, error) {
 	last, lastStatus, shownPrompt := "", "", false
+	showCode := s.vpCodeInStatus
+	s.vpCodeInStatus = false
 	for {
 		asked := time.Now()
 		st, err := s.api.AuthStatus(ctx, txid)
 		if err != nil {
 			return nil, err
 		}
-		if st.StatusMsg != "" && st.StatusMsg != last && !s.p.NoProgress {
+		mustShow := showCode && st.StatusMsg != ""
+		if mustShow {
+			showCode = false
+		}
+		if st.StatusMsg != "" && st.StatusMsg != last && (!s.p.NoProgress || mustShow) {
 			last = st.StatusMsg
 			msg := SanitizeTerminal(st.StatusMsg)
 			if st.Result == duo.ResultWaiting && s.p.StatusPrompt && !shownPrompt {
@@ -667,11 +692,13 @@ func (s *session) pushInfo() string {
 	if s.p.Command != "" {
 		v.Set("command", s.p.Command)
 	}
-	out := v.Encode()
+	// Percent-encoded as Duo documents and duo_unix sends it: a space is
+	// %20, never url.Values' '+'.
+	out := duo.EncodeParams(v)
 	for len(out) >= duo.MaxPushInfoLen && len(v.Get("command")) > 0 {
 		cmd := v.Get("command")
 		v.Set("command", cmd[:len(cmd)/2]+"...")
-		out = v.Encode()
+		out = duo.EncodeParams(v)
 	}
 	return out
 }
@@ -730,8 +757,15 @@ func (s *session) logOutcome(r Result) {
 	if user == "" {
 		user = "-"
 	}
-	line := fmt.Sprintf("%s user=%s rhost=%s service=%s reason=%s", e.name,
-		clipLog(EscapeLog(user)), clipLog(EscapeLog(rhost)), clipLog(EscapeLog(orDash(s.p.Service))), clipLog(escapeReason(r.Reason)))
+	// duo_user: the name Duo was asked about, when GECOS mapped the user
+	// to another; ipaddr: the address actually sent to Duo.
+	duoUser := ""
+	if s.duoID != "" && s.duoID != s.user {
+		duoUser = " duo_user=" + clipLog(EscapeLog(s.duoID))
+	}
+	line := fmt.Sprintf("%s user=%s rhost=%s service=%s%s ipaddr=%s reason=%s", e.name,
+		clipLog(EscapeLog(user)), clipLog(EscapeLog(rhost)), clipLog(EscapeLog(orDash(s.p.Service))),
+		duoUser, clipLog(EscapeLog(orDash(s.ipaddr))), clipLog(escapeReason(r.Reason)))
 	if s.cfg != nil && s.cfg.SKey != "" {
 		line = strings.ReplaceAll(line, s.cfg.SKey, "[skey]")
 	}
@@ -749,6 +783,7 @@ func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
 	return duo.New(duo.Options{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAFile: cfg.CAFile,
 		Proxy: cfg.HTTPProxy, Timeout: cfg.HTTPSTimeout,
+		SystemRoots: cfg.SystemRoots, MinTLSVersion: cfg.MinTLS,
 	})
 }
 

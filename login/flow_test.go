@@ -88,6 +88,8 @@ func lookup(name string) (*login.UserInfo, error) {
 		return &login.UserInfo{Name: name, UID: 1001, Groups: []string{"users", "ops"}}, nil
 	case "root":
 		return &login.UserInfo{Name: name, UID: 0, Groups: []string{"root"}}, nil
+	case "gecosuser":
+		return &login.UserInfo{Name: name, UID: 1002, Gecos: "Jane Doe,jdoe.duo", Groups: []string{"users"}}, nil
 	}
 	return &login.UserInfo{Name: name, UID: 1000, Groups: []string{"users"}}, nil
 }
@@ -186,8 +188,32 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, "1", pre.Get("text_prompt"))
 				assert.Equal(t, "testhost", pre.Get("hostname"))
 				assert.Equal(t, "open", pre.Get("failmode"))
-				assert.Contains(t, log, "allow user=alice rhost=198.51.100.7 service=sshd")
+				assert.Contains(t, log, "allow user=alice rhost=198.51.100.7 service=sshd ipaddr=198.51.100.7 reason=")
+				assert.NotContains(t, log, "duo_user=")
 			}},
+		{name: "the log line names the Duo user GECOS maps to and the ipaddr sent", user: "gecosuser",
+			users: []duotest.User{{Name: "jdoe.duo", Passcodes: []string{"123456"}}}, extra: map[string]string{"gecos_username_pos": "2"},
+			answers: []string{"123456"}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				assert.Contains(t, log, "allow user=gecosuser rhost=198.51.100.7 service=sshd duo_user=jdoe.duo ipaddr=198.51.100.7 reason=")
+			}},
+		{name: "the log line says when no ipaddr was sent", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { p.RemoteHost = "" }, answers: []string{"123456"}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				assert.Contains(t, log, "allow user=alice rhost=- service=sshd ipaddr=- reason=")
+			}},
+		{name: "pushinfo is percent-encoded, a space as %20", user: "alice", users: []duotest.User{alice},
+			extra: map[string]string{"pushinfo": "yes"}, params: func(p *login.Params) { p.Command = "/usr/bin/ls -l /tmp" },
+			answers: []string{"1"}, want: login.Allow,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				auth := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auth, 1)
+				assert.Equal(t, "command=%2Fusr%2Fbin%2Fls%20-l%20%2Ftmp&hostname=testhost", auth[0].Params.Get("pushinfo"))
+			}},
+		{name: "a rate-limited request tells the user it waits", user: "alice", users: []duotest.User{alice},
+			faultPath: "/auth/v2/preauth", fault: &duotest.Fault{Status: 429, XRetryAfter: "1"},
+			answers: []string{"123456"}, want: login.Allow,
+			seen: []string{"INFO: Rate-limiting response received from server. Waiting for 1 seconds before retrying.", "PROMPT: Duo two-factor"}},
 		{name: "push denied three times", user: "bob", users: []duotest.User{{Name: "bob", Push: duotest.PushDenied()}},
 			answers: []string{"1", "1", "1"}, want: login.MaxTries, seen: []string{"Login request denied."}},
 		{name: "push denied, prompts=1", user: "bob", users: []duotest.User{{Name: "bob", Push: duotest.PushDenied()}},
@@ -216,15 +242,34 @@ func TestFlows(t *testing.T) {
 		{name: "user inside groups", user: "opsuser", users: []duotest.User{{Name: "opsuser", Passcodes: []string{"123456"}}},
 			extra: map[string]string{"groups": "ops,admin"}, answers: []string{"123456"}, want: login.Allow},
 		{name: "unknown local user", user: "nobody-here", want: login.UserUnknown},
-		{name: "verified push code before the push", user: "grace",
+		{name: "verified push code from the status messages, no empty code", user: "grace",
 			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
-			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417", "INFO: Pushed a login request"},
-			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Please enter verification code 417 into Duo Mobile...", "INFO: Pushed a login request"},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
 				pre := s.RequestsTo("/auth/v2/preauth")[0].Params
 				assert.Equal(t, "1", pre.Get("client_supports_verified_push"))
 				auth := s.RequestsTo("/auth/v2/auth")[0].Params
 				assert.Equal(t, "verified_push1", auth.Get("prompt"))
 				assert.NotEmpty(t, auth.Get("txid"))
+			}},
+		{name: "verified push code Duo sent in preauth is shown before the push", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417", SendVerificationCode: true}}, extra: map[string]string{"verified_push": "yes"},
+			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417 (enter it", "INFO: Please enter verification code 417"}},
+		{name: "verified push code shown even without progress lines (headless)", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
+			params: func(p *login.Params) { p.NoProgress = true }, answers: []string{""}, want: login.Allow,
+			seen: []string{"INFO: Please enter verification code 417 into Duo Mobile..."},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Pushed a login request", "progress lines are off")
+				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
+			}},
+		{name: "verified push code in the status prompt under sshd, before approving", user: "grace",
+			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
+			params: func(p *login.Params) { p.StatusPrompt = true }, answers: []string{"", ""}, want: login.Allow,
+			seen: []string{"PROMPT: Please enter verification code 417 into Duo Mobile...\nPress Enter after you answer"},
+			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
+				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
 			}},
 		{name: "status carried by a prompt under sshd", user: "alice", users: []duotest.User{alice}, answers: []string{"", ""},
 			params: func(p *login.Params) { p.StatusPrompt = true }, want: login.Allow,
@@ -236,7 +281,7 @@ func TestFlows(t *testing.T) {
 		{name: "verified push: each push attempt gets a fresh txid from a new preauth", user: "vera",
 			users: []duotest.User{{Name: "vera", VerifiedPushCode: "417", Push: duotest.PushDenied()}},
 			extra: map[string]string{"verified_push": "yes", "prompts": "2"}, answers: []string{"", ""}, want: login.MaxTries,
-			seen: []string{"Verification code: 417", "Login request denied.", "Verification code: 417", "Login request denied."},
+			seen: []string{"verification code 417", "Login request denied.", "verification code 417", "Login request denied."},
 			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
 				assert.Len(t, s.RequestsTo("/auth/v2/preauth"), 2)
 				auths := s.RequestsTo("/auth/v2/auth")
@@ -296,7 +341,7 @@ func TestFlows(t *testing.T) {
 			params: func(p *login.Params) { p.Command = "/usr/bin/id -u" }, answers: []string{""}, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				auth := s.RequestsTo("/auth/v2/auth")[0].Params
-				assert.Contains(t, auth.Get("pushinfo"), "command=%2Fusr%2Fbin%2Fid+-u")
+				assert.Contains(t, auth.Get("pushinfo"), "command=%2Fusr%2Fbin%2Fid%20-u")
 				assert.Equal(t, "Sudo request", auth.Get("type"))
 			}},
 		// sshd's password step: a conversation that answers only echo-off

@@ -11,7 +11,10 @@
 #include <string.h>
 
 /* converse sends one message; on success *answer (if wanted) is a
- * malloc'd string the caller must wipe and free. */
+ * malloc'd string the caller must wipe and free. A prompt answered with
+ * no response at all is a cancel, PAM_CONV_ERR: libpam_misc's misc_conv
+ * (su, login, pamtester) answers Ctrl-D so, and it must never read as
+ * an empty answer, which would pick the default factor and push. */
 static int converse(pam_handle_t *pamh, int style, const char *text, char **answer)
 {
 	const struct pam_conv *conv = NULL;
@@ -32,8 +35,8 @@ static int converse(pam_handle_t *pamh, int style, const char *text, char **answ
 		if (resp != NULL && resp->resp != NULL) {
 			*answer = resp->resp;
 			resp->resp = NULL;
-		} else if ((*answer = strdup("")) == NULL) {
-			rc = PAM_BUF_ERR;
+		} else if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
+			rc = PAM_CONV_ERR;
 		}
 	}
 	if (resp != NULL) {

@@ -69,16 +69,24 @@ type User struct {
 	Name      string
 	Preauth   string // "auth" (default), "allow", "deny" or "enroll"
 	StatusMsg string // preauth status_msg
-	Devices   []duo.Device
-	Passcodes []string // accepted passcodes
-	Push      []Step   // auth_status sequence of a push (default PushApproved)
-	Phone     []Step   // auth_status sequence of a phone call (default PhoneAnswered)
+	// OmitStatusMsg leaves status_msg out of an allow, deny or enroll
+	// preauth answer: a malformed answer to Duo's Unix clients.
+	OmitStatusMsg bool
+	Devices       []duo.Device
+	Passcodes     []string // accepted passcodes
+	Push          []Step   // auth_status sequence of a push (default PushApproved)
+	Phone         []Step   // auth_status sequence of a phone call (default PhoneAnswered)
 
 	// VerifiedPushCode, when set, puts the user under a Verified Push
 	// policy: a preauth with client_supports_verified_push=1 returns a
-	// txid and this code, and a push is denied unless auth carries that
-	// txid; each txid is good for one push.
+	// txid, and a push is denied unless auth carries that txid; each txid
+	// is good for one push. As at Duo, the code reaches the user in the
+	// push's first status message ("Please enter verification code 417
+	// into Duo Mobile...").
 	VerifiedPushCode string
+	// SendVerificationCode also puts the code in preauth's
+	// verification_code field, which Duo's service does not send.
+	SendVerificationCode bool
 	// LockedOut makes every auth a deny with status locked_out.
 	LockedOut bool
 	// NoDevicesInPrompt leaves devices out of a text_prompt preauth
@@ -102,6 +110,9 @@ type Fault struct {
 	Code       int    // Duo code for the envelope (default Status*100)
 	Message    string // envelope message
 	RetryAfter string // Retry-After header value, sent with any fault that answers
+	// XRetryAfter is an X-Retry-After header value (Duo's other name for
+	// it, which duo_unix also reads), sent with any fault that answers.
+	XRetryAfter string
 
 	Body            []byte        // raw body instead of an envelope (with Status, default 200)
 	Malformed       bool          // invalid JSON

@@ -388,22 +388,55 @@ func (s *Server) verify(r *http.Request, params url.Values) (int, string) {
 	if ikey != s.IKey {
 		return 40102, "Invalid integration key in request credentials"
 	}
+	// Duo reads X-Duo-Date and falls back to Date: Duo's Unix clients
+	// send only X-Duo-Date, in local time with a numeric offset.
 	date := r.Header.Get("X-Duo-Date")
 	if date == "" {
 		date = r.Header.Get("Date")
 	}
-	t, err := time.Parse(duo.DateFormat, date)
-	if err != nil {
+	t, ok := parseRequestDate(date)
+	if !ok {
 		return 40105, "Invalid request date: unparseable"
 	}
 	if d := t.Sub(s.now()); d > DateWindow || d < -DateWindow {
 		return 40105, "Invalid request date: too far from the server's clock"
 	}
-	canon := duo.Canonicalize(r.Method, r.Host, r.URL.Path, params, date)
-	if !duo.VerifySignature(s.SKey, canon, sig) {
+	// The host is signed without the port, as Duo verifies it and as
+	// duo_unix signs it.
+	canon := duo.Canonicalize(r.Method, SigningHost(r.Host), r.URL.Path, params, date)
+	if !duo.VerifySignature(s.SKey, canon, sig) && !duo.VerifySignatureSHA1(s.SKey, canon, sig) {
 		return 40103, "Invalid signature in request credentials"
 	}
 	return 0, ""
+}
+
+// SigningHost is the host part of a Host header, without any port: the
+// host a request's signature covers.
+func SigningHost(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// requestDateLayouts are the RFC 2822 forms clients date requests with:
+// a numeric offset (Duo's clients, local time or UTC) or a zone name.
+var requestDateLayouts = []string{
+	duo.DateFormat,
+	"Mon, _2 Jan 2006 15:04:05 -0700",
+	time.RFC1123,
+	time.RFC1123Z,
+}
+
+// parseRequestDate reads a request's X-Duo-Date or Date header.
+func parseRequestDate(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	for _, layout := range requestDateLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // applyFault serves f; it reports whether the answer is complete.
@@ -411,6 +444,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 	s.pause(r, f.Delay)
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	if f.XRetryAfter != "" {
+		w.Header().Set("X-Retry-After", f.XRetryAfter)
 	}
 	switch {
 	case f.Hang:
@@ -570,11 +606,19 @@ func (s *Server) preauth(w http.ResponseWriter, _ *http.Request, p url.Values) {
 		if u.Preauth == duo.ResultEnroll {
 			resp.EnrollPortalURL = "https://" + s.Host + "/portal?code=" + randomHex(8)
 		}
-		if resp.StatusMsg == "" {
+		if resp.StatusMsg == "" && !u.OmitStatusMsg {
 			resp.StatusMsg = map[string]string{
 				duo.ResultAllow: "Allowing unknown user", duo.ResultDeny: "Login denied by policy",
 				duo.ResultEnroll: "Enroll an authentication device to proceed",
 			}[u.Preauth]
+		}
+		if u.OmitStatusMsg {
+			bare := map[string]any{"result": resp.Result}
+			if resp.EnrollPortalURL != "" {
+				bare["enroll_portal_url"] = resp.EnrollPortalURL
+			}
+			s.ok(w, bare)
+			return
 		}
 		s.ok(w, resp)
 		return
@@ -586,7 +630,10 @@ func (s *Server) preauth(w http.ResponseWriter, _ *http.Request, p url.Values) {
 		s.mu.Lock()
 		s.vpTxids[txid] = name
 		s.mu.Unlock()
-		resp.TxID, resp.VerificationCode = txid, u.VerifiedPushCode
+		resp.TxID = txid
+		if u.SendVerificationCode {
+			resp.VerificationCode = u.VerifiedPushCode
+		}
 		resp.Expiration = s.now().Add(60 * time.Second).Unix()
 	}
 	if p.Get("text_prompt") == "1" {
@@ -644,46 +691,61 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		s.fail(w, http.StatusBadRequest, 40002, "Invalid request parameters", "username: no such user")
 		return
 	}
-	factor, device := p.Get("factor"), p.Get("device")
+	// async is 1 or absent (0); Duo's Unix clients send async=1 for every
+	// factor, passcodes too, and then poll auth_status.
+	async := p.Get("async") == "1"
+	if a := p.Get("async"); a != "" && a != "0" && a != "1" {
+		s.badParam(w, "async")
+		return
+	}
+	factor, device, passcode := p.Get("factor"), p.Get("device"), p.Get("passcode")
 	if factor == duo.FactorPrompt {
 		key := p.Get("prompt")
+		if key == "" {
+			s.badParam(w, "prompt")
+			return
+		}
 		var ok bool
 		factor, device, ok = promptFactor(key, u.devices())
 		if !ok {
-			s.badParam(w, "prompt: unknown factor key "+strconv.Quote(key))
-			return
+			// Not a factor key of the menu: a typed passcode, which is
+			// how duo_unix sends every answer it cannot map.
+			factor, passcode = duo.FactorPasscode, key
 		}
 	}
-	if u.LockedOut {
-		locked := Step{Status: "locked_out", StatusMsg: "Your account is locked out.", Result: duo.ResultDeny}
-		if p.Get("async") == "1" {
-			s.ok(w, duo.AuthResponse{TxID: s.newTransaction([]Step{locked})})
+	// final answers a factor that ends at once, synchronously or, with
+	// async=1, as a transaction of one step.
+	final := func(resp duo.AuthResponse) {
+		if async {
+			s.ok(w, duo.AuthResponse{TxID: s.newTransaction([]Step{{Status: resp.Status, StatusMsg: resp.StatusMsg, Result: resp.Result}})})
 			return
 		}
-		s.ok(w, duo.AuthResponse{Result: locked.Result, Status: locked.Status, StatusMsg: locked.StatusMsg})
+		s.ok(w, resp)
+	}
+	if u.LockedOut {
+		final(duo.AuthResponse{Result: duo.ResultDeny, Status: "locked_out", StatusMsg: "Your account is locked out."})
 		return
 	}
 	switch factor {
 	case duo.FactorPasscode:
-		code := p.Get("passcode")
-		if code == "" {
+		if passcode == "" {
 			s.badParam(w, "passcode")
 			return
 		}
 		for _, c := range u.Passcodes {
-			if c == code {
-				s.ok(w, duo.AuthResponse{Result: duo.ResultAllow, Status: "allow", StatusMsg: "Success. Logging you in...", TrustedDeviceToken: u.TrustedDeviceToken})
+			if c == passcode {
+				final(duo.AuthResponse{Result: duo.ResultAllow, Status: "allow", StatusMsg: "Success. Logging you in...", TrustedDeviceToken: u.TrustedDeviceToken})
 				return
 			}
 		}
-		s.ok(w, duo.AuthResponse{Result: duo.ResultDeny, Status: "deny", StatusMsg: "Incorrect passcode. Please try again."})
+		final(duo.AuthResponse{Result: duo.ResultDeny, Status: "deny", StatusMsg: "Incorrect passcode. Please try again."})
 		return
 	case duo.FactorSMS:
 		if _, ok := pickDevice(u.devices(), device, duo.CapSMS); !ok {
 			s.badParam(w, "device")
 			return
 		}
-		s.ok(w, duo.AuthResponse{Result: duo.ResultDeny, Status: "sent", StatusMsg: "New SMS passcodes sent."})
+		final(duo.AuthResponse{Result: duo.ResultDeny, Status: "sent", StatusMsg: "New SMS passcodes sent."})
 		return
 	case duo.FactorAuto:
 		factor = duo.FactorPush
@@ -715,11 +777,15 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		delete(s.vpTxids, p.Get("txid")) // good for one push, as at Duo
 		s.mu.Unlock()
 		if owner != name {
-			s.ok(w, duo.AuthResponse{Result: duo.ResultDeny, Status: "deny", StatusMsg: "Verified Duo Push is required."})
+			final(duo.AuthResponse{Result: duo.ResultDeny, Status: "deny", StatusMsg: "Verified Duo Push is required."})
 			return
 		}
+		// Duo sends the code in the push's first status message, not in
+		// preauth: that is the only place Duo's Unix clients read it.
+		steps = append([]Step{{Status: "pushed", Result: duo.ResultWaiting,
+			StatusMsg: "Please enter verification code " + u.VerifiedPushCode + " into Duo Mobile..."}}, steps...)
 	}
-	if p.Get("async") == "1" {
+	if async {
 		s.ok(w, duo.AuthResponse{TxID: s.newTransaction(steps)})
 		return
 	}

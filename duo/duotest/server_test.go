@@ -2,7 +2,10 @@ package duotest_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/tls"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
@@ -99,19 +102,51 @@ func TestFullPushLoginOneConnection(t *testing.T) {
 	assert.Equal(t, 1, s.Connections())
 }
 
-// signedRequest sends a request signed by hand, to test the verifier.
-func signedRequest(t *testing.T, s *duotest.Server, ikey, skey, host string, params url.Values, date time.Time, tamper bool) (int, string) {
+// handRequest is a request signed by hand, to test the verifier.
+type handRequest struct {
+	ikey, skey string
+	host       string    // Host header (with the port)
+	signHost   string    // host in the canonical string; "" = host without its port
+	date       time.Time // the request's date
+	dateFormat string    // layout of the date; "" = duo.FormatDate (UTC, -0000)
+	zone       *time.Location
+	onlyDate   bool // send Date only (no X-Duo-Date)
+	onlyXDate  bool // send X-Duo-Date only (as duo_unix does)
+	sha1       bool // sign with HMAC-SHA1
+	tamper     bool
+}
+
+// signedRequest sends a preauth signed by hand.
+func signedRequest(t *testing.T, s *duotest.Server, h handRequest, params url.Values) (int, string) {
 	t.Helper()
-	d := duo.FormatDate(date)
+	d := duo.FormatDate(h.date)
+	if h.dateFormat != "" {
+		d = h.date.In(h.zone).Format(h.dateFormat)
+	}
 	body := duo.EncodeParams(params)
 	req, err := http.NewRequest(http.MethodPost, s.URL+"/auth/v2/preauth", strings.NewReader(body))
 	require.NoError(t, err)
-	req.Host = host
+	req.Host = h.host
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Date", d)
-	req.Header.Set("X-Duo-Date", d)
-	req.Header.Set("Authorization", duo.Authorization(ikey, skey, "POST", host, "/auth/v2/preauth", params, d))
-	if tamper {
+	if !h.onlyXDate {
+		req.Header.Set("Date", d)
+	}
+	if !h.onlyDate {
+		req.Header.Set("X-Duo-Date", d)
+	}
+	signHost := h.signHost
+	if signHost == "" {
+		signHost = duotest.SigningHost(h.host)
+	}
+	canon := duo.Canonicalize("POST", signHost, "/auth/v2/preauth", params, d)
+	sig := duo.Sign(h.skey, canon)
+	if h.sha1 {
+		m := hmac.New(sha1.New, []byte(h.skey))
+		m.Write([]byte(canon))
+		sig = hex.EncodeToString(m.Sum(nil))
+	}
+	req.Header.Set("Authorization", duo.BasicAuth(h.ikey, sig))
+	if h.tamper {
 		req.Body = io.NopCloser(strings.NewReader(body + "&ipaddr=1.2.3.4"))
 		req.ContentLength = -1
 	}
@@ -134,27 +169,40 @@ func TestSignatureVerification(t *testing.T) {
 	// to the second late in a second could land inside it.
 	now := time.Now()
 	upperHost := strings.ToUpper(strings.Replace(s.Host, "127.0.0.1", "LOCALHOST", 1))
+	ahead := time.FixedZone("", 5*3600+30*60)
+	behind := time.FixedZone("EST", -5*3600)
+	const duoUnixLayout = "Mon, 02 Jan 2006 15:04:05 -0700" // strftime %a, %d %b %Y %T %z
+	good := handRequest{ikey: s.IKey, skey: s.SKey, host: s.Host, date: now}
+	with := func(f func(*handRequest)) handRequest { h := good; f(&h); return h }
 	tests := []struct {
 		name       string
-		ikey, skey string
-		host       string
-		date       time.Time
-		tamper     bool
+		req        handRequest
 		wantStatus int
 		wantCode   string
 	}{
-		{"good", s.IKey, s.SKey, s.Host, now, false, 200, `"stat":"OK"`},
-		{"host case does not matter", s.IKey, s.SKey, upperHost, now, false, 200, `"stat":"OK"`},
-		{"wrong ikey", "DIWRONG", s.SKey, s.Host, now, false, 401, "40102"},
-		{"wrong skey", s.IKey, "wrong-secret", s.Host, now, false, 401, "40103"},
-		{"tampered parameter", s.IKey, s.SKey, s.Host, now, true, 401, "40103"},
-		{"date 310 s early", s.IKey, s.SKey, s.Host, now.Add(-310 * time.Second), false, 401, "40105"},
-		{"date 310 s late", s.IKey, s.SKey, s.Host, now.Add(310 * time.Second), false, 401, "40105"},
-		{"date 250 s off is fine", s.IKey, s.SKey, s.Host, now.Add(-250 * time.Second), false, 200, `"stat":"OK"`},
+		{"good", good, 200, `"stat":"OK"`},
+		{"host case does not matter", with(func(h *handRequest) { h.host = upperHost }), 200, `"stat":"OK"`},
+		{"signed over the host with its port, which Duo does not verify", with(func(h *handRequest) { h.signHost = s.Host }), 401, "40103"},
+		{"HMAC-SHA1, as older clients sign", with(func(h *handRequest) { h.sha1 = true }), 200, `"stat":"OK"`},
+		{"HMAC-SHA1 with a wrong key", with(func(h *handRequest) { h.sha1, h.skey = true, "wrong-secret" }), 401, "40103"},
+		{"X-Duo-Date only, as duo_unix sends", with(func(h *handRequest) { h.onlyXDate = true }), 200, `"stat":"OK"`},
+		{"Date only", with(func(h *handRequest) { h.onlyDate = true }), 200, `"stat":"OK"`},
+		{"local time with a positive offset", with(func(h *handRequest) { h.onlyXDate, h.dateFormat, h.zone = true, duoUnixLayout, ahead }), 200, `"stat":"OK"`},
+		{"local time with a negative offset", with(func(h *handRequest) { h.onlyXDate, h.dateFormat, h.zone = true, duoUnixLayout, behind }), 200, `"stat":"OK"`},
+		{"local wall clock labelled UTC is 5 h off", with(func(h *handRequest) {
+			h.date = now.In(behind)
+			h.dateFormat, h.zone = "Mon, 02 Jan 2006 15:04:05 -0000", time.FixedZone("", -5*3600)
+		}), 401, "40105"},
+		{"wrong ikey", with(func(h *handRequest) { h.ikey = "DIWRONG" }), 401, "40102"},
+		{"wrong skey", with(func(h *handRequest) { h.skey = "wrong-secret" }), 401, "40103"},
+		{"tampered parameter", with(func(h *handRequest) { h.tamper = true }), 401, "40103"},
+		{"date 310 s early", with(func(h *handRequest) { h.date = now.Add(-310 * time.Second) }), 401, "40105"},
+		{"date 310 s late", with(func(h *handRequest) { h.date = now.Add(310 * time.Second) }), 401, "40105"},
+		{"date 250 s off is fine", with(func(h *handRequest) { h.date = now.Add(-250 * time.Second) }), 200, `"stat":"OK"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := signedRequest(t, s, tt.ikey, tt.skey, tt.host, params, tt.date, tt.tamper)
+			status, body := signedRequest(t, s, tt.req, params)
 			assert.Equal(t, tt.wantStatus, status, body)
 			assert.Contains(t, body, tt.wantCode)
 		})
@@ -225,15 +273,61 @@ func TestScriptedOutcomes(t *testing.T) {
 	assert.Equal(t, 400, api.StatusCode)
 	assert.False(t, duo.IsUnavailable(err))
 
-	// Verified Push: the code and txid come with preauth and the push
-	// goes through only with that txid.
+	// Verified Push: the txid comes with preauth (no code: Duo sends none
+	// there), the push goes through only with that txid, and the code is
+	// in the push's first status message.
 	pre, err := c.Preauth(ctx(t), duo.PreauthRequest{Username: "vp", ClientSupportsVerifiedPush: true, TextPrompt: true})
 	require.NoError(t, err)
-	assert.Equal(t, "417", pre.VerificationCode)
+	assert.Empty(t, pre.VerificationCode)
 	require.NotEmpty(t, pre.TxID)
 	assert.Equal(t, "verified_push1", pre.Prompt.Factors["default"])
-	a := auth(duo.AuthRequest{Username: "vp", Factor: "prompt", Prompt: "verified_push1", TxID: pre.TxID})
-	assert.Equal(t, "allow", a.Result)
+	a := auth(duo.AuthRequest{Username: "vp", Factor: "prompt", Prompt: "verified_push1", TxID: pre.TxID, Async: true})
+	st, err := c.AuthStatus(ctx(t), a.TxID)
+	require.NoError(t, err)
+	assert.Equal(t, "Please enter verification code 417 into Duo Mobile...", st.StatusMsg)
+	for i := 0; i < 5 && st.Result == "waiting"; i++ { // then the push's own steps
+		st, err = c.AuthStatus(ctx(t), a.TxID)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "allow", st.Result)
+}
+
+// TestUnixClientRequests: what Duo's Unix clients (duo_unix) send is
+// served: every typed answer as factor=prompt, async=1 for every factor
+// and async absent meaning synchronous.
+func TestUnixClientRequests(t *testing.T) {
+	s := duotest.NewServer()
+	defer s.Close()
+	s.AddUser(duotest.User{Name: "approve", Passcodes: []string{"123456"}})
+	s.AddUser(duotest.User{Name: "locked", LockedOut: true})
+	c := newClient(t, s)
+	for _, tt := range []struct {
+		name                  string
+		req                   duo.AuthRequest
+		wantResult, wantState string
+	}{
+		{"passcode as a prompt, sync", duo.AuthRequest{Username: "approve", Factor: "prompt", Prompt: "123456"}, "allow", "allow"},
+		{"wrong passcode as a prompt, sync", duo.AuthRequest{Username: "approve", Factor: "prompt", Prompt: "999999"}, "deny", "deny"},
+		{"passcode as a prompt, async", duo.AuthRequest{Username: "approve", Factor: "prompt", Prompt: "123456", Async: true}, "allow", "allow"},
+		{"wrong passcode as a prompt, async", duo.AuthRequest{Username: "approve", Factor: "prompt", Prompt: "999999", Async: true}, "deny", "deny"},
+		{"passcode factor, async", duo.AuthRequest{Username: "approve", Factor: "passcode", Passcode: "123456", Async: true}, "allow", "allow"},
+		{"sms as a prompt, async", duo.AuthRequest{Username: "approve", Factor: "prompt", Prompt: "sms1", Async: true}, "deny", "sent"},
+		{"locked out, sync", duo.AuthRequest{Username: "locked", Factor: "prompt", Prompt: "push1"}, "deny", "locked_out"},
+		{"push, async absent", duo.AuthRequest{Username: "approve", Factor: "prompt", Prompt: "push1"}, "allow", "allow"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := c.Auth(ctx(t), tt.req)
+			require.NoError(t, err)
+			result, status := a.Result, a.Status
+			if tt.req.Async {
+				st, err := c.AuthStatus(ctx(t), a.TxID)
+				require.NoError(t, err)
+				result, status = st.Result, st.Status
+			}
+			assert.Equal(t, tt.wantResult, result)
+			assert.Equal(t, tt.wantState, status)
+		})
+	}
 }
 
 func TestTextPrompt(t *testing.T) {

@@ -14,6 +14,11 @@
 //	heidi  push that times out
 //	root   push approved, passcode 123456
 //	pc-*   any such name: passcode 123456
+//
+// -clock-offset shifts the server's clock (to try clock skew) and -fault
+// injects failures (HTTP errors, 429 with Retry-After, hangs, closed
+// connections, bad bodies) on an endpoint, so an administrator can try
+// those cases without writing code: duotest -help lists the syntax.
 package main
 
 import (
@@ -37,6 +42,19 @@ func main() {
 	writeConf := flag.String("write-conf", "", "write a pam_duo.conf for this server (CA beside it)")
 	writeCA := flag.String("write-ca", "", "write the test CA certificate (PEM)")
 	delay := flag.Duration("delay", 0, "added to every answer (simulated round trip)")
+	clockOffset := flag.Duration("clock-offset", 0, "shift the server's clock by this much (e.g. 1h, -10m), as if the client's clock were off")
+	type fault struct {
+		path string
+		f    duotest.Fault
+	}
+	var faults []fault
+	flag.Func("fault", "inject a fault, ENDPOINT:ITEM[,ITEM...] (repeatable), e.g. preauth:status=503,times=-1 or auth:status=429,retry-after=2 or any:hang; items: status=, code=, message=, retry-after=, x-retry-after=, times= (-1 = always), delay=, hang, close, truncate, malformed, html", func(v string) error {
+		path, f, err := duotest.ParseFault(v)
+		if err == nil {
+			faults = append(faults, fault{path, f})
+		}
+		return err
+	})
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*listen)
@@ -50,7 +68,7 @@ func main() {
 	if err != nil {
 		fatalf("listen: %v", err)
 	}
-	opts := []duotest.Option{duotest.WithListener(l), duotest.WithDelay(*delay)}
+	opts := []duotest.Option{duotest.WithListener(l), duotest.WithDelay(*delay), duotest.WithClockOffset(*clockOffset)}
 	if *ikey != "" || *skey != "" {
 		if *ikey == "" || *skey == "" {
 			fatalf("-ikey and -skey go together")
@@ -59,6 +77,9 @@ func main() {
 	}
 	s := duotest.NewServer(opts...)
 	defer s.Close()
+	for _, f := range faults {
+		s.Inject(f.path, f.f)
+	}
 	for _, u := range demoUsers() {
 		s.AddUser(u)
 	}
