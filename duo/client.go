@@ -186,8 +186,10 @@ func New(o Options) (*Client, error) {
 		},
 		TLSHandshakeTimeout: c.timeout,
 		// auth_status long-polls: the headers may legitimately take
-		// LongPollTimeout; each attempt's context bounds it more tightly.
-		ResponseHeaderTimeout: max(c.timeout, c.longPoll),
+		// LongPollTimeout. Each attempt's context is the real bound; this
+		// backstop comes a second later, so that the context's error
+		// (which names the timeout) always wins the race.
+		ResponseHeaderTimeout: max(c.timeout, c.longPoll) + time.Second,
 		MaxIdleConns:          2,
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       90 * time.Second,

@@ -292,7 +292,7 @@ func TestLoginHeadless(t *testing.T) {
 		{"push approved", duotest.PushApproved(), "", "headless-ran\n", "", 0},
 		{"push denied", duotest.PushDenied(), "", "", "Login request denied.\nAccess denied: no attempts left.\n", 1},
 		{"verified push shows only the code", duotest.PushApproved(), "417", "headless-ran\n",
-			"Verification code: 417 (enter it in Duo Mobile to approve)\n", 0},
+			"Please enter verification code 417 into Duo Mobile...\n", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

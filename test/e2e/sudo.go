@@ -60,69 +60,89 @@ func (r *SudoResult) Summary() string {
 // ErrTimeout). The result is never nil.
 func RunSudo(ctx context.Context, dir string, opts SudoOptions) (*SudoResult, error) {
 	res := &SudoResult{ExitCode: -1}
+	run, err := prepareSudo(dir, opts)
+	res.Sudoers = run.sudoers
+	if err != nil {
+		return res, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, run.timeout)
+	defer cancel()
+	cmd := privateCommand(ctx, run.binds, run.argv...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Stdin = strings.NewReader(run.stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	res.Stdout, res.Stderr = stdout.String(), stderr.String()
+	res.ExitCode = exitCode(err)
+	if ctx.Err() != nil {
+		res.TimedOut = true
+		return res, fmt.Errorf("sudo: %w after %v", ErrTimeout, run.timeout)
+	}
+	return res, nil
+}
+
+// sudoRun is a prepared sudo run: the binds that give it its own
+// /etc/pam.d and /etc/sudoers.d, its command line, stdin and bound.
+type sudoRun struct {
+	binds   []Bind
+	argv    []string
+	stdin   string
+	timeout time.Duration
+	sudoers string
+}
+
+// prepareSudo writes the PAM service and the sudoers drop-in of a sudo
+// run into dir and returns how to run it.
+func prepareSudo(dir string, opts SudoOptions) (sudoRun, error) {
+	var run sudoRun
 	if opts.User == "" {
-		return res, errors.New("RunSudo: no user")
+		return run, errors.New("RunSudo: no user")
 	}
 	service := opts.Service
 	if service == "" {
 		service = "sudo-pdgt-" + randomHex(4)
 	}
 	if strings.ContainsAny(service, "/\"\\ \t\n") {
-		return res, fmt.Errorf("RunSudo: bad service name %q", service)
+		return run, fmt.Errorf("RunSudo: bad service name %q", service)
 	}
 	command := opts.Command
 	if len(command) == 0 {
 		command = []string{"/usr/bin/id", "-u"}
 	}
-	timeout := opts.Timeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
+	run.timeout = opts.Timeout
+	if run.timeout <= 0 {
+		run.timeout = 60 * time.Second
 	}
 
 	pamDir := filepath.Join(dir, "pam.d")
 	if err := copyPAMDir(pamDir, map[string]string{service: opts.PAMStack}); err != nil {
-		return res, err
+		return run, err
 	}
 	sudoersDir := filepath.Join(dir, "sudoers.d")
 	if err := os.Mkdir(sudoersDir, 0o755); err != nil {
-		return res, fmt.Errorf("sudoers.d: %w", err)
+		return run, fmt.Errorf("sudoers.d: %w", err)
 	}
-	res.Sudoers = fmt.Sprintf("Defaults:%s pam_service=\"%s\", timestamp_timeout=0, passwd_tries=1, !lecture\n%s ALL=(root) /usr/bin/id\n",
+	run.sudoers = fmt.Sprintf("Defaults:%s pam_service=\"%s\", timestamp_timeout=0, passwd_tries=1, !lecture\n%s ALL=(root) /usr/bin/id\n",
 		opts.User, service, opts.User)
 	dropIn := filepath.Join(sudoersDir, "pam_duo_go_test_"+randomHex(4))
-	if err := os.WriteFile(dropIn, []byte(res.Sudoers), 0o440); err != nil {
-		return res, fmt.Errorf("sudoers drop-in: %w", err)
+	if err := os.WriteFile(dropIn, []byte(run.sudoers), 0o440); err != nil {
+		return run, fmt.Errorf("sudoers drop-in: %w", err)
 	}
 	if err := os.Chmod(dropIn, 0o440); err != nil {
-		return res, fmt.Errorf("sudoers drop-in: %w", err)
+		return run, fmt.Errorf("sudoers drop-in: %w", err)
 	}
 	if out, err := runBounded(30*time.Second, "visudo", "-cf", dropIn); err != nil {
-		return res, fmt.Errorf("visudo -cf rejects the drop-in: %w\n%s", err, out)
+		return run, fmt.Errorf("visudo -cf rejects the drop-in: %w\n%s", err, out)
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	argv := append([]string{"runuser", "-u", opts.User, "--", "sudo", "-S", "-k", "--"}, command...)
-	cmd := privateCommand(ctx, []Bind{
-		{Source: pamDir, Target: "/etc/pam.d"},
-		{Source: sudoersDir, Target: "/etc/sudoers.d"},
-	}, argv...)
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	run.binds = []Bind{{Source: pamDir, Target: "/etc/pam.d"}, {Source: sudoersDir, Target: "/etc/sudoers.d"}}
+	run.argv = append([]string{"runuser", "-u", opts.User, "--", "sudo", "-S", "-k", "--"}, command...)
 	var stdin strings.Builder
 	for _, a := range opts.Answers {
 		stdin.WriteString(a + "\n")
 	}
-	cmd.Stdin = strings.NewReader(stdin.String())
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res.Stdout, res.Stderr = stdout.String(), stderr.String()
-	res.ExitCode = exitCode(err)
-	if ctx.Err() != nil {
-		res.TimedOut = true
-		return res, fmt.Errorf("sudo: %w after %v", ErrTimeout, timeout)
-	}
-	return res, nil
+	run.stdin = stdin.String()
+	return run, nil
 }
 
 // SudoRun is RunSudo for a test: it fails the test if sudo hangs or the

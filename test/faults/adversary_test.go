@@ -28,11 +28,11 @@ import (
 // longer than this to make a call time out.
 const adversaryTimeout = time.Second
 
-// attack acts on a running su while its preauth is in flight, as the
-// user could; it returns when the attack is over.
+// attack acts on a running su or sudo while a call to Duo is in flight,
+// as the user could; it returns when the attack is over.
 type attack struct {
 	name string
-	run  func(t *testing.T, su *e2e.SuProcess, user string)
+	run  func(t *testing.T, p *e2e.Started, user string)
 }
 
 // stopFor is how long an attack keeps the processes stopped: well past
@@ -40,15 +40,15 @@ type attack struct {
 const stopFor = 3 * time.Second
 
 var attacks = []attack{
-	{"SIGSTOP then SIGCONT, sent by the user to every process of the login", func(t *testing.T, su *e2e.SuProcess, user string) {
-		pids := su.Pids()
+	{"SIGSTOP then SIGCONT, sent by the user to every process of the login", func(t *testing.T, p *e2e.Started, user string) {
+		pids := p.Pids()
 		signalAs(t, user, "STOP", pids)
 		time.Sleep(stopFor)
 		signalAs(t, user, "CONT", pids)
 	}},
-	{"Ctrl-Z then fg: SIGTSTP to the terminal's process group", func(t *testing.T, su *e2e.SuProcess, _ string) {
+	{"Ctrl-Z then fg: SIGTSTP to the terminal's process group", func(t *testing.T, p *e2e.Started, _ string) {
 		// The terminal sends it whatever the uids: root here.
-		pg := su.PgID()
+		pg := p.PgID()
 		if err := syscall.Kill(-pg, syscall.SIGTSTP); err != nil {
 			t.Fatalf("SIGTSTP to group %d: %v", pg, err)
 		}
@@ -57,11 +57,11 @@ var attacks = []attack{
 			t.Fatalf("SIGCONT to group %d: %v", pg, err)
 		}
 	}},
-	{"freeze the cgroup the user was delegated", func(t *testing.T, su *e2e.SuProcess, _ string) {
+	{"freeze the cgroup the user was delegated", func(t *testing.T, p *e2e.Started, _ string) {
 		// systemd delegates user@UID.service to the user, who may freeze
 		// it; every process the user started, the PAM worker included,
 		// is in it. Root moves them there here, as systemd would have.
-		thaw := freeze(t, su.Pids())
+		thaw := freeze(t, p.Pids())
 		time.Sleep(stopFor)
 		thaw()
 	}},
@@ -78,16 +78,8 @@ func signalAs(t *testing.T, user, sig string, pids []int) {
 	out, _ := exec.Command("runuser", args...).CombinedOutput() // EPERM for root's processes is expected
 	var states []string
 	for _, p := range pids {
-		states = append(states, fmt.Sprintf("%d %s [%s]", p, e2e.ProcessState(p), e2e.ProcessCommand(p)))
-		if os.Getenv("ADV_DEBUG") != "" {
-			st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
-			tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
-			var ts []string
-			for _, tk := range tasks {
-				b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", p, tk.Name()))
-				ts = append(ts, string(b))
-			}
-			t.Logf("status of %d:\n%s\ntasks:\n%s", p, st, strings.Join(ts, "\n"))
+		if proc, err := e2e.ReadProc(p); err == nil {
+			states = append(states, fmt.Sprintf("%d %s %v", p, proc.State, proc.Cmdline))
 		}
 	}
 	t.Logf("kill -%s as %s: %s; now %s", sig, user, strings.TrimSpace(string(out)), strings.Join(states, ", "))
@@ -144,8 +136,8 @@ type adversary struct {
 	logs  *syslogSink
 }
 
-// newAdversary makes a user, a mock that denies everything and a "su"
-// stack of the module alone in mode (args), with failmode=safe.
+// newAdversary makes a user, a mock that denies everything and a stack of
+// the module alone in mode (args), with failmode=safe.
 func newAdversary(t *testing.T, args string, opts ...duotest.Option) *adversary {
 	root := artifacts(t)
 	logs := syslog(t)
@@ -162,12 +154,30 @@ func newAdversary(t *testing.T, args string, opts ...duotest.Option) *adversary 
 	return &adversary{user: user, mock: mock, conf: confPath, stack: e2e.Stack(stack), logs: logs}
 }
 
-// refused checks that su ran nothing as root and that the module logged
-// no failopen but a line naming why it refused.
-func (a *adversary) refused(t *testing.T, res *e2e.SuResult, mark int) (line string) {
+// front is the program the user attacks: su to root, or sudo.
+type front struct {
+	name  string
+	start func(t *testing.T, a *adversary, shellPrefix string) *e2e.Started
+}
+
+var fronts = []front{
+	{"su", func(t *testing.T, a *adversary, prefix string) *e2e.Started {
+		return e2e.StartSu(t, e2e.SuOptions{User: a.user.Name, PAMStack: a.stack, Answers: []string{"123456"}, Timeout: 60 * time.Second}, prefix)
+	}},
+	{"sudo", func(t *testing.T, a *adversary, prefix string) *e2e.Started {
+		return e2e.StartSudo(t, e2e.SudoOptions{User: a.user.Name, PAMStack: a.stack, Answers: []string{"123456"}, Timeout: 60 * time.Second}, prefix)
+	}},
+}
+
+// modes are the module's two ways to run the login.
+var modes = []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mode=exec"}}
+
+// refused checks that nothing ran as root and that the module logged no
+// failopen but a refusal, which it returns.
+func (a *adversary) refused(t *testing.T, res *e2e.Ended, mark int) (line string) {
 	t.Helper()
 	if res.ExitCode == 0 || slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
-		t.Errorf("su succeeded: %v", res)
+		t.Errorf("the login succeeded: %v", res)
 	}
 	logs := strings.Join(a.logs.since(mark), "\n")
 	if strings.Contains(logs, " failopen ") {
@@ -187,49 +197,60 @@ func (a *adversary) refused(t *testing.T, res *e2e.SuResult, mark int) (line str
 	return line
 }
 
-// TestAdversaryStopsTheLogin: the user stops, suspends or freezes the
-// login while preauth is in flight, for longer than https_timeout, then
-// lets it go on; Duo's answer comes only after that, so the call times
-// out. With Duo up (it answers a probe), the login must fail closed: the
-// fresh probe reaches Duo, or the process that decides saw that it did not
-// run the whole time. With the probe's ping down too, a stopped decider is
-// all that tells the attack from an outage: the freeze reaches the PAM
-// worker wherever it runs, and the heartbeat must catch it.
+// TestAdversaryStopsTheLogin: the user stops, suspends or freezes su or
+// sudo while a call to Duo is in flight, for longer than https_timeout,
+// then lets it go on; Duo's answer comes only after that, so the call
+// times out.
+//   - During preauth, with Duo up (it answers a probe): the fresh probe
+//     reaches Duo, or the process that decides saw that it did not run
+//     the whole time. With the probe's ping down too, a stopped decider is
+//     all that tells the attack from an outage: the freeze reaches the PAM
+//     worker wherever it runs, and the heartbeat must catch it.
+//   - During auth: Duo has answered this login, so no failure can open it.
 func TestAdversaryStopsTheLogin(t *testing.T) {
-	for _, mode := range []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mode=exec"}} {
-		for i, at := range attacks {
-			for _, pingDown := range []bool{false, true} {
-				if pingDown && i != len(attacks)-1 {
-					continue // only the freeze is sure to reach the decider
+	type stage struct {
+		name, path string
+		pingDown   bool
+		reason     string // the line must contain it
+	}
+	stages := []stage{
+		{"during preauth, ping up", "/auth/v2/preauth", false, "not an outage: "},
+		{"during preauth, ping down", "/auth/v2/preauth", true, "not an outage: this process was stopped or starved"},
+		{"during auth", "/auth/v2/auth", false, "Duo failed after it had answered this login"},
+	}
+	for _, fr := range fronts {
+		for _, mode := range modes {
+			for i, at := range attacks {
+				for _, st := range stages {
+					freezing := i == len(attacks)-1
+					if st.pingDown && !freezing {
+						continue // only the freeze is sure to reach the decider
+					}
+					if fr.name == "sudo" && st.path != "/auth/v2/preauth" && !freezing {
+						continue // bounded: su covers the other attacks during auth
+					}
+					t.Run(fmt.Sprintf("%s/%s/%s/%s", fr.name, mode.name, at.name, st.name), func(t *testing.T) {
+						a := newAdversary(t, mode.args)
+						// Duo's answer comes after the attack is over.
+						a.mock.Inject(st.path, duotest.Fault{Delay: stopFor + 2*time.Second})
+						if st.pingDown {
+							a.mock.Inject("/auth/v2/ping", duotest.Fault{Hang: true, Times: -1})
+						}
+						mark := a.logs.count()
+						start := time.Now()
+						p := fr.start(t, a, "")
+						waitForRequest(t, a.mock, st.path, 10*time.Second)
+						at.run(t, p, a.user.Name)
+						res := p.Wait(t)
+						line := a.refused(t, res, mark)
+						if !strings.Contains(line, st.reason) {
+							t.Errorf("the line does not say %q: %s", st.reason, line)
+						}
+						if elapsed := time.Since(start); elapsed > stopFor+loginTimeout+10*time.Second {
+							t.Errorf("took %v", elapsed)
+						}
+					})
 				}
-				name := fmt.Sprintf("%s/%s/ping up", mode.name, at.name)
-				if pingDown {
-					name = fmt.Sprintf("%s/%s/ping down", mode.name, at.name)
-				}
-				t.Run(name, func(t *testing.T) {
-					a := newAdversary(t, mode.args)
-					// Duo's answer comes after the attack is over.
-					a.mock.Inject("/auth/v2/preauth", duotest.Fault{Delay: stopFor + 2*time.Second})
-					if pingDown {
-						a.mock.Inject("/auth/v2/ping", duotest.Fault{Hang: true, Times: -1})
-					}
-					mark := a.logs.count()
-					start := time.Now()
-					su := e2e.StartSu(t, e2e.SuOptions{User: a.user.Name, PAMStack: a.stack, Answers: []string{"123456"}, Timeout: 60 * time.Second}, "")
-					waitForConnection(t, a.mock, 10*time.Second)
-					at.run(t, su, a.user.Name)
-					res := su.Wait(t)
-					line := a.refused(t, res, mark)
-					if !strings.Contains(line, "not an outage: ") {
-						t.Errorf("the line does not say why it was not an outage: %s", line)
-					}
-					if pingDown && !strings.Contains(line, "stopped or starved") {
-						t.Errorf("the heartbeat did not see the freeze: %s", line)
-					}
-					if elapsed := time.Since(start); elapsed > stopFor+loginTimeout+10*time.Second {
-						t.Errorf("took %v", elapsed)
-					}
-				})
 			}
 		}
 	}
@@ -243,7 +264,7 @@ func TestAdversaryStopsTheLogin(t *testing.T) {
 func TestAdversaryStarvesDescriptors(t *testing.T) {
 	const duoName = "duo-adversary.test"
 	startDNS(t, map[string]net.IP{duoName: net.IPv4(127, 0, 0, 1)})
-	for _, mode := range []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mode=exec"}} {
+	for _, mode := range modes {
 		// Every limit from 4 to 16: which one starves the resolver
 		// but not PAM depends on the mode and on timing (9 in mode=exec
 		// failed open on 3192df1 in about half the runs).
@@ -263,8 +284,7 @@ func TestAdversaryStarvesDescriptors(t *testing.T) {
 					"failmode": "safe", "https_timeout": "1", "prompts": "1",
 				})
 				mark := a.logs.count()
-				su := e2e.StartSu(t, e2e.SuOptions{User: a.user.Name, PAMStack: a.stack, Answers: []string{"123456"}, Timeout: 30 * time.Second}, prefix)
-				res := su.Wait(t)
+				res := fronts[0].start(t, a, prefix).Wait(t)
 				if res.ExitCode == 0 || slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
 					t.Errorf("su succeeded: %v", res)
 				}
@@ -281,12 +301,13 @@ func TestAdversaryStarvesDescriptors(t *testing.T) {
 	}
 }
 
-// waitForConnection waits until the login has connected to the mock.
-func waitForConnection(t *testing.T, mock *duotest.Server, d time.Duration) {
+// waitForRequest waits until the login's request to path has reached the
+// mock (which logs it as it arrives, before any delay).
+func waitForRequest(t *testing.T, mock *duotest.Server, path string, d time.Duration) {
 	deadline := time.Now().Add(d)
-	for mock.Connections() == 0 {
+	for len(mock.RequestsTo(path)) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the login did not connect to Duo within %v", d)
+			t.Fatalf("the login sent no %s within %v", path, d)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

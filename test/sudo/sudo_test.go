@@ -111,7 +111,7 @@ func TestSudoVerifiedPush(t *testing.T) {
 				t.Errorf("sudo exit %d, want 0\n%s", res.ExitCode, describeRequests(mock))
 			}
 			out := res.Stdout + res.Stderr
-			for _, want := range []string{"Verification code: 417", "Pushed a login request to your device..."} {
+			for _, want := range []string{"Please enter verification code 417 into Duo Mobile...", "Pushed a login request to your device..."} {
 				if !strings.Contains(out, want) {
 					t.Errorf("sudo's output lacks %q", want)
 				}
