@@ -38,26 +38,9 @@ func (e *Ended) String() string { return fmt.Sprintf("exit %d, stdout %q", e.Exi
 // shell first (for example "ulimit -n 9;"); "" for none.
 func StartSu(t testing.TB, opts SuOptions, shellPrefix string) *Started {
 	t.Helper()
-	RequireRoot(t)
-	RequireBinary(t, "su")
-	RequireBinary(t, "runuser")
-	RequireBinary(t, "unshare")
-	target, command, timeout := opts.Target, opts.Command, opts.Timeout
-	if target == "" {
-		target = "root"
-	}
-	if command == "" {
-		command = "id -u"
-	}
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
-	pamDir := filepath.Join(t.TempDir(), "pam.d")
-	if err := copyPAMDir(pamDir, map[string]string{"su": opts.PAMStack}); err != nil {
-		t.Fatal(err)
-	}
-	argv := []string{"runuser", "-u", opts.User, "--", "sh", "-c", shellPrefix + ` exec su -c "$0" "$1"`, command, target}
-	return start(t, []Bind{{Source: pamDir, Target: "/etc/pam.d"}}, argv, strings.Join(opts.Answers, "\n")+"\n", timeout)
+	run := prepareSu(t, opts)
+	argv := []string{"runuser", "-u", opts.User, "--", "sh", "-c", shellPrefix + ` exec su -c "$0" "$1"`, run.command, run.target}
+	return start(t, run.binds, argv, run.env, run.stdin, run.timeout)
 }
 
 // StartSudo starts `runuser -u USER -- sh -c 'SHELLPREFIX exec sudo -S -k
@@ -77,7 +60,7 @@ func StartSudo(t testing.TB, opts SudoOptions, shellPrefix string) *Started {
 	}
 	// runuser -u USER -- sh -c 'PREFIX exec "$@"' sh sudo -S -k -- COMMAND
 	argv := append([]string{"runuser", "-u", opts.User, "--", "sh", "-c", shellPrefix + ` exec "$@"`, "sh"}, run.argv[4:]...)
-	return start(t, run.binds, argv, run.stdin, run.timeout)
+	return start(t, run.binds, argv, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, run.stdin, run.timeout)
 }
 
 // start runs argv in a private mount namespace with binds, but not in a
@@ -86,7 +69,7 @@ func StartSudo(t testing.TB, opts SudoOptions, shellPrefix string) *Started {
 // (SIGSTOP is lost on this platform), and a test that stops a login must
 // send them as an attacker would. The process group is killed at timeout
 // and at the end of the test instead.
-func start(t testing.TB, binds []Bind, argv []string, stdin string, timeout time.Duration) *Started {
+func start(t testing.TB, binds []Bind, argv, env []string, stdin string, timeout time.Duration) *Started {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	args := []string{"--mount", "--propagation", "private", "/bin/sh", "-c", bindScript, "sh"}
@@ -99,7 +82,7 @@ func start(t testing.TB, binds []Bind, argv []string, stdin string, timeout time
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.cmd.Cancel = func() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
 	p.cmd.WaitDelay = 5 * time.Second
-	p.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	p.cmd.Env = env
 	p.cmd.Stdin = strings.NewReader(stdin)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -41,33 +41,13 @@ type SuResult struct {
 // namespace is killed) and logs what su printed.
 func SuRun(t testing.TB, opts SuOptions) *SuResult {
 	t.Helper()
-	RequireRoot(t)
-	RequireBinary(t, "su")
-	RequireBinary(t, "runuser")
-	RequireBinary(t, "unshare")
-	if opts.User == "" {
-		t.Fatal("SuRun: no user")
-	}
-	target, command, timeout := opts.Target, opts.Command, opts.Timeout
-	if target == "" {
-		target = "root"
-	}
-	if command == "" {
-		command = "id -u"
-	}
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
-	pamDir := filepath.Join(t.TempDir(), "pam.d")
-	if err := copyPAMDir(pamDir, map[string]string{"su": opts.PAMStack}); err != nil {
-		t.Fatal(err)
-	}
+	run := prepareSu(t, opts)
+	target, command, timeout := run.target, run.command, run.timeout
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := privateCommand(ctx, []Bind{{Source: pamDir, Target: "/etc/pam.d"}},
-		"runuser", "-u", opts.User, "--", "su", "-c", command, target)
-	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, opts.Env...)
-	cmd.Stdin = strings.NewReader(strings.Join(opts.Answers, "\n") + "\n")
+	cmd := privateCommand(ctx, run.binds, "runuser", "-u", opts.User, "--", "su", "-c", command, target)
+	cmd.Env = run.env
+	cmd.Stdin = strings.NewReader(run.stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -78,6 +58,47 @@ func SuRun(t testing.TB, opts SuOptions) *SuResult {
 		t.Fatalf("su: %v after %v", ErrTimeout, timeout)
 	}
 	return res
+}
+
+// suRun is a prepared su run: the bind that gives it its own /etc/pam.d,
+// and what it runs.
+type suRun struct {
+	binds           []Bind
+	target, command string
+	env             []string
+	stdin           string
+	timeout         time.Duration
+}
+
+// prepareSu checks what a su run needs, applies opts' defaults and writes
+// its PAM service.
+func prepareSu(t testing.TB, opts SuOptions) suRun {
+	t.Helper()
+	RequireRoot(t)
+	RequireBinary(t, "su")
+	RequireBinary(t, "runuser")
+	RequireBinary(t, "unshare")
+	if opts.User == "" {
+		t.Fatal("su: no user")
+	}
+	run := suRun{target: opts.Target, command: opts.Command, timeout: opts.Timeout,
+		env:   append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, opts.Env...),
+		stdin: strings.Join(opts.Answers, "\n") + "\n"}
+	if run.target == "" {
+		run.target = "root"
+	}
+	if run.command == "" {
+		run.command = "id -u"
+	}
+	if run.timeout <= 0 {
+		run.timeout = 60 * time.Second
+	}
+	pamDir := filepath.Join(t.TempDir(), "pam.d")
+	if err := copyPAMDir(pamDir, map[string]string{"su": opts.PAMStack}); err != nil {
+		t.Fatal(err)
+	}
+	run.binds = []Bind{{Source: pamDir, Target: "/etc/pam.d"}}
+	return run
 }
 
 // String is a one-line summary for test messages.
