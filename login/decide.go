@@ -30,6 +30,13 @@ const MaxProbeTimeout = 5 * time.Second
 //
 // Everything else fails closed in both failmodes.
 func (s *session) duoFailed(ctx context.Context, op string, err error) Result {
+	r := s.decideFailure(ctx, op, err)
+	r.Err = err
+	return r
+}
+
+// decideFailure is duoFailed's decision, without the error attached.
+func (s *session) decideFailure(ctx context.Context, op string, err error) Result {
 	reason := op + ": " + err.Error()
 	if ctx.Err() != nil {
 		return Result{Outcome: Deny, Reason: op + ": login cancelled or past its deadline: " + err.Error()}

@@ -1,6 +1,7 @@
 package login_test
 
 import (
+	"context"
 	"os"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -40,4 +42,24 @@ func TestStarvedProcessIsNotAnOutage(t *testing.T) {
 				}})
 		})
 	}
+}
+
+// TestResultCarriesTheError: the decision keeps the failed call's error,
+// typed, for the front ends (and check) to classify the same way.
+func TestResultCarriesTheError(t *testing.T) {
+	s := duotest.NewServer()
+	s.AddUser(duotest.User{Name: "alice"})
+	path := t.TempDir() + "/pam_duo.conf"
+	require.NoError(t, s.WriteConfig(path, map[string]string{"failmode": "secure", "https_timeout": "1"}))
+	s.Inject("/auth/v2/preauth", duotest.Fault{Status: 403, HTML: true, Times: -1})
+	defer s.Close()
+	res := login.Authenticate(context.Background(), login.Params{
+		ConfigFile: path, User: "alice", UID: -1, Service: "sshd", Conv: &conv{}, Log: &logRecorder{}, LookupUser: lookup,
+	})
+	require.Equal(t, login.FailClosed, res.Outcome, res.Reason)
+	assert.Equal(t, login.CauseDuoRefused, res.Cause)
+	var re *duo.ResponseError
+	require.ErrorAs(t, res.Err, &re)
+	assert.Equal(t, 403, re.StatusCode)
+	assert.Equal(t, duo.KindRefused, duo.Classify(res.Err))
 }

@@ -75,6 +75,10 @@ type Result struct {
 	Outcome Outcome
 	Cause   Cause // set for FailClosed
 	Reason  string
+	// Err is the failed Duo call's error, typed as the duo client
+	// returned it (duo.Classify tells its kind), when a failed call
+	// decided the outcome; nil otherwise.
+	Err error
 	// Unprompted is set on an Allow won with an automatic push because the
 	// conversation refused to prompt (sshd's password step, which can only
 	// answer the password prompt). The PAM module remembers it in the PAM
