@@ -26,6 +26,10 @@ const PeerTarball = "../shared/peers/duo_unix-2.2.3.tar.gz"
 // CacheDir holds the peer build between runs.
 const CacheDir = "/var/cache/pam_duo_go"
 
+// peerRecipe names how the peer is built; a change to buildPeer's steps
+// bumps it, so that no build made the old way is reused.
+const peerRecipe = "r2"
+
 // peerBuildTimeout bounds one build of duo_unix.
 const peerBuildTimeout = 10 * time.Minute
 
@@ -44,7 +48,7 @@ func PeerModule(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("reading the peer tarball: %v", err)
 	}
-	dir := filepath.Join(CacheDir, "duo_unix-"+sum[:16])
+	dir := filepath.Join(CacheDir, "duo_unix-"+sum[:16]+"-"+peerRecipe)
 	module := filepath.Join(dir, "lib", "security", "pam_duo.so")
 	if _, err := os.Stat(module); err == nil {
 		return module
@@ -86,7 +90,10 @@ func buildPeer(tarball, dir string) error {
 	steps := [][]string{
 		{"tar", "xzf", tarball, "-C", work, "--strip-components=1"},
 		{"./bootstrap"},
-		{"./configure", "--prefix=" + stage, "--with-pam=" + filepath.Join(stage, "lib", "security")},
+		// --sysconfdir: duo_unix's configure defaults it to /etc/duo, and
+		// make install would write its configs there, on the host.
+		{"./configure", "--prefix=" + stage, "--sysconfdir=" + filepath.Join(stage, "etc"),
+			"--with-pam=" + filepath.Join(stage, "lib", "security")},
 		{"make", "-j2"},
 		{"make", "install"},
 	}
@@ -97,6 +104,11 @@ func buildPeer(tarball, dir string) error {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, lastLines(string(out), 30))
 		}
+	}
+	// Its configs must have gone to the stage, never to the host's /etc.
+	if _, err := os.Stat(filepath.Join(stage, "etc", "pam_duo.conf")); err != nil {
+		os.RemoveAll(stage)
+		return fmt.Errorf("duo_unix installed no pam_duo.conf under its prefix: %w", err)
 	}
 	if err := os.Rename(stage, dir); err != nil {
 		os.RemoveAll(stage)
