@@ -123,22 +123,22 @@ if ! cache_ok; then
 	rm -rf "$cache/apt-archives" "$cache/go-mod" "$cache/go-build"
 	b0=$(now)
 	unshare --mount --propagation private --pid --fork --kill-child \
-		debootstrap --arch="$arch" "$suite" "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 </dev/null || {
-		tail -n 30 "$work/debootstrap.log" "$work/root/debootstrap/debootstrap.log" 2>/dev/null
+		debootstrap --arch="$arch" "$suite" "$work/new" "$mirror" >"$work/debootstrap.log" 2>&1 </dev/null || {
+		tail -n 30 "$work/debootstrap.log" "$work/new/debootstrap/debootstrap.log" 2>/dev/null
 		echo "fresh-root: debootstrap failed" >&2
 		exit 1
 	}
 	# A root that is a machine's, not a build's: no service starts from a
 	# maintainer script (it would run on this host's network).
-	printf '#!/bin/sh\nexit 101\n' >"$work/root/usr/sbin/policy-rc.d"
-	chmod 0755 "$work/root/usr/sbin/policy-rc.d"
-	in_root "$work/root" sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq gcc' >"$work/gcc.log" 2>&1 || {
+	printf '#!/bin/sh\nexit 101\n' >"$work/new/usr/sbin/policy-rc.d"
+	chmod 0755 "$work/new/usr/sbin/policy-rc.d"
+	in_root "$work/new" sh -c 'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq gcc' >"$work/gcc.log" 2>&1 || {
 		tail -n 30 "$work/gcc.log"
 		echo "fresh-root: apt-get install gcc failed in the new root" >&2
 		exit 1
 	}
-	rm -rf "$work/root/var/lib/apt/lists/"* "$work/root/var/cache/apt/archives/"*.deb
-	tar -C "$work/root" --numeric-owner -czf "$tarball.tmp" .
+	rm -rf "$work/new/var/lib/apt/lists/"* "$work/new/var/cache/apt/archives/"*.deb
+	tar -C "$work/new" --numeric-owner -czf "$tarball.tmp" .
 	mv "$tarball.tmp" "$tarball"
 	(cd "$cache" && sha256sum "$(basename "$tarball")") >"$tarball.sha256"
 	echo "$key" >"$tarball.key"
