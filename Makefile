@@ -35,7 +35,7 @@ TEST_TIMEOUT ?= 14m
 # about 3 minutes with its cache warm, more than TEST_TIMEOUT cold.
 FRESH_TIMEOUT ?= 40m
 
-.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages bench fuzz
+.PHONY: all build module core helper duotest install install-account clean lint test test-unit demo deb rpm lint-packages bench fuzz
 
 all: build
 
@@ -80,6 +80,24 @@ install: build
 		[ -e $(DESTDIR)$(SYSCONFDIR)/duo/$$f ] || \
 		install -m 0600 debian/$$f $(DESTDIR)$(SYSCONFDIR)/duo/$$f; \
 	done
+	@# Installing into the running system: the account login_duo_go's
+	@# network child runs as. Packages create it in their own scripts.
+	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory install-account; fi
+
+# The system account _pam_duo_go (own group, no home, no login shell),
+# created only when missing: a second run changes nothing. Never removed.
+DUO_ACCOUNT ?= _pam_duo_go
+install-account:
+	@if getent passwd $(DUO_ACCOUNT) >/dev/null; then \
+		echo "install: system account $(DUO_ACCOUNT) exists"; \
+	else \
+		nologin=/bin/false; \
+		for p in /usr/sbin/nologin /sbin/nologin; do [ -x $$p ] && { nologin=$$p; break; }; done; \
+		getent group $(DUO_ACCOUNT) >/dev/null || groupadd --system $(DUO_ACCOUNT) || exit 1; \
+		useradd --system --gid $(DUO_ACCOUNT) --no-create-home --home-dir /nonexistent \
+			--shell $$nologin --comment "pam_duo_go Duo client" $(DUO_ACCOUNT) || exit 1; \
+		echo "install: created system account $(DUO_ACCOUNT)"; \
+	fi
 
 clean:
 	rm -rf $(BUILD)
