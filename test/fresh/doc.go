@@ -6,7 +6,8 @@
 // /var/cache/pam_duo_go makes later runs take minutes, not tens of them).
 //
 // It also checks that make's lint fails, rather than passing silently,
-// when gofmt is missing.
+// when gofmt is missing, and that a missing, damaged, foreign or old
+// cached root is rebuilt rather than used.
 //
 // The root test runs only as root; it skips, saying why, when debootstrap
 // is missing or cannot reach Debian's archive, except in CI (CI=true),

@@ -6,6 +6,8 @@
 #
 #   fresh-root.sh REPO          clone REPO (its HEAD) and run the command
 #   fresh-root.sh --print-mirror
+#   fresh-root.sh --print-key   the cache key of this machine
+#   fresh-root.sh --cache-status  whether the cached root is usable (exit 0)
 #
 # The debootstrap result (with gcc) is cached as a tarball under
 # FRESH_CACHE (default /var/cache/pam_duo_go), keyed by suite and
@@ -51,12 +53,28 @@ if [ "${1:-}" = --print-mirror ]; then
 	exit 0
 fi
 
-[ $# -eq 1 ] || { echo "usage: $0 REPO | --print-mirror" >&2; exit 2; }
-[ "$(id -u)" -eq 0 ] || { echo "fresh-root: run as root" >&2; exit 1; }
-repo=$(cd "$1" && pwd)
+[ $# -eq 1 ] || { echo "usage: $0 REPO | --print-mirror | --print-key | --cache-status" >&2; exit 2; }
 arch=$(dpkg --print-architecture)
 mirror=$(mirror)
 [ -n "$mirror" ] || { echo "fresh-root: apt has no source for $suite" >&2; exit 1; }
+tarball=$cache/root-$suite-$arch.tar.gz
+key="layout=$layout suite=$suite arch=$arch mirror=$mirror"
+
+# cache_ok says whether the cached root can be used, and if not, why.
+cache_ok() {
+	[ -s "$tarball" ] && [ -s "$tarball.key" ] && [ -s "$tarball.sha256" ] || { echo "fresh-root: no cached root"; return 1; }
+	[ "$(cat "$tarball.key")" = "$key" ] || { echo "fresh-root: cached root has another key; rebuilding"; return 1; }
+	[ -z "$(find "$tarball" -mtime +"$max_age_days")" ] || { echo "fresh-root: cached root is older than $max_age_days days; rebuilding"; return 1; }
+	(cd "$cache" && sha256sum --quiet -c "$tarball.sha256" >/dev/null 2>&1) || { echo "fresh-root: cached root is damaged; rebuilding"; return 1; }
+}
+
+case $1 in
+--print-key) echo "$key"; exit 0 ;;
+--cache-status) cache_ok && echo "fresh-root: cached root ok"; exit ;;
+esac
+
+[ "$(id -u)" -eq 0 ] || { echo "fresh-root: run as root" >&2; exit 1; }
+repo=$(cd "$1" && pwd)
 [ -x /usr/local/go/bin/go ] || { echo "fresh-root: no Go at /usr/local/go" >&2; exit 1; }
 
 mkdir -p "$cache"
@@ -64,8 +82,6 @@ chmod 0700 "$cache"
 exec 9>"$cache/fresh-root.lock"
 flock -w 1800 9 || { echo "fresh-root: $cache is locked by another run" >&2; exit 1; }
 
-tarball=$cache/root-$suite-$arch.tar.gz
-key="layout=$layout suite=$suite arch=$arch mirror=$mirror"
 now() { date +%s; }
 t0=$(now)
 work=$(mktemp -d /var/tmp/pam_duo_go-fresh.XXXXXX)
@@ -75,13 +91,6 @@ cleanup() {
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
-
-cache_ok() {
-	[ -s "$tarball" ] && [ -s "$tarball.key" ] && [ -s "$tarball.sha256" ] || return 1
-	[ "$(cat "$tarball.key")" = "$key" ] || { echo "fresh-root: cached root has another key; rebuilding"; return 1; }
-	[ -z "$(find "$tarball" -mtime +"$max_age_days")" ] || { echo "fresh-root: cached root is older than $max_age_days days; rebuilding"; return 1; }
-	(cd "$cache" && sha256sum --quiet -c "$tarball.sha256") || { echo "fresh-root: cached root is damaged; rebuilding"; return 1; }
-}
 
 # In the namespaces below: the root's own /proc, a minimal /dev, its own
 # /run and /tmp, the host's DNS settings, and no service may start.

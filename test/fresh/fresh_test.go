@@ -3,6 +3,8 @@ package fresh
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"os"
@@ -128,6 +130,61 @@ func TestLintNeedsGofmt(t *testing.T) {
 			if tc.name == "missing" {
 				assert.Regexp(t, regexp.MustCompile(`gofmt not found`), out)
 			}
+		})
+	}
+}
+
+// TestFreshCacheStatus checks that fresh-root.sh uses a cached root only
+// when it is whole, made for this machine and recent, and says why not.
+func TestFreshCacheStatus(t *testing.T) {
+	repo := e2e.RepoRoot(t)
+	script := filepath.Join(repo, "test", "fresh", "fresh-root.sh")
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("skipping: fresh-root.sh needs dpkg (a Debian machine)")
+	}
+	keyOut, err := runBounded(t, time.Minute, repo, nil, "bash", script, "--print-key")
+	require.NoError(t, err, keyOut)
+	key := strings.TrimSpace(keyOut)
+	arch := regexp.MustCompile(`arch=(\S+)`).FindStringSubmatch(key)
+	require.NotNil(t, arch, "key %q", key)
+	name := "root-bookworm-" + arch[1] + ".tar.gz"
+	content := []byte("not really a root, but checksummed")
+
+	for _, tc := range []struct {
+		name  string
+		setup func(dir string)
+		want  string // "" means usable
+	}{
+		{"missing", func(string) {}, "no cached root"},
+		{"usable", func(string) {}, ""},
+		{"damaged", func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("truncat"), 0o644))
+		}, "damaged"},
+		{"other-key", func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name+".key"), []byte("layout=0 "+key+"\n"), 0o644))
+		}, "another key"},
+		{"old", func(dir string) {
+			old := time.Now().Add(-40 * 24 * time.Hour)
+			require.NoError(t, os.Chtimes(filepath.Join(dir, name), old, old))
+		}, "older than 30 days"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.name != "missing" {
+				sum := sha256.Sum256(content)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name), content, 0o644))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name+".sha256"), []byte(hex.EncodeToString(sum[:])+"  "+name+"\n"), 0o644))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, name+".key"), []byte(key+"\n"), 0o644))
+			}
+			tc.setup(dir)
+			out, err := runBounded(t, time.Minute, repo, []string{"FRESH_CACHE=" + dir}, "bash", script, "--cache-status")
+			if tc.want == "" {
+				assert.NoError(t, err, out)
+				assert.Contains(t, out, "cached root ok")
+				return
+			}
+			assert.Error(t, err, "a %s cache was taken as usable:\n%s", tc.name, out)
+			assert.Contains(t, out, tc.want)
 		})
 	}
 }
