@@ -104,6 +104,19 @@ func TestDebianPackage(t *testing.T) {
 	t.Run("login", func(t *testing.T) { checkLoginsThroughInstalledModule(t, tools["pamtester"]) })
 	t.Run("unedited-config", func(t *testing.T) { checkShippedConfigRefuses(t, tools["pamtester"]) })
 	t.Run("account", func(t *testing.T) { checkAccount(t, hostAccount(t)) })
+	t.Run("account-by-postinst", func(t *testing.T) {
+		// The machine may have had the account before the install: run
+		// the installed postinst twice in a private /etc without it.
+		out := inPrivateEtc(t, "/", "userdel "+accountName+" 2>/dev/null || true\ngroupdel "+accountName+" 2>/dev/null || true\n"+
+			showAccount("none")+
+			"sh -e /var/lib/dpkg/info/login-duo-go.postinst configure\n"+showAccount("first")+
+			"sh -e /var/lib/dpkg/info/login-duo-go.postinst configure\n"+showAccount("second"))
+		t.Logf("login-duo-go.postinst configure, twice:\n%s", out)
+		assert.Equal(t, account{}, parseAccount(t, out, "none"))
+		first := parseAccount(t, out, "first")
+		checkAccount(t, first)
+		assert.Equal(t, first, parseAccount(t, out, "second"), "a second configure changed the account")
+	})
 	t.Run("second-install", func(t *testing.T) {
 		before := snapshot(t, files)
 		account := hostAccount(t)
