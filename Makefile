@@ -17,7 +17,11 @@ COREPATH   ?= $(COREDIR)/pam_duo_go_core.so
 HELPERPATH ?= $(SBINDIR)/login_duo_go
 BUILD      ?= build
 
-GO         ?= go
+# Go: the one on PATH, else the README's /usr/local/go (not on PATH on a
+# fresh machine); recipes see /usr/local/go/bin on PATH as a last resort.
+GO         ?= $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go),go)
+GOFMT      ?= $(or $(shell command -v gofmt 2>/dev/null),$(wildcard /usr/local/go/bin/gofmt),gofmt)
+export PATH := $(PATH):/usr/local/go/bin
 CC         ?= gcc
 CFLAGS     ?= -O2 -g
 CPPFLAGS   ?=
@@ -27,8 +31,11 @@ MODULE_CFLAGS = -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION)
 TEST_TIMEOUT ?= 14m
+# test/fresh builds a Debian root and runs the README's command in it:
+# about 3 minutes with its cache warm, more than TEST_TIMEOUT cold.
+FRESH_TIMEOUT ?= 40m
 
-.PHONY: all build module core helper duotest install clean lint test test-unit demo deb rpm lint-packages bench fuzz
+.PHONY: all build module core helper duotest install install-account clean lint test test-unit demo deb rpm lint-packages bench fuzz
 
 all: build
 
@@ -73,14 +80,35 @@ install: build
 		[ -e $(DESTDIR)$(SYSCONFDIR)/duo/$$f ] || \
 		install -m 0600 debian/$$f $(DESTDIR)$(SYSCONFDIR)/duo/$$f; \
 	done
+	@# Installing into the running system: the account login_duo_go's
+	@# network child runs as. Packages create it in their own scripts.
+	@if [ -z "$(DESTDIR)" ]; then $(MAKE) --no-print-directory install-account; fi
+
+# The system account _pam_duo_go (own group, no home, no login shell),
+# created only when missing: a second run changes nothing. Never removed.
+DUO_ACCOUNT ?= _pam_duo_go
+install-account:
+	@if getent passwd $(DUO_ACCOUNT) >/dev/null; then \
+		echo "install: system account $(DUO_ACCOUNT) exists"; \
+	else \
+		nologin=/bin/false; \
+		for p in /usr/sbin/nologin /sbin/nologin; do [ -x $$p ] && { nologin=$$p; break; }; done; \
+		getent group $(DUO_ACCOUNT) >/dev/null || groupadd --system $(DUO_ACCOUNT) || exit 1; \
+		useradd --system --gid $(DUO_ACCOUNT) --no-create-home --home-dir /nonexistent \
+			--shell $$nologin --comment "pam_duo_go Duo client" $(DUO_ACCOUNT) || exit 1; \
+		echo "install: created system account $(DUO_ACCOUNT)"; \
+	fi
 
 clean:
 	rm -rf $(BUILD)
 
+# gofmt must run: a missing gofmt is an error, not an empty list.
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@command -v $(GOFMT) >/dev/null || { echo "lint: $(GOFMT) not found (it comes with Go)"; exit 1; }
+	@out=$$($(GOFMT) -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')) || exit 1; \
 		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@command -v $(STATICCHECK) >/dev/null || { echo "lint: $(STATICCHECK) not found; bash .ci/deps installs it"; exit 1; }
 	$(STATICCHECK) ./...
 
 # Unit tests run with the race detector; the end-to-end suites (test/...)
@@ -88,8 +116,9 @@ lint:
 # nothing but time.
 test: lint build
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
-	e2e=$$($(GO) list ./... | grep '/test/' || true); \
+	e2e=$$($(GO) list ./... | grep '/test/' | grep -v '/test/fresh$$' || true); \
 		if [ -n "$$e2e" ]; then $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $$e2e; fi
+	$(GO) test -count=1 -timeout $(FRESH_TIMEOUT) ./test/fresh/
 	GO=$(GO) bash test/fuzz.sh
 
 # Each fuzzer for FUZZTIME of wall time (make fuzz FUZZTIME=10m for a long

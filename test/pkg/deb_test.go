@@ -1,13 +1,17 @@
 package pkgtest
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
@@ -26,21 +30,26 @@ type installedFile struct {
 	path string
 	mode uint32 // permission and set-id bits
 	pkg  string
+	// byScript: created by the package's postinst, not shipped (so not
+	// listed by dpkg -L).
+	byScript bool
 }
 
 // debFiles lists what the two packages install, triplet being the
 // multiarch directory (x86_64-linux-gnu).
 func debFiles(triplet string) []installedFile {
 	return []installedFile{
-		{"/lib/" + triplet + "/security/pam_duo_go.so", 0o644, "libpam-duo-go"},
-		{"/usr/lib/" + triplet + "/pam_duo_go/pam_duo_go_core.so", 0o644, "libpam-duo-go"},
-		{"/etc/duo/pam_duo.conf", 0o600, "libpam-duo-go"},
-		{"/usr/share/pam-configs/duo-go", 0o644, "libpam-duo-go"},
-		{"/usr/share/man/man8/pam_duo_go.8.gz", 0o644, "libpam-duo-go"},
-		{"/usr/share/man/man5/pam_duo_go.conf.5.gz", 0o644, "libpam-duo-go"},
-		{"/usr/sbin/login_duo_go", 0o4755, "login-duo-go"},
-		{"/etc/duo/login_duo.conf", 0o600, "login-duo-go"},
-		{"/usr/share/man/man8/login_duo_go.8.gz", 0o644, "login-duo-go"},
+		{"/lib/" + triplet + "/security/pam_duo_go.so", 0o644, "libpam-duo-go", false},
+		{"/usr/lib/" + triplet + "/pam_duo_go/pam_duo_go_core.so", 0o644, "libpam-duo-go", false},
+		{"/etc/duo/pam_duo.conf", 0o600, "libpam-duo-go", true},
+		{"/usr/share/libpam-duo-go/pam_duo.conf", 0o644, "libpam-duo-go", false},
+		{"/usr/share/pam-configs/duo-go", 0o644, "libpam-duo-go", false},
+		{"/usr/share/man/man8/pam_duo_go.8.gz", 0o644, "libpam-duo-go", false},
+		{"/usr/share/man/man5/pam_duo_go.conf.5.gz", 0o644, "libpam-duo-go", false},
+		{"/usr/sbin/login_duo_go", 0o4755, "login-duo-go", false},
+		{"/etc/duo/login_duo.conf", 0o600, "login-duo-go", true},
+		{"/usr/share/login-duo-go/login_duo.conf", 0o644, "login-duo-go", false},
+		{"/usr/share/man/man8/login_duo_go.8.gz", 0o644, "login-duo-go", false},
 	}
 }
 
@@ -94,11 +103,54 @@ func TestDebianPackage(t *testing.T) {
 	})
 	t.Run("login", func(t *testing.T) { checkLoginsThroughInstalledModule(t, tools["pamtester"]) })
 	t.Run("unedited-config", func(t *testing.T) { checkShippedConfigRefuses(t, tools["pamtester"]) })
+	t.Run("account", func(t *testing.T) { checkAccount(t, hostAccount(t)) })
+	t.Run("account-by-postinst", func(t *testing.T) {
+		// The machine may have had the account before the install: run
+		// the installed postinst twice in a private /etc without it.
+		out := inPrivateEtc(t, "/", "userdel "+accountName+" 2>/dev/null || true\ngroupdel "+accountName+" 2>/dev/null || true\n"+
+			showAccount("none")+
+			"sh -e /var/lib/dpkg/info/login-duo-go.postinst configure\n"+showAccount("first")+
+			"sh -e /var/lib/dpkg/info/login-duo-go.postinst configure\n"+showAccount("second"))
+		t.Logf("login-duo-go.postinst configure, twice:\n%s", out)
+		assert.Equal(t, account{}, parseAccount(t, out, "none"))
+		first := parseAccount(t, out, "first")
+		checkAccount(t, first)
+		assert.Equal(t, first, parseAccount(t, out, "second"), "a second configure changed the account")
+	})
+	t.Run("second-install", func(t *testing.T) {
+		before := snapshot(t, files)
+		account := hostAccount(t)
+		out := mustRun(t, command{limit: installTimeout, env: []string{"DEBIAN_FRONTEND=noninteractive"}},
+			tools["dpkg"], "-i", debs["libpam-duo-go"], debs["login-duo-go"])
+		t.Logf("dpkg -i, again:\n%s", out)
+		assert.Equal(t, account, hostAccount(t), "the account changed on a second install")
+		assert.Equal(t, before, snapshot(t, files), "installed files changed on a second install")
+	})
 
 	out = mustRun(t, command{limit: installTimeout, env: []string{"DEBIAN_FRONTEND=noninteractive"}},
 		tools["dpkg"], append([]string{"--purge"}, debPackages...)...)
 	t.Logf("dpkg --purge:\n%s", out)
 	checkNothingLeft(t, tools, files)
+	// Debian policy: a system account may outlive the package.
+	t.Run("account-kept", func(t *testing.T) { checkAccount(t, hostAccount(t)) })
+}
+
+// snapshot returns each file's mode, owner, modification time and content
+// digest, to compare before and after a step that must change nothing.
+func snapshot(t *testing.T, files []installedFile) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, f := range files {
+		info, err := os.Lstat(f.path)
+		if err != nil {
+			m[f.path] = err.Error()
+			continue
+		}
+		data, _ := os.ReadFile(f.path)
+		st := info.Sys().(*syscall.Stat_t)
+		m[f.path] = fmt.Sprintf("%04o %d:%d %d %x", st.Mode&0o7777, st.Uid, st.Gid, info.ModTime().UnixNano(), sha256.Sum256(data))
+	}
+	return m
 }
 
 // refuseToTouchExistingSetup skips the test when the machine already has
@@ -130,31 +182,63 @@ func refuseToTouchExistingSetup(t *testing.T, files []installedFile) {
 	}
 }
 
-// buildDebs copies the source tree into a temporary directory, builds the
-// binary packages there with dpkg-buildpackage, and returns each package's
-// .deb by name.
+// debBuild holds the packages built by the first test that needs them:
+// each run builds them once (TestMain removes the directory).
+var debBuild struct {
+	sync.Mutex
+	dir  string            // where they were built; "" before the first build
+	debs map[string]string // package name -> .deb
+	err  string            // why the build failed
+}
+
+// buildDebs returns each package's .deb by name, building them on the
+// first call: it copies the source tree into a temporary directory and
+// runs dpkg-buildpackage there.
 func buildDebs(t *testing.T) map[string]string {
 	t.Helper()
-	work := t.TempDir()
+	debBuild.Lock()
+	defer debBuild.Unlock()
+	if debBuild.err != "" {
+		t.Fatal(debBuild.err)
+	}
+	if debBuild.debs == nil {
+		work, err := os.MkdirTemp("", "pam_duo_go-debs-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		debBuild.dir = work
+		debs, why := buildDebsIn(t, work)
+		if why != "" {
+			debBuild.err = why
+			t.Fatal(why)
+		}
+		debBuild.debs = debs
+	}
+	return debBuild.debs
+}
+
+// buildDebsIn builds the packages in work and returns them, or why not.
+func buildDebsIn(t *testing.T, work string) (map[string]string, string) {
+	t.Helper()
 	src := filepath.Join(work, "src")
 	if err := copyTree(e2e.RepoRoot(t), src); err != nil {
-		t.Fatalf("copying the source tree: %v", err)
+		return nil, fmt.Sprintf("copying the source tree: %v", err)
 	}
 	r := run(t, command{dir: src, env: buildEnv(t), limit: buildTimeout},
 		"dpkg-buildpackage", "-us", "-uc", "-b")
 	if r.err != nil {
-		t.Fatalf("dpkg-buildpackage -us -uc -b: %v\n%s", r.err, tail(r.out, 100))
+		return nil, fmt.Sprintf("dpkg-buildpackage -us -uc -b: %v\n%s", r.err, tail(r.out, 100))
 	}
 	t.Logf("dpkg-buildpackage:\n%s", tail(r.out, 25))
 	debs := map[string]string{}
 	for _, pkg := range debPackages {
 		m, _ := filepath.Glob(filepath.Join(work, pkg+"_*.deb"))
 		if len(m) != 1 {
-			t.Fatalf("want one %s_*.deb from the build, found %v", pkg, m)
+			return nil, fmt.Sprintf("want one %s_*.deb from the build, found %v", pkg, m)
 		}
 		debs[pkg] = m[0]
 	}
-	return debs
+	return debs, ""
 }
 
 // checkInstalledFiles checks each file's type, mode and owner, that dpkg
@@ -163,7 +247,9 @@ func buildDebs(t *testing.T) map[string]string {
 func checkInstalledFiles(t *testing.T, dpkgQuery string, files []installedFile) {
 	want := map[string]installedFile{}
 	for _, f := range files {
-		want[f.path] = f
+		if !f.byScript {
+			want[f.path] = f
+		}
 		info, err := os.Lstat(f.path)
 		if err != nil {
 			t.Errorf("%s: %v", f.path, err)
@@ -214,13 +300,14 @@ func checkInstalledFiles(t *testing.T, dpkgQuery string, files []installedFile) 
 	}
 }
 
-// checkConffiles checks that dpkg treats both configuration files as
-// conffiles (kept on upgrade, removed on purge).
+// checkConffiles checks that neither package has conffiles: the
+// /etc/duo configuration files are created by postinst, so dpkg never
+// clashes with duo_unix's conffiles of the same name nor asks about them.
 func checkConffiles(t *testing.T, dpkgQuery string) {
-	for pkg, conf := range map[string]string{"libpam-duo-go": "/etc/duo/pam_duo.conf", "login-duo-go": "/etc/duo/login_duo.conf"} {
+	for _, pkg := range debPackages {
 		out := mustRun(t, command{}, dpkgQuery, "-W", "-f=${Conffiles}\n", pkg)
-		if !strings.Contains(out, " "+conf+" ") {
-			t.Errorf("%s: conffiles %q, want %s among them", pkg, strings.TrimSpace(out), conf)
+		if strings.TrimSpace(out) != "" {
+			t.Errorf("%s: conffiles %q, want none", pkg, strings.TrimSpace(out))
 		}
 	}
 }

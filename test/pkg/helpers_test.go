@@ -143,6 +143,11 @@ func copyTree(src, dst string) error {
 			return err
 		}
 		if skipDirs[filepath.ToSlash(rel)] {
+			// In a git worktree .git is a file: SkipDir there would skip
+			// the rest of its directory.
+			if !d.IsDir() {
+				return nil
+			}
 			return filepath.SkipDir
 		}
 		target := filepath.Join(dst, rel)

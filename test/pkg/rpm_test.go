@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
@@ -108,6 +111,21 @@ func TestRPMPackage(t *testing.T) {
 				t.Errorf("%s: file flags %q, want %%config(noreplace) (c and n)", conf, flags[conf])
 			}
 		}
+	})
+	t.Run("account", func(t *testing.T) {
+		// The %pre scriptlet, run twice in a private /etc: it creates the
+		// account, then changes nothing.
+		pre := mustRun(t, command{}, tools["rpm"], "-qp", "--qf", "%{PREIN}", mainRPM)
+		require.Contains(t, pre, accountName, "pam_duo_go's %%pre does not create %s:\n%s", accountName, pre)
+		dir := t.TempDir()
+		script := filepath.Join(dir, "pre.sh")
+		require.NoError(t, os.WriteFile(script, []byte(pre), 0o644))
+		out := inPrivateEtc(t, dir, "userdel "+accountName+" 2>/dev/null || true\ngroupdel "+accountName+" 2>/dev/null || true\n"+
+			"sh -e pre.sh\n"+showAccount("first")+"sh -e pre.sh\n"+showAccount("second"))
+		t.Logf("%%pre, twice:\n%s", out)
+		first := parseAccount(t, out, "first")
+		checkAccount(t, first)
+		assert.Equal(t, first, parseAccount(t, out, "second"), "a second %%pre changed the account")
 	})
 	t.Run("selinux-scriptlets", func(t *testing.T) {
 		out := mustRun(t, command{}, tools["rpm"], "-qp", "--scripts", seRPM)
