@@ -52,9 +52,15 @@ $(BUILD)/pam_duo_go.so: pam_module/pam_duo_go.c $(wildcard pam_module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(MODULE_CFLAGS) -shared -o $@ pam_module/pam_duo_go.c $(LDFLAGS) -ldl -lpam
 
+# The core's cgo code includes pam_module/*.h from outside its package
+# directory, which Go's build cache does not track: a digest of them in
+# CGO_CFLAGS makes a changed header rebuild the core.
+CORE_HEADERS_SUM = $(shell cat pam_module/*.h | sha256sum | cut -c1-16)
+
 $(BUILD)/pam_duo_go_core.so: $(GO_SOURCES) $(wildcard pam_module/*.h)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -ldflags '$(GO_LDFLAGS)' -o $@ ./pam_module/core
+	CGO_CFLAGS="$${CGO_CFLAGS:--O2 -g} -DPAM_DUO_GO_HEADERS_SUM=$(CORE_HEADERS_SUM)" \
+		$(GO) build -buildmode=c-shared -ldflags '$(GO_LDFLAGS)' -o $@ ./pam_module/core
 	@rm -f $(BUILD)/pam_duo_go_core.h
 
 # login_duo_go is setuid root when installed: build it as a PIE.
