@@ -22,6 +22,7 @@
 //	gecos_username_pos  none; send this field (from 1) of the GECOS split at gecos_delim
 //	motd                no; login_duo_go shows /etc/motd
 //	verified_push       no; cannot be combined with autopush
+//	remember            off; a duration (900, 15m, 8h; at most 12h): remembered approvals
 //	noverify, gecos_parsed, dev_fips_mode
 //	                    accepted with a warning; no effect
 //
@@ -96,6 +97,10 @@ type Config struct {
 	// SystemRoots (disable_ca_pinning, newer duo_unix): trust the system's
 	// certificate store instead of Duo's pinned roots (cafile still wins).
 	SystemRoots bool
+	// Remember is how long a second factor approved by Duo lets later
+	// logins of the same scope through without one (remember; 0 = off,
+	// at most MaxRemember). See the remember package.
+	Remember time.Duration
 
 	// Warnings lists accepted but ignored or deprecated keys, with lines.
 	Warnings []string
