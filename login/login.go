@@ -128,15 +128,25 @@ type Params struct {
 	NoProgress  bool
 	EnvPasscode string // $DUO_PASSCODE when accept_env_factor=yes
 
+	// AuthInfo is sshd's SSH_AUTH_INFO_0 from the PAM environment
+	// (ExposeAuthInfo yes): the public key that passed the first factor
+	// binds remembered approvals (the remember key).
+	AuthInfo string
+	// RememberDir is the directory of remembered approvals; "" is
+	// remember.DefaultDir (the module argument remember_dir=, for tests).
+	RememberDir string
+
 	Conv Conversation
 	Log  Logger // nil = syslog, facility LOG_AUTHPRIV
 
 	// Deadline bounds the whole login; 0 = DefaultDeadline.
 	Deadline time.Duration
 
-	// NewClient and LookupUser are test hooks.
+	// NewClient, LookupUser and Now (the clock of remembered approvals)
+	// are test hooks.
 	NewClient  func(cfg *conf.Config) (DuoAPI, error)
 	LookupUser func(name string) (*UserInfo, error)
+	Now        func() time.Time
 }
 
 // DefaultDeadline bounds a whole login when Params.Deadline is 0.
