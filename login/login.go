@@ -10,6 +10,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 )
 
 // Conversation is what the flow needs from its front end: a PAM
@@ -135,6 +136,10 @@ type Params struct {
 	// RememberDir is the directory of remembered approvals; "" is
 	// remember.DefaultDir (the module argument remember_dir=, for tests).
 	RememberDir string
+	// RememberSave saves an approval; nil saves it in RememberDir from
+	// this process, which must be root. login_duo_go, which runs as the
+	// user by then, hands it to a root process.
+	RememberSave func(sc remember.Scope, token string, maxAge time.Duration) error
 
 	Conv Conversation
 	Log  Logger // nil = syslog, facility LOG_AUTHPRIV

@@ -95,7 +95,11 @@ func (s *session) rememberAfter(res Result) {
 	if !s.rem.on || !s.rem.approved || res.Outcome != Allow {
 		return
 	}
-	if err := s.rememberStore().Save(s.rem.scope, s.rem.newToken, s.cfg.Remember); err != nil {
+	save := s.p.RememberSave
+	if save == nil {
+		save = s.rememberStore().Save
+	}
+	if err := save(s.rem.scope, s.rem.newToken, s.cfg.Remember); err != nil {
 		s.rememberLog("approval not saved: %v", err)
 	}
 }
