@@ -48,7 +48,7 @@ var knownKeys = []string{
 	"min_tls", "disable_ca_pinning",
 	// pam_duo_go's own: what the push notification says, and remembered
 	// approvals.
-	"push_type", "display_username", "remember",
+	"push_type", "display_username", "remember", "enroll_qr",
 }
 
 // Parse reads a configuration from data, without any check of file
@@ -90,6 +90,7 @@ func defaults(file string) *Config {
 		Prompts:          DefaultPrompts,
 		GecosDelim:       DefaultGecosDelim,
 		GecosUsernamePos: DefaultGecosUserPos,
+		EnrollQR:         QRDark,
 	}
 }
 
@@ -338,6 +339,17 @@ func (p *parser) set(e entry, value string) {
 		p.setMinTLS(e, value)
 	case "remember":
 		p.setRemember(e, value)
+	case "enroll_qr":
+		switch v := strings.ToLower(value); {
+		case v == QRDark || v == QRLight:
+			p.cfg.EnrollQR = v
+		default:
+			if b, ok := parseBool(value); ok {
+				p.cfg.EnrollQR = map[bool]string{true: QRDark, false: QROff}[b]
+			} else {
+				p.invalid(e, value, "want yes (dark), light or no")
+			}
+		}
 	default:
 		p.setBool(e, value)
 	}

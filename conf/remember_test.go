@@ -51,3 +51,19 @@ func TestRememberDirArgument(t *testing.T) {
 	_, err = ParseArgs([]string{"remember_dir=state"})
 	assert.ErrorIs(t, err, ErrArgument)
 }
+
+func TestEnrollQRKey(t *testing.T) {
+	tests := []struct{ line, want string }{
+		{"", QRDark},
+		{"enroll_qr = yes", QRDark},
+		{"enroll_qr = dark", QRDark},
+		{"enroll_qr = Light", QRLight},
+		{"enroll_qr = no", QROff},
+		{"enroll_qr = off", QROff},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, parseOK(t, base+tt.line+"\n").EnrollQR, tt.line)
+	}
+	_, err := Parse([]byte(base+"enroll_qr = sometimes\n"), "pam_duo.conf")
+	assert.ErrorIs(t, err, ErrInvalidValue)
+}

@@ -238,7 +238,7 @@ func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 		s.showError(ctx, pre.StatusMsg)
 		return Result{Outcome: Deny, Reason: "preauth deny: " + pre.StatusMsg}, true
 	case duo.ResultEnroll:
-		s.showError(ctx, enrollMessage(pre))
+		s.showEnroll(ctx, pre)
 		return Result{Outcome: Deny, Reason: "not enrolled"}, true
 	}
 	return Result{}, false // duo.ResultAuth
