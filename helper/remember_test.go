@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/qr"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
@@ -113,4 +115,22 @@ func TestRememberKeeperRefuses(t *testing.T) {
 			assert.Equal(t, tt.want, code)
 		})
 	}
+}
+
+// TestLoginEnrollQR: login_duo_go on a terminal shows an unenrolled
+// user the portal URL and then its QR code.
+func TestLoginEnrollQR(t *testing.T) {
+	needLoginRoot(t)
+	env := newMockEnv(t, nil)
+	env.mock.AddUser(duotest.User{Name: "root", Preauth: "enroll"})
+	screen, exit := runOnPTY(t, env, nil, []string{"-c", env.conf}, []step{{waitFor: "Scan the code"}})
+	assert.Equal(t, 1, exit)
+	m := regexp.MustCompile(`Enroll at: (https://\S+)`).FindStringSubmatch(screen)
+	require.NotNil(t, m, screen)
+	url := strings.ReplaceAll(m[1], "MOCKHOST", env.mock.Host)
+	code, err := qr.Encode([]byte(url))
+	require.NoError(t, err)
+	// The terminal turns each newline into CR LF.
+	got := strings.ReplaceAll(screen, "\r\n", "\n")
+	assert.Contains(t, got, code.Terminal(qr.Dark)+"Scan the code with your phone's camera to enroll.", screen)
 }
