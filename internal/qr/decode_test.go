@@ -84,6 +84,33 @@ func decodeGrid(g [][]bool) (string, error) {
 	if !found {
 		return "", errors.New("format bits do not decode")
 	}
+	if ver >= 7 {
+		// Version information: 18 bits, the version and its BCH(18,6)
+		// remainder by x^12+x^11+x^10+x^9+x^8+x^5+x^2+1, in the 6x3
+		// block above the bottom-left finder and its transpose.
+		code := ver << 12
+		for i := 17; i >= 12; i-- {
+			if code>>i&1 == 1 {
+				code ^= 0x1F25 << (i - 12)
+			}
+		}
+		want := ver<<12 | code
+		for copyNo := range 2 {
+			got := 0
+			for i := range 18 {
+				x, y := i/3, size-11+i%3 // bottom left
+				if copyNo == 1 {
+					x, y = y, x // top right
+				}
+				if at(x, y) {
+					got |= 1 << i
+				}
+			}
+			if got != want {
+				return "", fmt.Errorf("version information copy %d is %018b, want %018b", copyNo, got, want)
+			}
+		}
+	}
 	align := alignTable[ver]
 	isFunc := func(x, y int) bool {
 		switch {
