@@ -51,7 +51,7 @@ func (e *rememberEnv) service(t *testing.T, service, args string) {
 // login runs one pam_authenticate of root through the service with the
 // given PAM_RHOST and SSH_AUTH_INFO_0; it returns the error, what the
 // user saw and the requests Duo received meanwhile.
-func (e *rememberEnv) login(t *testing.T, service, rhost, authInfo string, answers ...string) (error, string, []duotest.Request) {
+func (e *rememberEnv) login(t *testing.T, service, rhost, authInfo string, answers ...string) (string, []duotest.Request, error) {
 	conv := &transcript{answers: answers}
 	tx, err := pam.StartConfDir(service, "root", conv, e.dir)
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func (e *rememberEnv) login(t *testing.T, service, rhost, authInfo string, answe
 		t.Fatalf("login hung; saw:\n%s", strings.Join(conv.seen, "\n"))
 	}
 	require.NoError(t, tx.End())
-	return err, strings.Join(conv.seen, "\n"), e.s.Requests()[before:]
+	return strings.Join(conv.seen, "\n"), e.s.Requests()[before:], err
 }
 
 // TestRememberedApprovals runs issue 16's scenarios through libpam and the
@@ -83,11 +83,11 @@ func TestRememberedApprovals(t *testing.T) {
 			e := newRememberEnv(t, root)
 			e.service(t, "duo-rem", mode)
 			e.service(t, "duo-rem2", mode)
-			err, seen, reqs := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
+			seen, reqs, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
 			require.NoError(t, err, seen)
 			require.Len(t, reqs, 2, "a full login: preauth and auth")
 
-			err, seen, reqs = e.login(t, "duo-rem", "198.51.100.7", authInfoA)
+			seen, reqs, err = e.login(t, "duo-rem", "198.51.100.7", authInfoA)
 			require.NoError(t, err, seen)
 			assert.Empty(t, reqs, "the same scope within remember: no request to Duo")
 			assert.NotContains(t, seen, "PROMPT", "and no prompt")
@@ -98,7 +98,7 @@ func TestRememberedApprovals(t *testing.T) {
 				{"another IP", "duo-rem", "198.51.100.8", authInfoA},
 				{"another service", "duo-rem2", "198.51.100.7", authInfoA},
 			} {
-				err, seen, reqs = e.login(t, other.service, other.rhost, other.info)
+				seen, reqs, err = e.login(t, other.service, other.rhost, other.info)
 				assert.ErrorIs(t, err, pam.ErrAbort, "%s: a full login, which asks (no answer: aborted)\n%s", other.name, seen)
 				assert.Contains(t, seen, "PROMPT: Duo two-factor login for root", other.name)
 				assert.Len(t, reqs, 1, "%s: a preauth without a token", other.name)
@@ -106,7 +106,7 @@ func TestRememberedApprovals(t *testing.T) {
 
 			// Tampered state: open to others. Ignored, never an allow.
 			require.NoError(t, os.Chmod(filepath.Join(e.state, "u.root"), 0o644))
-			err, seen, _ = e.login(t, "duo-rem", "198.51.100.7", authInfoA)
+			seen, _, err = e.login(t, "duo-rem", "198.51.100.7", authInfoA)
 			assert.ErrorIs(t, err, pam.ErrAbort, seen)
 			assert.Contains(t, seen, "PROMPT: Duo two-factor login for root")
 		})
@@ -115,9 +115,9 @@ func TestRememberedApprovals(t *testing.T) {
 			tdt.TrustedDeviceToken = "TDT-root"
 			e := newRememberEnv(t, tdt)
 			e.service(t, "duo-rem", mode)
-			err, seen, _ := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
+			seen, _, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
 			require.NoError(t, err, seen)
-			err, seen, reqs := e.login(t, "duo-rem", "198.51.100.7", authInfoA)
+			seen, reqs, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA)
 			require.NoError(t, err, seen)
 			require.Len(t, reqs, 1, "one preauth, with the token")
 			assert.Equal(t, "/auth/v2/preauth", reqs[0].Path)
@@ -128,9 +128,9 @@ func TestRememberedApprovals(t *testing.T) {
 			e := newRememberEnv(t, root)
 			e.service(t, "duo-rem", mode)
 			require.NoError(t, e.s.WriteConfig(filepath.Join(e.dir, "pam_duo.conf"), map[string]string{"https_timeout": "2"}))
-			err, seen, _ := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
+			seen, _, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
 			require.NoError(t, err, seen)
-			err, seen, reqs := e.login(t, "duo-rem", "198.51.100.7", authInfoA)
+			seen, reqs, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA)
 			assert.ErrorIs(t, err, pam.ErrAbort, seen)
 			assert.Len(t, reqs, 1)
 			_, statErr := os.Stat(e.state)
@@ -156,7 +156,7 @@ func TestRememberConcurrentLogins(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i], _, _ = e.login(t, fmt.Sprintf("duo-c%d", i%2), fmt.Sprintf("198.51.100.%d", i+1), authInfoA, "123456")
+			_, _, errs[i] = e.login(t, fmt.Sprintf("duo-c%d", i%2), fmt.Sprintf("198.51.100.%d", i+1), authInfoA, "123456")
 		}()
 	}
 	wg.Wait()
@@ -164,7 +164,7 @@ func TestRememberConcurrentLogins(t *testing.T) {
 		require.NoError(t, err, "login %d", i)
 	}
 	for i := range n {
-		err, seen, reqs := e.login(t, fmt.Sprintf("duo-c%d", i%2), fmt.Sprintf("198.51.100.%d", i+1), authInfoA)
+		seen, reqs, err := e.login(t, fmt.Sprintf("duo-c%d", i%2), fmt.Sprintf("198.51.100.%d", i+1), authInfoA)
 		assert.NoError(t, err, "login %d: its approval was kept\n%s", i, seen)
 		assert.Empty(t, reqs, "login %d", i)
 	}
