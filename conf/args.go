@@ -30,6 +30,9 @@ type Args struct {
 	Core   string // core=PATH: the Go core library (absolute); "" = the built-in path
 	Helper string // helper=PATH: login_duo_go (absolute); "" = the built-in path
 	Bypass string // bypass=ignore|success; BypassIgnore when not given
+	// RememberDir is remember_dir=PATH, for tests: the directory of
+	// remembered approvals instead of the built-in one; "" = built in.
+	RememberDir string
 	// LoginTimeout is login_timeout=SECONDS: the most one whole login may
 	// take, waiting on the user and Duo included; DefaultLoginTimeout when
 	// not given.
@@ -45,7 +48,8 @@ const (
 )
 
 // ParseArgs reads the module arguments: duo_unix's conf=FILE and debug,
-// and pam_duo_go's quiet, mode=, core=, helper=, bypass= and login_timeout=. When an
+// and pam_duo_go's quiet, mode=, core=, helper=, bypass=, login_timeout=
+// and remember_dir= (for tests). When an
 // argument is repeated the last one wins. An argument that is unknown or
 // has a bad value (paths must be absolute) is listed in Unknown, leaves the
 // setting at its default, and is reported in the returned error (wrapping
@@ -84,6 +88,12 @@ func ParseArgs(argv []string) (Args, error) {
 			} else {
 				bad(arg, "want helper=/absolute/path")
 			}
+		case name == "remember_dir" && hasValue:
+			if path, ok := absPath(value); ok {
+				a.RememberDir = path
+			} else {
+				bad(arg, "want remember_dir=/absolute/path")
+			}
 		case name == "mode" && hasValue:
 			if value == ModeAuto || value == ModeExec {
 				a.Mode = value
@@ -105,7 +115,7 @@ func ParseArgs(argv []string) (Args, error) {
 				a.LoginTimeout = d
 			}
 		default:
-			bad(arg, "unknown (known: conf=FILE, debug, quiet, mode=auto|exec, core=PATH, helper=PATH, bypass=ignore|success, login_timeout=SECONDS)")
+			bad(arg, "unknown (known: conf=FILE, debug, quiet, mode=auto|exec, core=PATH, helper=PATH, bypass=ignore|success, login_timeout=SECONDS, remember_dir=PATH)")
 		}
 	}
 	return a, joinErrors(errs)

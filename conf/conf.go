@@ -22,6 +22,8 @@
 //	gecos_username_pos  none; send this field (from 1) of the GECOS split at gecos_delim
 //	motd                no; login_duo_go shows /etc/motd
 //	verified_push       no; cannot be combined with autopush
+//	remember            off; a duration (900, 15m, 8h; at most 12h): remembered approvals
+//	enroll_qr           yes; also show the enrollment URL as a QR code (yes = for dark backgrounds, light, no)
 //	noverify, gecos_parsed, dev_fips_mode
 //	                    accepted with a warning; no effect
 //
@@ -50,6 +52,14 @@ import (
 const (
 	FailSafe   = "safe"   // allow the login when Duo cannot be reached
 	FailSecure = "secure" // deny the login when Duo cannot be reached
+)
+
+// enroll_qr values: the terminal background the QR code is drawn for,
+// or none.
+const (
+	QRDark  = "dark"  // yes: light blocks, for dark backgrounds (the default)
+	QRLight = "light" // dark blocks, for light backgrounds
+	QROff   = "off"   // no QR code
 )
 
 // Defaults.
@@ -96,6 +106,13 @@ type Config struct {
 	// SystemRoots (disable_ca_pinning, newer duo_unix): trust the system's
 	// certificate store instead of Duo's pinned roots (cafile still wins).
 	SystemRoots bool
+	// Remember is how long a second factor approved by Duo lets later
+	// logins of the same scope through without one (remember; 0 = off,
+	// at most MaxRemember). See the remember package.
+	Remember time.Duration
+	// EnrollQR is how an unenrolled user's enrollment URL is also shown as
+	// a QR code (enroll_qr): QRDark (default), QRLight or QROff.
+	EnrollQR string
 
 	// Warnings lists accepted but ignored or deprecated keys, with lines.
 	Warnings []string

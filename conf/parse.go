@@ -27,6 +27,8 @@ const (
 	// MaxHTTPSTimeout is the longest https_timeout honoured; longer values
 	// are lowered to it with a warning (a whole login is bounded anyway).
 	MaxHTTPSTimeout = 5 * time.Minute
+	// MaxRemember is the longest remember honoured.
+	MaxRemember = 12 * time.Hour
 	// MaxPrompts is the most prompts duo_unix allows.
 	MaxPrompts = 3
 )
@@ -44,8 +46,9 @@ var knownKeys = []string{
 	"dev_fips_mode", "motd",
 	// newer duo_unix: a TLS floor, and the system trust store.
 	"min_tls", "disable_ca_pinning",
-	// pam_duo_go's own: what the push notification says.
-	"push_type", "display_username",
+	// pam_duo_go's own: what the push notification says, and remembered
+	// approvals.
+	"push_type", "display_username", "remember", "enroll_qr",
 }
 
 // Parse reads a configuration from data, without any check of file
@@ -87,6 +90,7 @@ func defaults(file string) *Config {
 		Prompts:          DefaultPrompts,
 		GecosDelim:       DefaultGecosDelim,
 		GecosUsernamePos: DefaultGecosUserPos,
+		EnrollQR:         QRDark,
 	}
 }
 
@@ -333,6 +337,19 @@ func (p *parser) set(e entry, value string) {
 		p.warn(e.line, "dev_fips_mode has no effect in pam_duo_go (duo_unix built without FIPS refused every login when it was on)")
 	case "min_tls":
 		p.setMinTLS(e, value)
+	case "remember":
+		p.setRemember(e, value)
+	case "enroll_qr":
+		switch v := strings.ToLower(value); {
+		case v == QRDark || v == QRLight:
+			p.cfg.EnrollQR = v
+		default:
+			if b, ok := parseBool(value); ok {
+				p.cfg.EnrollQR = map[bool]string{true: QRDark, false: QROff}[b]
+			} else {
+				p.invalid(e, value, "want yes (dark), light or no")
+			}
+		}
 	default:
 		p.setBool(e, value)
 	}
@@ -425,6 +442,49 @@ func (p *parser) checkKeyText(e entry, value string, show bool) bool {
 		}
 	}
 	return true
+}
+
+// setRemember reads remember: off (0, no, off, false) or a duration, whole
+// seconds or a number with the unit s, m or h ("900", "15m", "8h"), at
+// most MaxRemember (longer is lowered to it, with a warning).
+func (p *parser) setRemember(e entry, value string) {
+	if b, ok := parseBool(value); ok && !b {
+		p.cfg.Remember = 0
+		return
+	}
+	d, ok := parseDuration(value)
+	switch {
+	case !ok:
+		p.invalid(e, value, "want off or a duration such as 900, 15m or 8h")
+	case d > MaxRemember:
+		p.cfg.Remember = MaxRemember
+		p.warn(e.line, fmt.Sprintf("remember = %s is lowered to %v, the longest allowed", value, MaxRemember))
+	default:
+		p.cfg.Remember = d
+	}
+}
+
+// parseDuration reads a non-negative whole number with an optional unit
+// s, m or h (seconds when none).
+func parseDuration(value string) (time.Duration, bool) {
+	unit := time.Second
+	num := value
+	switch {
+	case strings.HasSuffix(value, "s"):
+		num = strings.TrimSuffix(value, "s")
+	case strings.HasSuffix(value, "m"):
+		num, unit = strings.TrimSuffix(value, "m"), time.Minute
+	case strings.HasSuffix(value, "h"):
+		num, unit = strings.TrimSuffix(value, "h"), time.Hour
+	}
+	if num == "" || len(num) > 6 || strings.TrimLeft(num, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
 }
 
 // setHTTPSTimeout reads https_timeout: whole seconds. duo_unix read 0 or

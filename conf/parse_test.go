@@ -64,6 +64,7 @@ func TestDefaults(t *testing.T) {
 		Prompts:          DefaultPrompts,
 		GecosDelim:       DefaultGecosDelim,
 		GecosUsernamePos: DefaultGecosUserPos,
+		EnrollQR:         QRDark,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults:\n got %#v\nwant %#v", got, want)

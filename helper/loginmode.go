@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
+	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -193,6 +195,10 @@ func failClosedMessage(res login.Result, showCause bool) string {
 // runLogin is login mode: authenticate the real user (or -f's Duo user)
 // with Duo, then exec the shell or command. It returns the exit status
 // when it does not exec.
+// loginService is login mode's service name, in the log and in the scope
+// of remembered approvals.
+const loginService = "login_duo_go"
+
 func runLogin(args []string) int {
 	userEnv := sanitizeEnv()
 	die := func(format string, a ...any) int {
@@ -288,9 +294,18 @@ func runLogin(args []string) int {
 	// Read the config (as root) for the front end's own keys; the flow
 	// loads and reports it again itself.
 	var motd, acceptEnv bool
+	var keeper *rememberKeeper
 	owners := configOwners()
 	if cfg, err := conf.LoadOwned(configFile, owners...); err == nil {
 		motd, acceptEnv = cfg.Motd, cfg.AcceptEnvFactor
+		if cfg.Remember > 0 && privileged {
+			// Approvals are saved by root only, after this process has
+			// dropped to the user: start the root keeper now. Without it
+			// nothing is saved (a full login next time).
+			if keeper, err = startRememberKeeper(duoUser); err != nil && debug != nil {
+				debug("remember: " + err.Error())
+			}
+		}
 	}
 	envPasscode := ""
 	if acceptEnv {
@@ -312,7 +327,7 @@ func runLogin(args []string) int {
 		Debug:        opts.debug, // lines go to logger: the terminal or syslog
 		User:         duoUser,
 		UID:          start.ruid,
-		Service:      "login_duo_go",
+		Service:      loginService,
 		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
 		Headless:     headless,
 		NoProgress:   headless,
@@ -354,7 +369,17 @@ func runLogin(args []string) int {
 			return c, nil
 		}
 	}
+	if keeper != nil {
+		params.RememberSave = keeper.save
+	} else {
+		params.RememberSave = func(remember.Scope, string, time.Duration) error {
+			return errors.New("remember: no root keeper (login_duo_go is not setuid root)")
+		}
+	}
 	res := login.Authenticate(ctx, params)
+	if keeper != nil {
+		keeper.close()
+	}
 	if child != nil {
 		child.shutdown()
 	}

@@ -71,6 +71,8 @@ func run(args []string) int {
 			return runCheck(args[1:])
 		case childCommand:
 			return runDuoChild(args[1:])
+		case rememberCommand:
+			return runRememberSave(args[1:])
 		case "--help":
 			fmt.Print(usageText)
 			return 0

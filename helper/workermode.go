@@ -100,6 +100,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	p, args := login.PAMLogin{
 		Args: si.Args, Silent: si.Silent, User: si.User, UID: si.UID, Service: si.Service,
 		RemoteHost: si.RHost, TTY: si.TTY, RUser: si.RUser, Command: si.Command,
+		AuthInfo: si.AuthInfo,
 	}.Params()
 	p.Conv = c
 	res := login.Authenticate(ctx, p)

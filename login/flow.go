@@ -56,6 +56,7 @@ func Authenticate(ctx context.Context, p Params) Result {
 	s := &session{p: p, user: p.User, live: liveness.Start()}
 	res := s.run(ctx)
 	s.live.Stop()
+	s.rememberAfter(res)
 	if res.Outcome == Allow && s.unprompted {
 		res.Unprompted = true
 		res.Reason += " (automatic push: the conversation cannot prompt)"
@@ -86,6 +87,8 @@ type session struct {
 	// answered any, and the login went on headless (an automatic push).
 	unprompted bool
 	answered   bool // the user has answered a prompt
+	// rem: remembered approvals (remember.go).
+	rem rememberState
 	// vpCodeInStatus: a Verified Push is pending whose code Duo sends in
 	// the first status message; that message is shown even where
 	// progress lines are off (headless login_duo_go), as the code is.
@@ -171,6 +174,9 @@ func (s *session) run(ctx context.Context) Result {
 		s.host, _ = os.Hostname()
 	}
 	s.ipaddr = s.remoteAddress(ctx)
+	if r, done := s.rememberBefore(); done {
+		return r
+	}
 
 	newClient := s.p.NewClient
 	if newClient == nil {
@@ -208,7 +214,10 @@ func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 	pre, err := s.api.Preauth(ctx, duo.PreauthRequest{
 		Username: s.duoID, IPAddr: s.ipaddr, Hostname: s.host,
 		ClientSupportsVerifiedPush: s.cfg.VerifiedPush, TextPrompt: true, Failmode: failmode,
+		TrustedDeviceToken: s.rem.token,
 	})
+	sentToken := s.rem.token != ""
+	s.rem.token = "" // good for the first preauth only
 	if err != nil {
 		return s.duoFailed(ctx, "preauth", err), true
 	}
@@ -221,12 +230,15 @@ func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 	s.pre = pre
 	switch pre.Result {
 	case duo.ResultAllow:
+		if sentToken {
+			return s.rememberedByDuo(pre), true
+		}
 		return Result{Outcome: Bypass, Reason: "preauth allow: " + pre.StatusMsg}, true
 	case duo.ResultDeny:
 		s.showError(ctx, pre.StatusMsg)
 		return Result{Outcome: Deny, Reason: "preauth deny: " + pre.StatusMsg}, true
 	case duo.ResultEnroll:
-		s.showError(ctx, enrollMessage(pre))
+		s.showEnroll(ctx, pre)
 		return Result{Outcome: Deny, Reason: "not enrolled"}, true
 	}
 	return Result{}, false // duo.ResultAuth
@@ -556,7 +568,7 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 	if err != nil {
 		return s.duoFailed(ctx, "auth", err), true
 	}
-	result, status, msg := resp.Result, resp.Status, resp.StatusMsg
+	result, status, msg, token := resp.Result, resp.Status, resp.StatusMsg, resp.TrustedDeviceToken
 	if pending && resp.TxID == "" {
 		pending = false // Duo denied at once (the client accepts only a deny without txid)
 	}
@@ -568,9 +580,10 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 			}
 			return s.duoFailed(ctx, "auth_status", err), true
 		}
-		result, status, msg = st.Result, st.Status, st.StatusMsg
+		result, status, msg, token = st.Result, st.Status, st.StatusMsg, st.TrustedDeviceToken
 	}
 	if result == duo.ResultAllow {
+		s.rem.approved, s.rem.newToken = true, token
 		if !pending && msg != "" && !s.p.Quiet && !s.p.NoProgress {
 			s.p.Conv.Info(ctx, SanitizeTerminal(msg))
 		}

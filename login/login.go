@@ -10,6 +10,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 )
 
 // Conversation is what the flow needs from its front end: a PAM
@@ -132,15 +133,29 @@ type Params struct {
 	NoProgress  bool
 	EnvPasscode string // $DUO_PASSCODE when accept_env_factor=yes
 
+	// AuthInfo is sshd's SSH_AUTH_INFO_0 from the PAM environment
+	// (ExposeAuthInfo yes): the public key that passed the first factor
+	// binds remembered approvals (the remember key).
+	AuthInfo string
+	// RememberDir is the directory of remembered approvals; "" is
+	// remember.DefaultDir (the module argument remember_dir=, for tests).
+	RememberDir string
+	// RememberSave saves an approval; nil saves it in RememberDir from
+	// this process, which must be root. login_duo_go, which runs as the
+	// user by then, hands it to a root process.
+	RememberSave func(sc remember.Scope, token string, maxAge time.Duration) error
+
 	Conv Conversation
 	Log  Logger // nil = syslog, facility LOG_AUTHPRIV
 
 	// Deadline bounds the whole login; 0 = DefaultDeadline.
 	Deadline time.Duration
 
-	// NewClient and LookupUser are test hooks.
+	// NewClient, LookupUser and Now (the clock of remembered approvals)
+	// are test hooks.
 	NewClient  func(cfg *conf.Config) (DuoAPI, error)
 	LookupUser func(name string) (*UserInfo, error)
+	Now        func() time.Time
 }
 
 // DefaultDeadline bounds a whole login when Params.Deadline is 0.

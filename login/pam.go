@@ -19,6 +19,7 @@ type PAMLogin struct {
 	TTY        string   // PAM_TTY
 	RUser      string   // PAM_RUSER
 	Command    string   // SUDO_COMMAND as the PAM process has it; see SudoCommand
+	AuthInfo   string   // SSH_AUTH_INFO_0 from the PAM environment (sshd's ExposeAuthInfo)
 }
 
 // SudoCommand is the one place that decides whether a PAM login carries a
@@ -75,6 +76,8 @@ func (l PAMLogin) Params() (Params, conf.Args) {
 		TTY:              l.TTY,
 		RUser:            l.RUser,
 		Command:          SudoCommand(l.Service, l.Command),
+		AuthInfo:         l.AuthInfo,
+		RememberDir:      args.RememberDir,
 		StatusPrompt:     sshd,
 		HeadlessFallback: sshd,
 	}, args

@@ -406,7 +406,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 		      const struct options *o, const char *why, int *unprompted)
 {
 	char *start = NULL, *buf = NULL, num[32];
-	const char *user = NULL, *command;
+	const char *user = NULL, *command, *authinfo;
 	size_t len = 0;
 	int sv[2], i, status, rc = PAM_SERVICE_ERR, have_result = 0;
 	double deadline = now_seconds() + (double)(o->login_timeout + WORKER_SLACK_SECONDS);
@@ -438,6 +438,12 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	snprintf(num, sizeof num, "%ld", (long)getuid());
 	if (add_field(start, &len, "uid", num) || add_field(start, &len, "silent", (flags & PAM_SILENT) ? "1" : "0"))
 		goto out;
+	/* sshd's ExposeAuthInfo: the first factor's public key binds
+	 * remembered approvals (the remember key). */
+	authinfo = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	if (authinfo && add_field(start, &len, "authinfo", authinfo) &&
+	    add_field(start, &len, "authinfo", "unreadable (too large)"))
+		goto out; /* the worker then remembers nothing for this login */
 	for (i = 0; i < argc; i++)
 		if (add_field(start, &len, "arg", argv[i]))
 			goto out;

@@ -91,7 +91,12 @@ type User struct {
 	LockedOut bool
 	// NoDevicesInPrompt leaves devices out of a text_prompt preauth
 	// response, as Duo's Unix integration may.
-	NoDevicesInPrompt  bool
+	NoDevicesInPrompt bool
+	// TrustedDeviceToken puts the user under a Remembered Devices
+	// policy: every allow of auth (synchronous, or the final auth_status
+	// of an async auth) carries this trusted_device_token, and a preauth
+	// that sends it answers allow ("Remembered device"), as Duo does for
+	// the token's lifetime. Change it (AddUser again) to expire the token.
 	TrustedDeviceToken string
 }
 

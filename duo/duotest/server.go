@@ -92,6 +92,7 @@ type Server struct {
 type transaction struct {
 	steps []Step
 	next  int
+	token string // trusted_device_token of a final allow
 }
 
 type connIDKey struct{}
@@ -600,6 +601,11 @@ func (s *Server) preauth(w http.ResponseWriter, _ *http.Request, p url.Values) {
 		})
 		return
 	}
+	if tdt := p.Get("trusted_device_token"); tdt != "" && tdt == u.TrustedDeviceToken && u.Preauth != duo.ResultDeny && !u.LockedOut {
+		// Remembered Devices: allow for the token's lifetime.
+		s.ok(w, duo.PreauthResponse{Result: duo.ResultAllow, StatusMsg: "Remembered device"})
+		return
+	}
 	switch u.Preauth {
 	case duo.ResultAllow, duo.ResultDeny, duo.ResultEnroll:
 		resp := duo.PreauthResponse{Result: u.Preauth, StatusMsg: u.StatusMsg}
@@ -717,7 +723,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 	// async=1, as a transaction of one step.
 	final := func(resp duo.AuthResponse) {
 		if async {
-			s.ok(w, duo.AuthResponse{TxID: s.newTransaction([]Step{{Status: resp.Status, StatusMsg: resp.StatusMsg, Result: resp.Result}})})
+			s.ok(w, duo.AuthResponse{TxID: s.newTransaction([]Step{{Status: resp.Status, StatusMsg: resp.StatusMsg, Result: resp.Result}}, resp.TrustedDeviceToken)})
 			return
 		}
 		s.ok(w, resp)
@@ -786,7 +792,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 			StatusMsg: "Please enter verification code " + u.VerifiedPushCode + " into Duo Mobile..."}}, steps...)
 	}
 	if async {
-		s.ok(w, duo.AuthResponse{TxID: s.newTransaction(steps)})
+		s.ok(w, duo.AuthResponse{TxID: s.newTransaction(steps, u.TrustedDeviceToken)})
 		return
 	}
 	var last Step
@@ -794,15 +800,20 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 		s.pause(r, st.Delay)
 		last = st
 	}
-	s.ok(w, duo.AuthResponse{Result: last.Result, Status: last.Status, StatusMsg: last.StatusMsg})
+	resp := duo.AuthResponse{Result: last.Result, Status: last.Status, StatusMsg: last.StatusMsg}
+	if resp.Result == duo.ResultAllow {
+		resp.TrustedDeviceToken = u.TrustedDeviceToken
+	}
+	s.ok(w, resp)
 }
 
-// newTransaction records a pending async auth and returns its txid.
-func (s *Server) newTransaction(steps []Step) string {
+// newTransaction records a pending async auth and returns its txid; a
+// final allow carries token (Remembered Devices), when set.
+func (s *Server) newTransaction(steps []Step, token string) string {
 	txid := randomHex(16)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.txs[txid] = &transaction{steps: steps}
+	s.txs[txid] = &transaction{steps: steps, token: token}
 	return txid
 }
 
@@ -840,9 +851,11 @@ func (s *Server) authStatus(w http.ResponseWriter, r *http.Request, p url.Values
 	s.mu.Lock()
 	tx := s.txs[txid]
 	var st Step
+	token := ""
 	if tx != nil {
 		st = tx.steps[min(tx.next, len(tx.steps)-1)]
 		tx.next++
+		token = tx.token
 	}
 	s.mu.Unlock()
 	if tx == nil {
@@ -850,7 +863,11 @@ func (s *Server) authStatus(w http.ResponseWriter, r *http.Request, p url.Values
 		return
 	}
 	s.pause(r, st.Delay)
-	s.ok(w, duo.AuthStatusResponse{Result: st.Result, Status: st.Status, StatusMsg: st.StatusMsg})
+	resp := duo.AuthStatusResponse{Result: st.Result, Status: st.Status, StatusMsg: st.StatusMsg}
+	if st.Result == duo.ResultAllow {
+		resp.TrustedDeviceToken = token
+	}
+	s.ok(w, resp)
 }
 
 func randomHex(n int) string {

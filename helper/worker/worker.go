@@ -180,15 +180,18 @@ type StartInfo struct {
 	Service string
 	TTY     string
 	RUser   string
-	Command string   // SUDO_COMMAND
-	PID     int      // getpid() of the PAM process; 0 when not sent
-	UID     int      // getuid() of the PAM process; -1 when not sent
-	Silent  bool     // the application passed PAM_SILENT
-	Args    []string // the module arguments, in order
+	Command string // SUDO_COMMAND
+	PID     int    // getpid() of the PAM process; 0 when not sent
+	UID     int    // getuid() of the PAM process; -1 when not sent
+	Silent  bool   // the application passed PAM_SILENT
+	// AuthInfo is SSH_AUTH_INFO_0 from the PAM environment (sshd's
+	// ExposeAuthInfo): it binds remembered approvals to the public key.
+	AuthInfo string
+	Args     []string // the module arguments, in order
 }
 
 // Start payload keys.
-var startKeys = []string{"user", "rhost", "service", "tty", "ruser", "command", "pid", "uid", "silent"}
+var startKeys = []string{"user", "rhost", "service", "tty", "ruser", "command", "pid", "uid", "silent", "authinfo"}
 
 // ErrBadStart is wrapped by ParseStart's errors.
 var ErrBadStart = errors.New("bad start message")
@@ -230,6 +233,8 @@ func ParseStart(payload []byte) (StartInfo, error) {
 			si.RUser = val
 		case "command":
 			si.Command = val
+		case "authinfo":
+			si.AuthInfo = val
 		case "silent":
 			switch val {
 			case "0", "1":
@@ -265,7 +270,7 @@ func (si StartInfo) Encode() ([]byte, error) {
 		silent = "1"
 	}
 	vals := []string{si.User, si.RHost, si.Service, si.TTY, si.RUser, si.Command,
-		strconv.Itoa(si.PID), strconv.Itoa(si.UID), silent}
+		strconv.Itoa(si.PID), strconv.Itoa(si.UID), silent, si.AuthInfo}
 	var b bytes.Buffer
 	add := func(k, v string) error {
 		if strings.IndexByte(v, 0) >= 0 {

@@ -46,6 +46,8 @@ static void log_line(pam_handle_t *pamh, int prio, const char *line) {
 }
 
 static const char *c_getenv(const char *name) { return getenv(name); }
+
+static const char *c_pam_getenv(pam_handle_t *pamh, const char *name) { return pam_getenv(pamh, name); }
 */
 import "C"
 
@@ -125,6 +127,7 @@ func authenticate(h handle, argv []string, silent bool) (int, bool) {
 		TTY:        h.item(C.PAM_TTY),
 		RUser:      h.item(C.PAM_RUSER),
 		Command:    sudoCommand(service),
+		AuthInfo:   h.env("SSH_AUTH_INFO_0"),
 	}.Params()
 	p.Conv, p.Log = h, h
 	res := login.Authenticate(context.Background(), p)
@@ -158,6 +161,16 @@ type handle struct {
 
 func (h handle) item(t C.int) string {
 	if v := C.get_item_string(h.pamh, t); v != nil {
+		return C.GoString(v)
+	}
+	return ""
+}
+
+// env is a variable of the PAM environment (pam_getenv); "" when unset.
+func (h handle) env(name string) string {
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	if v := C.c_pam_getenv(h.pamh, cname); v != nil {
 		return C.GoString(v)
 	}
 	return ""
