@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -40,14 +41,23 @@ type Finding struct {
 }
 
 // DefaultModuleDirs are where libpam looks for a module given by bare
-// name (Debian's multiarch dir first, then the RHEL and legacy dirs).
-var DefaultModuleDirs = []string{
-	"/lib/x86_64-linux-gnu/security",
-	"/usr/lib/x86_64-linux-gnu/security",
-	"/lib/security",
-	"/lib64/security",
-	"/usr/lib64/security",
-	"/usr/lib/security",
+// name: Debian's multiarch dir for this machine first, then the RHEL and
+// legacy dirs.
+var DefaultModuleDirs = moduleDirs(multiarch[runtime.GOARCH])
+
+// multiarch is Debian's multiarch triplet for each GOARCH.
+var multiarch = map[string]string{
+	"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu", "386": "i386-linux-gnu",
+	"arm": "arm-linux-gnueabihf", "ppc64le": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu",
+	"riscv64": "riscv64-linux-gnu", "mips64le": "mips64el-linux-gnuabi64", "loong64": "loongarch64-linux-gnu",
+}
+
+func moduleDirs(triplet string) []string {
+	var dirs []string
+	if triplet != "" {
+		dirs = append(dirs, "/lib/"+triplet+"/security", "/usr/lib/"+triplet+"/security")
+	}
+	return append(dirs, "/lib/security", "/lib64/security", "/usr/lib64/security", "/usr/lib/security")
 }
 
 // Options tune Lint; the zero value checks the running host.

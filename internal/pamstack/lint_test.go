@@ -30,7 +30,7 @@ func corpusOptions(t *testing.T, root string) Options {
 		}
 	}
 	require.NoError(t, sc.Err())
-	return Options{Root: root, ModuleDirs: DefaultModuleDirs, ModuleExists: func(p string) bool { return have[p] }}
+	return Options{Root: root, ModuleDirs: moduleDirs("x86_64-linux-gnu"), ModuleExists: func(p string) bool { return have[p] }}
 }
 
 // TestCorpus lints every stack under testdata/stacks and compares the
