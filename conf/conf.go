@@ -22,6 +22,7 @@
 //	gecos_username_pos  none; send this field (from 1) of the GECOS split at gecos_delim
 //	motd                no; login_duo_go shows /etc/motd
 //	verified_push       no; cannot be combined with autopush
+//	metrics_file        none; a .prom file for node_exporter's textfile collector (pam_duo_go's own)
 //	noverify, gecos_parsed, dev_fips_mode
 //	                    accepted with a warning; no effect
 //
@@ -96,6 +97,9 @@ type Config struct {
 	// SystemRoots (disable_ca_pinning, newer duo_unix): trust the system's
 	// certificate store instead of Duo's pinned roots (cafile still wins).
 	SystemRoots bool
+	// MetricsFile (metrics_file) is the Prometheus text file each login
+	// updates (internal/metrics); "" = no metrics.
+	MetricsFile string
 
 	// Warnings lists accepted but ignored or deprecated keys, with lines.
 	Warnings []string

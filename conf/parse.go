@@ -46,6 +46,8 @@ var knownKeys = []string{
 	"min_tls", "disable_ca_pinning",
 	// pam_duo_go's own: what the push notification says.
 	"push_type", "display_username",
+	// pam_duo_go's own: node_exporter textfile metrics.
+	"metrics_file",
 }
 
 // Parse reads a configuration from data, without any check of file
@@ -299,6 +301,15 @@ func (p *parser) set(e entry, value string) {
 			c.PushType = value
 		default:
 			c.DisplayUsername = value
+		}
+	case "metrics_file":
+		switch {
+		case value == "":
+			c.MetricsFile = ""
+		case !filepath.IsAbs(value) || !strings.HasSuffix(value, ".prom"):
+			p.invalid(e, value, "want an absolute path ending in .prom (node_exporter's textfile collector reads only those)")
+		default:
+			c.MetricsFile = filepath.Clean(value)
 		}
 	case "https_timeout":
 		p.setHTTPSTimeout(e, value)
