@@ -136,77 +136,112 @@ const (
 	negative
 )
 
-// Simulate runs a stack as libpam's dispatcher does (pam_dispatch.c: the
-// impression/status machine, ok, done, bad, die, ignore, reset and jumps),
-// with each module returning what ret says.
-func Simulate(nodes []Node, ret Returns) Outcome {
-	o := Outcome{Ran: map[string]bool{}}
-	imp, status := simulate(nodes, ret, o.Ran)
-	o.Success = imp == positive && status == "success"
-	o.Status = status
-	if imp != positive && imp != negative {
-		o.Status = "perm_denied"
-	}
-	return o
+// mustFail is libpam's PAM_MUST_FAIL_CODE.
+const mustFail = "perm_denied"
+
+// handler is one entry of the list libpam walks: substacks are inlined
+// one level deeper, after an entry that stands for the substack line.
+type handler struct {
+	rule  Rule
+	level int
+	sub   bool
 }
 
-func simulate(nodes []Node, ret Returns, ran map[string]bool) (int, string) {
-	imp, status := undef, "perm_denied"
-	skip := 0
+func handlers(nodes []Node, level int, out []handler) []handler {
 	for _, n := range nodes {
-		if skip > 0 {
-			skip--
+		if n.Sub != nil {
+			out = append(out, handler{rule: n.Rule, level: level, sub: true})
+			out = handlers(n.Sub, level+1, out)
 			continue
 		}
-		var rv string
-		var actions Actions
-		if n.Sub != nil {
-			si, ss := simulate(n.Sub, ret, ran)
-			switch {
-			case si == positive && ss == "success":
-				rv = "success"
-			case si == undef:
-				rv = "perm_denied"
-			default:
-				rv = ss
-			}
-			actions = ParseControl("required")
-		} else {
-			ran[n.Rule.Key()] = true
-			rv = ret(n.Rule)
-			actions = ParseControl(n.Rule.Control)
+		out = append(out, handler{rule: n.Rule, level: level})
+	}
+	return out
+}
+
+// Simulate runs a stack as libpam's dispatcher does for pam_authenticate,
+// with each module returning what ret says. The rules, as pam.conf(5)
+// and Linux-PAM 1.5 behave (TestSimulateMatchesLibpam holds it to the
+// real libpam):
+//   - the stack keeps one impression (undecided, positive, negative) and
+//     one status, shared by substacks; it starts undecided, status
+//     PAM_PERM_DENIED;
+//   - ok and done make it positive with the module's value while it is
+//     undecided or positive with PAM_SUCCESS; done then ends the stack
+//     (a substack: only it) if the impression is positive;
+//   - bad and die make it negative with the module's value (PAM_IGNORE
+//     becomes PAM_PERM_DENIED) unless it is already negative; die then
+//     ends the (sub)stack;
+//   - reset restores what it was when the (sub)stack was entered;
+//   - a jump N skips the next N lines of the same (sub)stack without
+//     changing the impression; jumping past its end fails the stack;
+//   - the result is success only with a positive impression and
+//     PAM_SUCCESS.
+func Simulate(nodes []Node, ret Returns) Outcome {
+	o := Outcome{Ran: map[string]bool{}}
+	hs := handlers(nodes, 0, nil)
+	type saved struct {
+		imp    int
+		status string
+	}
+	imp, status := undef, mustFail
+	entry := map[int]saved{0: {imp, status}}
+	prev := 0
+	for i := 0; i < len(hs); i++ {
+		h := hs[i]
+		if h.level > prev {
+			entry[h.level] = saved{imp, status}
 		}
-		act := actions.For(rv)
+		prev = h.level
+		if h.sub {
+			continue
+		}
+		o.Ran[h.rule.Key()] = true
+		rv := ret(h.rule)
+		act := ParseControl(h.rule.Control).For(rv)
+		decided := false
 		switch act {
 		case "ignore":
+		case "reset":
+			imp, status = entry[h.level].imp, entry[h.level].status
+		case "ok", "done":
+			if imp == undef || (imp == positive && status == "success") {
+				imp, status = positive, rv
+			}
+			decided = imp == positive && act == "done"
 		case "bad", "die":
 			if imp != negative {
 				imp, status = negative, rv
-			}
-			if act == "die" {
-				return imp, status
-			}
-		case "ok", "done":
-			if (imp == undef || (imp == positive && status == "success")) && rv != "ignore" {
-				imp, status = positive, rv
-			}
-			if imp != negative && act == "done" {
-				return imp, status
-			}
-		case "reset":
-			imp, status = undef, "perm_denied"
-		default:
-			if j, ok := jump(act); ok {
-				if (imp == undef || (imp == positive && status == "success")) && rv != "ignore" {
-					imp, status = positive, rv
+				if rv == "ignore" {
+					status = mustFail
 				}
-				skip = j
-			} else if imp != negative { // an action libpam does not know: treated as bad
-				imp, status = negative, rv
+			}
+			decided = act == "die"
+		default:
+			n, ok := jump(act)
+			for ok && n > 0 && i+1 < len(hs) && hs[i+1].level >= h.level {
+				i++
+				for i+1 < len(hs) && hs[i+1].level > h.level {
+					i++
+				}
+				n--
+			}
+			if !ok || n > 0 { // an unknown action, or a jump past the end
+				imp, status = negative, mustFail
+			}
+		}
+		if decided { // skip the rest of this (sub)stack
+			for i+1 < len(hs) && hs[i+1].level >= h.level {
+				i++
 			}
 		}
 	}
-	return imp, status
+	if status == "success" && imp != positive {
+		status = mustFail
+	}
+	o.Success = status == "success"
+	o.Status = status
+	return o
 }
 
 // isModule reports whether r loads the module named name (a bare name or
