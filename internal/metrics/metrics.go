@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -308,9 +309,11 @@ func applyFile(st *state, name string) error {
 		return fmt.Errorf("fold file: %w", err)
 	}
 	defer f.Close()
-	data := make([]byte, maxPending)
-	n, _ := f.ReadAt(data, 0)
-	for _, line := range strings.Split(string(data[:n]), "\n") {
+	data, err := io.ReadAll(io.LimitReader(f, maxPending))
+	if err != nil {
+		return fmt.Errorf("fold file: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
 		var ev Event
 		if line == "" || json.Unmarshal([]byte(line), &ev) != nil {
 			continue
@@ -329,9 +332,11 @@ func readState(path string) (*state, error) {
 		return nil, fmt.Errorf("reading: %w", err)
 	}
 	defer f.Close()
-	data := make([]byte, maxFile)
-	n, _ := f.ReadAt(data, 0)
-	return parse(string(data[:n])), nil
+	data, err := io.ReadAll(io.LimitReader(f, maxFile))
+	if err != nil {
+		return nil, fmt.Errorf("reading: %w", err)
+	}
+	return parse(string(data)), nil
 }
 
 // writeAtomic replaces path with data: mode 0644, fsynced, renamed over

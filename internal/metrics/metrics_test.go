@@ -312,3 +312,17 @@ func TestParseRoundTrip(t *testing.T) {
 	first := s.render()
 	assert.Equal(t, string(first), string(parse(string(first)).render()))
 }
+
+// BenchmarkRecord is one login's metrics update with a long budget (the
+// whole fold: read, add, write, fsync, rename).
+func BenchmarkRecord(b *testing.B) {
+	d := filepath.Join(b.TempDir(), "textfile")
+	require.NoError(b, os.Mkdir(d, 0o755))
+	path := filepath.Join(d, "pam_duo_go.prom")
+	ev := Event{Event: "allow", Service: "sshd", Calls: []Call{{"preauth", 80 * time.Millisecond}, {"auth", 900 * time.Millisecond}}}
+	for b.Loop() {
+		if err := Record(path, ev, Options{Budget: 10 * time.Second}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

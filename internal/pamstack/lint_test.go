@@ -119,3 +119,15 @@ func TestCleanStacks(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLintDebian lints Debian 12's /etc/pam.d as shipped.
+func BenchmarkLintDebian(b *testing.B) {
+	root, err := filepath.Abs("testdata/stacks/debian12-duo")
+	require.NoError(b, err)
+	opt := Options{Root: root, ModuleExists: func(string) bool { return true }}
+	for b.Loop() {
+		if _, err := Lint(filepath.Join(root, "etc/pam.d"), opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
