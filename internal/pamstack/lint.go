@@ -179,8 +179,10 @@ func (l *linter) checkModules(f *File) {
 		if r.IsInclude() || r.Dash {
 			continue
 		}
-		acts := ParseControl(r.Control)
-		if acts.For("module_unknown") == "ignore" && strings.HasPrefix(r.Control, "[") {
+		// Only an explicit module_unknown=ignore (pam_selinux's lines)
+		// makes a missing module harmless: with default=ignore it still
+		// drops the line, which can lock users out or skip Duo.
+		if ParseControl(r.Control)["module_unknown"] == "ignore" {
 			continue
 		}
 		if l.moduleFound(r.Module) {

@@ -82,6 +82,7 @@ func TestTraps(t *testing.T) {
 		{"trap-both", CodeDoubleDuo, "sudo", 6, SevError},
 		{"trap-missing", CodeMissingModule, "sshd", 2, SevError},
 		{"trap-missing", CodeMissingModule, "sshd", 5, SevWarning},
+		{"trap-missing", CodeMissingModule, "sshd", 8, SevError}, // default=ignore is not module_unknown=ignore
 		{"trap-missing", CodeMissingInclude, "common-auth", 4, SevError},
 		{"trap-bypass-skips", CodeBypassSkipsPW, "sshd", 1, SevError},
 		{"trap-pam-auth-update", CodePamAuthUpdate, "common-auth", 24, SevWarning},
