@@ -23,8 +23,13 @@ var causeNames = map[Cause]string{
 // recordMetrics counts the login in the config's metrics_file, if any.
 // It never changes the result, takes at most metrics.DefaultBudget (plus
 // one small write), and logs a failure once per file and process.
+//
+// login_duo_go's logins are not counted: its flow runs as the user once
+// it has started its Duo child, and cannot write a root-only file (some
+// of its logins, those decided before, could: counting only those would
+// mislead).
 func (s *session) recordMetrics(event string, r Result) {
-	if s.cfg == nil || s.cfg.MetricsFile == "" {
+	if s.cfg == nil || s.cfg.MetricsFile == "" || s.p.Program == "login_duo_go" {
 		return
 	}
 	path := s.cfg.MetricsFile

@@ -172,3 +172,24 @@ func TestMetricsOffByDefault(t *testing.T) {
 	run(t, tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow,
 		check: func(t *testing.T, _ *duotest.Server, _ *conv, log string) { assert.NotContains(t, log, "metrics") }})
 }
+
+// TestMetricsNotForLoginDuoGo: login_duo_go's logins (which run as the
+// user) are not counted and do not log a metrics failure at every login.
+func TestMetricsNotForLoginDuoGo(t *testing.T) {
+	path := metricsPath(t)
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}}
+	for _, tc := range []tcase{
+		{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow},
+		{user: "alice", users: []duotest.User{alice}, extra: map[string]string{"groups": "nobody-group"}, want: login.Bypass},
+	} {
+		if tc.extra == nil {
+			tc.extra = map[string]string{}
+		}
+		tc.extra["metrics_file"] = path
+		tc.params = func(p *login.Params) { p.Program = "login_duo_go" }
+		tc.check = func(t *testing.T, _ *duotest.Server, _ *conv, log string) { assert.NotContains(t, log, "metrics") }
+		run(t, tc)
+	}
+	_, err := os.Stat(path)
+	assert.True(t, os.IsNotExist(err), "login_duo_go wrote the metrics file")
+}
