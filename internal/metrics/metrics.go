@@ -69,6 +69,9 @@ type Call struct {
 	Duration time.Duration `json:"d"`
 }
 
+// Every file here is opened with O_NOFOLLOW and O_NONBLOCK: a link or a
+// FIFO where a file should be is an error, never followed or waited on.
+
 // Options tune Record.
 type Options struct {
 	// Budget bounds how long Record may take; DefaultBudget when 0.
@@ -108,7 +111,7 @@ func Flush(path string, deadline time.Time) error {
 	if err := checkPath(path); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("metrics %s: lock: %w", path, err)
 	}
@@ -174,7 +177,7 @@ func appendPending(path string, ev Event, deadline time.Time) error {
 	}
 	line = append(line, '\n')
 	for range 5 {
-		f, err := os.OpenFile(path+".pending", os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		f, err := os.OpenFile(path+".pending", os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return fmt.Errorf("pending file: %w", err)
 		}
@@ -281,7 +284,7 @@ func foldFiles(path string) ([]foldFile, error) {
 // takePending renames PATH.pending to name while no appender is writing
 // it; false when there is nothing pending.
 func takePending(path, name string) (bool, error) {
-	f, err := os.OpenFile(path+".pending", os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(path+".pending", os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
@@ -304,7 +307,7 @@ func takePending(path, name string) (bool, error) {
 
 // applyFile adds the events in a fold file to st.
 func applyFile(st *state, name string) error {
-	f, err := os.OpenFile(name, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(name, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("fold file: %w", err)
 	}
@@ -324,7 +327,7 @@ func applyFile(st *state, name string) error {
 }
 
 func readState(path string) (*state, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return newState(), nil
 	}
@@ -332,6 +335,9 @@ func readState(path string) (*state, error) {
 		return nil, fmt.Errorf("reading: %w", err)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("reading: not a regular file")
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxFile))
 	if err != nil {
 		return nil, fmt.Errorf("reading: %w", err)

@@ -326,3 +326,26 @@ func BenchmarkRecord(b *testing.B) {
 		}
 	}
 }
+
+// TestFIFOInPlace: a FIFO or a link where the file should be is refused,
+// never waited on, and the login is kept for when the file is fixed.
+func TestFIFOInPlace(t *testing.T) {
+	path := filepath.Join(metricsDir(t), "pam_duo_go.prom")
+	require.NoError(t, unix.Mkfifo(path, 0o644))
+	done := make(chan error, 1)
+	go func() { done <- Record(path, Event{Event: "allow", Service: "sshd"}, waitFold) }()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "not a regular file")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Record waited on a FIFO")
+	}
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Symlink("/etc/passwd", path))
+	require.Error(t, Record(path, Event{Event: "allow", Service: "sshd"}, waitFold))
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, Record(path, Event{Event: "allow", Service: "sshd"}, waitFold))
+	v, _ := sample(t, path, loginSeries("allow", "none", "sshd"))
+	assert.Equal(t, 3.0, v, "the logins refused by the FIFO and the link were kept")
+}

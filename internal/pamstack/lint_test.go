@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,5 +132,28 @@ func BenchmarkLintDebian(b *testing.B) {
 		if _, err := Lint(filepath.Join(root, "etc/pam.d"), opt); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestOddFilesDoNotHang: a FIFO, a link to a device and a directory in
+// the PAM directory are skipped, not waited on.
+func TestOddFilesDoNotHang(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd"), []byte("auth required pam_permit.so\n@include fifo\n"), 0o644))
+	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644))
+	require.NoError(t, os.Symlink("/dev/zero", filepath.Join(dir, "zero")))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub.d"), 0o755))
+	done := make(chan []Finding, 1)
+	go func() {
+		got, err := Lint(dir, Options{Root: dir, ModuleExists: func(string) bool { return true }})
+		assert.NoError(t, err)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		require.Len(t, got, 1)
+		assert.Equal(t, CodeMissingInclude, got[0].Code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Lint hung on a FIFO")
 	}
 }

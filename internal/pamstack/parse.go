@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // maxDepth bounds include nesting (libpam's own limit is similar); deeper
@@ -77,7 +78,9 @@ func ReadFile(dir, name, root string) (*File, error) {
 }
 
 func readBounded(p string) ([]byte, error) {
-	fh, err := os.Open(p)
+	// O_NONBLOCK: opening a FIFO someone left in the directory must not
+	// wait for a writer.
+	fh, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
