@@ -24,6 +24,7 @@
 //	verified_push       no; cannot be combined with autopush
 //	remember            off; a duration (900, 15m, 8h; at most 12h): remembered approvals
 //	enroll_qr           yes; also show the enrollment URL as a QR code (yes = for dark backgrounds, light, no)
+//	metrics_file        none; a .prom file for node_exporter's textfile collector (pam_duo_go's own)
 //	noverify, gecos_parsed, dev_fips_mode
 //	                    accepted with a warning; no effect
 //
@@ -113,6 +114,9 @@ type Config struct {
 	// EnrollQR is how an unenrolled user's enrollment URL is also shown as
 	// a QR code (enroll_qr): QRDark (default), QRLight or QROff.
 	EnrollQR string
+	// MetricsFile (metrics_file) is the Prometheus text file each login
+	// updates (internal/metrics); "" = no metrics.
+	MetricsFile string
 
 	// Warnings lists accepted but ignored or deprecated keys, with lines.
 	Warnings []string

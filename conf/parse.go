@@ -49,6 +49,8 @@ var knownKeys = []string{
 	// pam_duo_go's own: what the push notification says, and remembered
 	// approvals.
 	"push_type", "display_username", "remember", "enroll_qr",
+	// pam_duo_go's own: node_exporter textfile metrics.
+	"metrics_file",
 }
 
 // Parse reads a configuration from data, without any check of file
@@ -303,6 +305,15 @@ func (p *parser) set(e entry, value string) {
 			c.PushType = value
 		default:
 			c.DisplayUsername = value
+		}
+	case "metrics_file":
+		switch {
+		case value == "":
+			c.MetricsFile = ""
+		case !filepath.IsAbs(value) || !strings.HasSuffix(value, ".prom"):
+			p.invalid(e, value, "want an absolute path ending in .prom (node_exporter's textfile collector reads only those)")
+		default:
+			c.MetricsFile = filepath.Clean(value)
 		}
 	case "https_timeout":
 		p.setHTTPSTimeout(e, value)

@@ -1,22 +1,31 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-func TestCheckCommand(t *testing.T) {
-	tests := []struct {
-		name     string
-		setup    func(t *testing.T) (conf string, env *mockEnv)
-		args     []string // after "check -c CONF"
-		wantExit int
-		wantOut  []string // substrings of stdout
-	}{
+// checkCase is one run of `login_duo_go check`, shared by the text and
+// the JSON tests.
+type checkCase struct {
+	name     string
+	setup    func(t *testing.T) (conf string, env *mockEnv)
+	args     []string // after "check -c CONF"
+	wantExit int
+	wantOut  []string // substrings of stdout
+	// wantJSON checks the --json document of the same run.
+	wantJSON func(t *testing.T, r jsonReport)
+}
+
+func checkCases() []checkCase {
+	return []checkCase{
 		{
 			name: "ok",
 			setup: func(t *testing.T) (string, *mockEnv) {
@@ -25,6 +34,14 @@ func TestCheckCommand(t *testing.T) {
 			},
 			wantExit: checkOK,
 			wantOut:  []string{": ok\n", "check ok", "server clock offset: "},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Config)
+				assert.True(t, r.Config.Valid)
+				require.NotNil(t, r.Duo)
+				assert.True(t, r.Duo.CheckOK)
+				require.NotNil(t, r.Duo.ClockOffsetSeconds)
+				assert.Nil(t, r.User)
+			},
 		},
 		{
 			name: "ok with user",
@@ -36,6 +53,13 @@ func TestCheckCommand(t *testing.T) {
 			args:     []string{"-u", "alice"},
 			wantExit: checkOK,
 			wantOut:  []string{"check ok", `user alice: preauth result "auth"`},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.User)
+				assert.Equal(t, "alice", r.User.Name)
+				assert.True(t, r.User.PreauthOK)
+				assert.Equal(t, "auth", r.User.Result)
+				assert.NotEmpty(t, r.User.Devices)
+			},
 		},
 		{
 			name: "bad skey",
@@ -45,6 +69,12 @@ func TestCheckCommand(t *testing.T) {
 			},
 			wantExit: checkRefused,
 			wantOut:  []string{"check FAILED", "Duo refused the request"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Duo)
+				assert.False(t, r.Duo.CheckOK)
+				assert.Equal(t, "refused", r.Duo.Failure)
+				assert.NotEmpty(t, r.Duo.Error)
+			},
 		},
 		{
 			name: "duo down",
@@ -55,6 +85,10 @@ func TestCheckCommand(t *testing.T) {
 			},
 			wantExit: checkUnreachable,
 			wantOut:  []string{"check FAILED", "could not be reached"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Duo)
+				assert.Equal(t, "unreachable", r.Duo.Failure)
+			},
 		},
 		{
 			name: "bad config",
@@ -67,6 +101,12 @@ func TestCheckCommand(t *testing.T) {
 			},
 			wantExit: checkBadConfig,
 			wantOut:  []string{"INVALID", "bad.conf:3: ", "bad.conf:4: "},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Config)
+				assert.False(t, r.Config.Valid)
+				assert.GreaterOrEqual(t, len(r.Config.Errors), 2)
+				assert.Nil(t, r.Duo)
+			},
 		},
 		{
 			name: "missing config",
@@ -75,9 +115,18 @@ func TestCheckCommand(t *testing.T) {
 			},
 			wantExit: checkBadConfig,
 			wantOut:  []string{"INVALID", "no such file"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Config)
+				assert.False(t, r.Config.Valid)
+				require.NotEmpty(t, r.Config.Errors)
+				assert.Contains(t, r.Config.Errors[0], "no such file")
+			},
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestCheckCommand(t *testing.T) {
+	for _, tt := range checkCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			conf, env := tt.setup(t)
 			args := append([]string{"check", "-c", conf}, tt.args...)
@@ -106,4 +155,170 @@ func TestCheckUsage(t *testing.T) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and the usage", args, exit, errOut, checkUsage)
 		}
 	}
+}
+
+// jsonReport is the --json document as a script reads it: the field names
+// here are the documented, stable ones (login_duo_go.8), spelled out again
+// rather than taken from the code's own types.
+type jsonReport struct {
+	Schema int `json:"schema"`
+	Exit   int `json:"exit"`
+	Config *struct {
+		File     string   `json:"file"`
+		Valid    bool     `json:"valid"`
+		Errors   []string `json:"errors"`
+		Warnings []string `json:"warnings"`
+	} `json:"config"`
+	Duo *struct {
+		Host               string   `json:"host"`
+		Proxy              string   `json:"proxy"`
+		CheckOK            bool     `json:"check_ok"`
+		Error              string   `json:"error"`
+		Failure            string   `json:"failure"`
+		Advice             string   `json:"advice"`
+		ClockOffsetSeconds *float64 `json:"clock_offset_seconds"`
+		ClockWarning       string   `json:"clock_warning"`
+	} `json:"duo"`
+	User *struct {
+		Name            string `json:"name"`
+		PreauthOK       bool   `json:"preauth_ok"`
+		Error           string `json:"error"`
+		Failure         string `json:"failure"`
+		Advice          string `json:"advice"`
+		Result          string `json:"result"`
+		StatusMsg       string `json:"status_msg"`
+		Note            string `json:"note"`
+		EnrollPortalURL string `json:"enroll_portal_url"`
+		Devices         []struct {
+			ID           string   `json:"id"`
+			Type         string   `json:"type"`
+			Name         string   `json:"name"`
+			Capabilities []string `json:"capabilities"`
+		} `json:"devices"`
+		VerifiedPush bool              `json:"verified_push"`
+		Menu         []string          `json:"menu"`
+		Factors      map[string]string `json:"factors"`
+	} `json:"user"`
+	PAMStack *struct {
+		Dir      string `json:"dir"`
+		Error    string `json:"error"`
+		Errors   int    `json:"errors"`
+		Warnings int    `json:"warnings"`
+		Findings []struct {
+			File     string   `json:"file"`
+			Line     int      `json:"line"`
+			Severity string   `json:"severity"`
+			Code     string   `json:"code"`
+			Message  string   `json:"message"`
+			Fix      string   `json:"fix"`
+			Services []string `json:"services"`
+		} `json:"findings"`
+	} `json:"pam_stack"`
+}
+
+// parseJSONReport parses stdout as exactly one JSON document with only
+// known fields.
+func parseJSONReport(t *testing.T, out string) jsonReport {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	var r jsonReport
+	require.NoError(t, dec.Decode(&r), "stdout is not the documented JSON document:\n%s", out)
+	assert.False(t, dec.More(), "more than one JSON document on stdout")
+	assert.Equal(t, 1, r.Schema)
+	return r
+}
+
+// TestCheckJSON runs every check case with --json: one JSON document, the
+// same exit status as the text form, the same results, no secret key.
+func TestCheckJSON(t *testing.T) {
+	for _, tt := range checkCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			conf, env := tt.setup(t)
+			args := append([]string{"check", "--json", "-c", conf}, tt.args...)
+			out, errOut, exit := runHeadless(t, nil, args...)
+			assert.Equal(t, tt.wantExit, exit, "stderr: %s", errOut)
+			r := parseJSONReport(t, out)
+			assert.Equal(t, exit, r.Exit, "the document's exit differs from the exit status")
+			assert.NotContains(t, out, strings.Repeat("Z", 40), "the secret key leaked")
+			if skey := confSKey(conf); env != nil && skey != "" {
+				assert.NotContains(t, out, skey, "the secret key leaked")
+			}
+			tt.wantJSON(t, r)
+		})
+	}
+}
+
+// TestCheckPAMStack runs check --pam-stack, text and JSON, on stacks
+// that use only modules every Debian system has, and on corpus traps.
+func TestCheckPAMStack(t *testing.T) {
+	dir := func(t *testing.T, files map[string]string) string {
+		d := t.TempDir()
+		for name, text := range files {
+			require.NoError(t, os.WriteFile(filepath.Join(d, name), []byte(text), 0o644))
+		}
+		return d
+	}
+	corpus := func(name string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			return filepath.Join("..", "internal", "pamstack", "testdata", "stacks", name, "etc", "pam.d")
+		}
+	}
+	tests := []struct {
+		name      string
+		dir       func(t *testing.T) string
+		wantExit  int
+		wantCodes []string
+		wantOut   []string
+	}{
+		{"clean", func(t *testing.T) string {
+			return dir(t, map[string]string{"sshd": "auth requisite pam_unix.so\nauth required pam_permit.so\n"})
+		}, checkOK, nil, []string{": ok (0 errors, 0 warnings)"}},
+		{"warning only", func(t *testing.T) string {
+			return dir(t, map[string]string{"sshd": "auth required pam_permit.so\nsession optional pam_nonexistent_pdg.so\n"})
+		}, checkOK, []string{"missing-module"}, []string{"sshd:2: warning: ", "fix: "}},
+		{"twice", corpus("trap-twice"), checkPAMStack, []string{"duo-twice"}, []string{"sshd:2: error: ", "ERRORS"}},
+		{"bypass denied", corpus("trap-required-only"), checkPAMStack, []string{"bypass-denied"}, []string{"sshd:3: error: "}},
+		{"missing dir", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") }, checkPAMStack, nil,
+			[]string{"cannot be read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tt.dir(t)
+			out, errOut, exit := runHeadless(t, nil, "check", "--pam-stack", d)
+			assert.Equal(t, tt.wantExit, exit, "stdout:\n%s\nstderr:\n%s", out, errOut)
+			for _, w := range tt.wantOut {
+				assert.Contains(t, out, w)
+			}
+			jout, _, jexit := runHeadless(t, nil, "check", "--json", "--pam-stack", d)
+			assert.Equal(t, exit, jexit)
+			r := parseJSONReport(t, jout)
+			require.NotNil(t, r.PAMStack)
+			assert.Equal(t, exit, r.Exit)
+			assert.Nil(t, r.Config)
+			var codes []string
+			for _, f := range r.PAMStack.Findings {
+				codes = append(codes, f.Code)
+				assert.Positive(t, f.Line)
+				assert.NotEmpty(t, f.Fix)
+			}
+			for _, c := range tt.wantCodes {
+				assert.Contains(t, codes, c)
+			}
+		})
+	}
+}
+
+// confSKey reads the skey line of a config file ("" if none).
+func confSKey(conf string) string {
+	data, err := os.ReadFile(conf)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == "skey" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

@@ -30,7 +30,8 @@ func userAgent() string {
 }
 
 const usageText = `Usage: login_duo_go [-v] [-c config] [-d] [-f duouser] [-h host] [--] [prog [args...]]
-       login_duo_go check [-c config] [-u user]
+       login_duo_go check [--json] [-c config] [-u user]
+       login_duo_go check [--json] --pam-stack [dir]
        login_duo_go pam-worker
 
 Login mode (sshd ForceCommand, or command="login_duo_go -f alice" in
@@ -46,8 +47,11 @@ user's login shell. It exits 1 when the login is refused.
 check validates the config file (every problem with its line), proves the
 keys, host, proxy and TLS trust with Duo's /auth/v2/check and reports the
 server clock offset; -u also shows what USER would be offered.
-Exit: 0 ok, 1 config invalid, 2 Duo unreachable or failing,
-3 Duo refused the credentials, 64 usage.
+--pam-stack reads dir (default /etc/pam.d), follows its includes and
+reports the stacks that lock users out or let them past Duo, each with
+its line, severity and fix. --json prints every result as one JSON
+document. Exit: 0 ok, 1 config invalid, 2 Duo unreachable or failing,
+3 Duo refused the credentials, 4 PAM stack errors, 64 usage.
 
 pam-worker is run by the pam_duo_go PAM module (root only).
 `

@@ -126,22 +126,30 @@ func TestDecide(t *testing.T) {
 
 func TestParseCheckArgs(t *testing.T) {
 	tests := []struct {
-		args       string
-		conf, user string
-		wantErr    bool
+		args    string
+		want    checkArgs
+		wantErr bool
 	}{
-		{"", defaultConfig, "", false},
-		{"-c /x.conf", "/x.conf", "", false},
-		{"-c/x.conf -ualice", "/x.conf", "alice", false},
-		{"-u bob", defaultConfig, "bob", false},
-		{"-c", "", "", true},
-		{"-q", "", "", true},
-		{"extra", "", "", true},
+		{"", checkArgs{configFile: defaultConfig, pamDir: defaultPAMDir}, false},
+		{"-c /x.conf", checkArgs{configFile: "/x.conf", pamDir: defaultPAMDir}, false},
+		{"-c/x.conf -ualice", checkArgs{configFile: "/x.conf", user: "alice", pamDir: defaultPAMDir}, false},
+		{"-u bob", checkArgs{configFile: defaultConfig, user: "bob", pamDir: defaultPAMDir}, false},
+		{"--json -u bob", checkArgs{configFile: defaultConfig, user: "bob", json: true, pamDir: defaultPAMDir}, false},
+		{"--pam-stack", checkArgs{configFile: defaultConfig, pamStack: true, pamDir: defaultPAMDir}, false},
+		{"--pam-stack /tmp/pam.d --json", checkArgs{configFile: defaultConfig, pamStack: true, pamDir: "/tmp/pam.d", json: true}, false},
+		{"--json --pam-stack", checkArgs{configFile: defaultConfig, pamStack: true, pamDir: defaultPAMDir, json: true}, false},
+		{"--pam-stack -u bob", checkArgs{}, true},
+		{"--pam-stack /d -c /x.conf", checkArgs{}, true},
+		{"--pam-stack /d extra", checkArgs{}, true},
+		{"-c", checkArgs{}, true},
+		{"-q", checkArgs{}, true},
+		{"--jsonx", checkArgs{}, true},
+		{"extra", checkArgs{}, true},
 	}
 	for _, tt := range tests {
-		c, u, err := parseCheckArgs(strings.Fields(tt.args))
-		if (err != nil) != tt.wantErr || (!tt.wantErr && (c != tt.conf || u != tt.user)) {
-			t.Errorf("parseCheckArgs(%q) = %q, %q, %v", tt.args, c, u, err)
+		got, err := parseCheckArgs(strings.Fields(tt.args))
+		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+			t.Errorf("parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 		}
 	}
 }

@@ -783,6 +783,7 @@ func (s *session) logOutcome(r Result) {
 		line = strings.ReplaceAll(line, s.cfg.SKey, "[skey]")
 	}
 	s.p.Log.Log(e.sev, line)
+	s.recordMetrics(e.name, r)
 }
 
 func orDash(s string) string {
