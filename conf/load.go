@@ -6,7 +6,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -137,12 +139,22 @@ func ownerProblem(fi fs.FileInfo, owners []int) string {
 	}
 	want := "root"
 	if euid != 0 {
-		want = fmt.Sprintf("root or uid %d (this process)", euid)
+		want = fmt.Sprintf("root or %s (this process)", ownerName(euid))
 	}
 	for _, o := range owners {
-		want += fmt.Sprintf(" or uid %d", o)
+		want += " or " + ownerName(o)
 	}
-	return fmt.Sprintf("owned by uid %d, not %s; run chown root", uid, want)
+	return fmt.Sprintf("owned by %s, not %s; run chown root", ownerName(uid), want)
+}
+
+// ownerName names uid for a message: "uid 102 (sshd)", or "uid 102" when
+// it has no account. The uid comes first so that the wording is the same
+// whether or not the name can be looked up.
+func ownerName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		return fmt.Sprintf("uid %d (%s)", uid, u.Username)
+	}
+	return fmt.Sprintf("uid %d", uid)
 }
 
 // reason is err's cause without the path (which the Error already names).

@@ -82,7 +82,7 @@ func TestLoadRefusesWrongOwner(t *testing.T) {
 	if !errors.Is(err, ErrPermissions) {
 		t.Fatalf("got %v, want ErrPermissions", err)
 	}
-	if want := path + ": owned by uid 65534, not root; run chown root"; err.Error() != want {
+	if want := path + ": owned by uid 65534 (nobody), not root; run chown root"; err.Error() != want {
 		t.Errorf("got %q, want %q", err, want)
 	}
 	if c == nil || c.Failmode != FailSecure || c.SKey != "" {

@@ -7,13 +7,18 @@ import (
 	"fmt"
 	"io"
 	"os"
+	osuser "os/user"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamstack"
+	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
 // Exit statuses of `login_duo_go check`.
@@ -23,8 +28,20 @@ const (
 	checkUnreachable = 2  // Duo could not be reached or failed (network, TLS, proxy, 5xx)
 	checkRefused     = 3  // Duo refused the credentials (4xx: ikey, skey, host)
 	checkPAMStack    = 4  // --pam-stack: a finding of severity error, or the directory could not be read
+	checkBadUser     = 5  // -u: no such local account, or its groups could not be read (the login refuses it)
+	checkClock       = 6  // this host's clock is further from Duo's than Duo accepts
 	checkUsage       = 64 // bad command line
 )
+
+// clockLimit is how far a request's date may be from Duo's clock (Duo
+// answers 40105 beyond it; duotest.DateWindow is the same). The login
+// re-dates a request refused for it once, with the offset Duo's answer
+// shows, so logins still pass; a clock this far off is still an error to
+// fix, and check says so with its own exit status.
+const clockLimit = 300 * time.Second
+
+// clockWarnAt is the offset from which check warns (exit 0).
+const clockWarnAt = 60 * time.Second
 
 // checkTimeout bounds the whole check.
 const checkTimeout = 2 * time.Minute
@@ -34,7 +51,7 @@ const defaultPAMDir = "/etc/pam.d"
 
 // checkArgs is check's command line.
 type checkArgs struct {
-	configFile string
+	configFile string // "" = every config present (defaultCheckConfigs)
 	user       string
 	json       bool
 	pamStack   bool
@@ -59,10 +76,13 @@ func runCheck(args []string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
 	var rep *checkReport
-	if a.pamStack {
+	switch {
+	case a.pamStack:
 		rep = checkPAM(a.pamDir, pamstack.Options{})
-	} else {
-		rep = check(ctx, a.configFile, a.user)
+	case a.configFile != "":
+		rep = check(ctx, []string{a.configFile}, a.user)
+	default:
+		rep = check(ctx, defaultCheckConfigs(defaultPAMDir), a.user)
 	}
 	if err := rep.write(os.Stdout, a.json); err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go check: %v\n", err)
@@ -73,7 +93,7 @@ func runCheck(args []string) int {
 // parseCheckArgs parses check's options (-c FILE, -u USER, attached or
 // not; --json; --pam-stack with an optional directory).
 func parseCheckArgs(args []string) (checkArgs, error) {
-	a := checkArgs{configFile: defaultConfig, pamDir: defaultPAMDir}
+	a := checkArgs{pamDir: defaultPAMDir}
 	configGiven := false
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -116,18 +136,36 @@ func parseCheckArgs(args []string) (checkArgs, error) {
 // stable interface documented in login_duo_go(8): fields are only added,
 // never renamed or removed, within a schema version.
 type checkReport struct {
-	Schema   int               `json:"schema"` // 1
-	Exit     int               `json:"exit"`
-	Config   *configReport     `json:"config,omitempty"`
-	Duo      *duoReport        `json:"duo,omitempty"`
-	User     *userReport       `json:"user,omitempty"`
+	Schema int `json:"schema"` // 1
+	Exit   int `json:"exit"`
+	// Config, Duo and User are the first checked file's (Configs[0]),
+	// as before check looked at more than one file.
+	Config *configReport `json:"config,omitempty"`
+	Duo    *duoReport    `json:"duo,omitempty"`
+	User   *userReport   `json:"user,omitempty"`
+	// Configs has one entry per checked config file, in order.
+	Configs  []*fileCheck      `json:"configs,omitempty"`
 	PAMStack *pamStackReport   `json:"pam_stack,omitempty"`
-	skey     string            // redacted from the output, whatever carries it
+	skeys    []string          // redacted from the output, whatever carries them
 	lines    func(*lineWriter) // the text form
 }
 
+// fileCheck is the check of one config file.
+type fileCheck struct {
+	Exit   int           `json:"exit"`
+	Config *configReport `json:"config"`
+	Duo    *duoReport    `json:"duo,omitempty"`
+	User   *userReport   `json:"user,omitempty"`
+	skey   string
+}
+
 type configReport struct {
-	File     string   `json:"file"`
+	File string `json:"file"`
+	// UsedBy is whose rules the file was checked against: "pam_duo_go"
+	// (the PAM module: owned by root) or "login_duo_go" (a file named
+	// login_duo.conf: root or sshd, as duo_unix documented it, and mode
+	// 0640 for a group when root's).
+	UsedBy   string   `json:"used_by"`
 	Valid    bool     `json:"valid"`
 	Errors   []string `json:"errors"`
 	Warnings []string `json:"warnings"`
@@ -144,10 +182,20 @@ type duoReport struct {
 	Advice             string   `json:"advice,omitempty"`
 	ClockOffsetSeconds *float64 `json:"clock_offset_seconds,omitempty"`
 	ClockWarning       string   `json:"clock_warning,omitempty"`
+	// ClockTooFar: the offset is beyond what Duo accepts (exit 6).
+	ClockTooFar bool `json:"clock_too_far,omitempty"`
 }
 
 type userReport struct {
-	Name      string `json:"name"`
+	Name string `json:"name"`
+	// Local is what the login decides before asking Duo: "duo" (Duo
+	// applies), "bypass-groups" (outside groups: PAM_IGNORE, Duo is not
+	// asked), "unknown-user" (PAM_USER_UNKNOWN), "lookup-failed" (groups
+	// unreadable: PAM_SERVICE_ERR).
+	Local string `json:"local"`
+	// DuoUser is the username sent to Duo when GECOS maps the user to
+	// another one.
+	DuoUser   string `json:"duo_user,omitempty"`
 	PreauthOK bool   `json:"preauth_ok"`
 	Error     string `json:"error,omitempty"`
 	Failure   string `json:"failure,omitempty"`
@@ -197,37 +245,140 @@ func (r *checkReport) write(w io.Writer, asJSON bool) error {
 		r.lines(&lineWriter{&buf})
 	}
 	out := buf.Bytes()
-	if r.skey != "" {
-		out = bytes.ReplaceAll(out, []byte(r.skey), []byte("[skey]"))
+	for _, skey := range r.skeys {
+		if skey != "" {
+			out = bytes.ReplaceAll(out, []byte(skey), []byte("[skey]"))
+		}
 	}
 	_, err := w.Write(out)
 	return err
 }
 
-// check validates configFile, calls /auth/v2/check and, with user, preauth.
-func check(ctx context.Context, configFile, user string) *checkReport {
+// defaultCheckConfigs lists what a plain `check` looks at: every config
+// file present among the PAM module's default (/etc/duo/pam_duo.conf),
+// login_duo_go's (/etc/duo/login_duo.conf) and each conf= of a
+// pam_duo_go.so line in pamDir; both defaults when none is present, so
+// that the report says they are missing.
+func defaultCheckConfigs(pamDir string) []string {
+	return presentConfigs([]string{conf.DefaultPAMConfig, defaultConfig}, pamDir)
+}
+
+// presentConfigs is defaultCheckConfigs with the defaults given.
+func presentConfigs(defaults []string, pamDir string) []string {
+	seen := map[string]bool{}
+	var all []string
+	add := func(p string) {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			all = append(all, p)
+		}
+	}
+	for _, p := range defaults {
+		add(p)
+	}
+	for _, p := range pamConfFiles(pamDir) {
+		add(p)
+	}
+	var present []string
+	for _, p := range all {
+		if _, err := os.Lstat(p); err == nil {
+			present = append(present, p)
+		}
+	}
+	if len(present) == 0 {
+		return defaults
+	}
+	return present
+}
+
+// pamConfFiles lists the conf= arguments of pam_duo_go.so lines in the
+// files of pamDir (absolute paths only: the module refuses others).
+func pamConfFiles(pamDir string) []string {
+	entries, err := os.ReadDir(pamDir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		f, err := pamstack.ReadFile(pamDir, e.Name(), "")
+		if err != nil {
+			continue
+		}
+		for _, r := range f.Rules {
+			if r.ModuleName() != "pam_duo_go.so" {
+				continue
+			}
+			if c, ok := r.Arg("conf"); ok && filepath.IsAbs(c) {
+				out = append(out, filepath.Clean(c))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// check checks each config file in files (checkFile); the exit status is
+// the first file's that is not 0.
+func check(ctx context.Context, files []string, user string) *checkReport {
 	rep := &checkReport{Schema: 1}
-	cfg, err := conf.LoadOwned(configFile, configOwners()...)
-	c := &configReport{File: sanitize(configFile, false), Errors: []string{}, Warnings: []string{}}
-	rep.Config = c
+	for _, f := range files {
+		fc := checkFile(ctx, f, user)
+		rep.Configs = append(rep.Configs, fc)
+		rep.skeys = append(rep.skeys, fc.skey)
+		if rep.Exit == checkOK {
+			rep.Exit = fc.Exit
+		}
+	}
+	first := rep.Configs[0]
+	rep.Config, rep.Duo, rep.User = first.Config, first.Duo, first.User
+	rep.lines = rep.text
+	return rep
+}
+
+// configRule returns whose owner rule applies to path and the uids
+// besides root that may own it: login_duo_go's for a file named
+// login_duo.conf (sshd too, as duo_unix documented it), the PAM module's
+// (root only) for any other name.
+func configRule(path string) (usedBy string, owners []int) {
+	if filepath.Base(path) == conf.LoginConfigName {
+		return "login_duo_go", configOwners()
+	}
+	return "pam_duo_go", nil
+}
+
+// checkFile validates configFile under the owner rule of the program that
+// reads it, calls /auth/v2/check and, with user, decides what the login
+// would (account, groups) and runs preauth.
+func checkFile(ctx context.Context, configFile, user string) *fileCheck {
+	fc := &fileCheck{}
+	usedBy, owners := configRule(configFile)
+	cfg, err := conf.LoadOwned(configFile, owners...)
+	c := &configReport{File: sanitize(configFile, false), UsedBy: usedBy, Errors: []string{}, Warnings: []string{}}
+	fc.Config = c
 	if cfg != nil {
-		rep.skey = cfg.SKey
+		fc.skey = cfg.SKey
 		for _, warning := range cfg.Warnings {
 			c.Warnings = append(c.Warnings, sanitize(warning, false))
 		}
+	}
+	if err == nil && usedBy == "pam_duo_go" {
+		// conf accepts the file of the process's own uid too; the
+		// module runs as root, so only root's is the module's.
+		err = rootOwned(configFile)
 	}
 	if err != nil {
 		for _, line := range errorLines(err) {
 			c.Errors = append(c.Errors, sanitize(line, false))
 		}
-		rep.Exit = checkBadConfig
-		rep.lines = rep.text
-		return rep
+		fc.Exit = checkBadConfig
+		return fc
 	}
 	c.Valid = true
-	rep.lines = rep.text
 	d := &duoReport{Host: sanitize(cfg.Host, false), Proxy: sanitize(cfg.HTTPProxy, false)}
-	rep.Duo = d
+	fc.Duo = d
 	client, err := duo.New(duo.Options{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host,
 		CAFile: cfg.CAFile, Proxy: cfg.HTTPProxy, Timeout: cfg.HTTPSTimeout,
@@ -235,33 +386,65 @@ func check(ctx context.Context, configFile, user string) *checkReport {
 	})
 	if err != nil {
 		d.Error, d.Failure = sanitize(err.Error(), false), "setup"
-		rep.Exit = checkBadConfig
-		return rep
+		fc.Exit = checkBadConfig
+		return fc
 	}
 	defer client.Close()
 	if _, err := client.Check(ctx); err != nil {
 		d.Error = sanitize(err.Error(), false)
-		rep.Exit, d.Failure, d.Advice = classifyDuoFailure(err)
-		return rep
+		fc.Exit, d.Failure, d.Advice = classifyDuoFailure(err)
+		return fc
 	}
 	d.CheckOK = true
-	off := client.ClockOffset().Round(100 * time.Millisecond).Seconds()
+	offset := client.ClockOffset()
+	off := offset.Round(100 * time.Millisecond).Seconds()
 	d.ClockOffsetSeconds = &off
-	if off > 60 || off < -60 {
-		d.ClockWarning = "Duo rejects requests whose date is off by more than a few minutes; fix this host's clock"
+	switch {
+	case offset > clockLimit || offset < -clockLimit:
+		d.ClockWarning = fmt.Sprintf("this host's clock is further from Duo's than the %.0f minutes Duo accepts: "+
+			"each login's first request is refused and sent again with a corrected date; fix this host's clock (NTP)", clockLimit.Minutes())
+		fc.Exit, d.ClockTooFar = checkClock, true
+	case offset > clockWarnAt || offset < -clockWarnAt:
+		d.ClockWarning = fmt.Sprintf("Duo refuses requests dated more than %.0f minutes from its clock; fix this host's clock (NTP)", clockLimit.Minutes())
 	}
 	if user == "" {
-		return rep
+		return fc
 	}
-	rep.User = checkUser(ctx, client, cfg, user)
-	if !rep.User.PreauthOK {
-		rep.Exit, _, _ = classifyDuoFailure(rep.User.err)
+	fc.User = checkUser(ctx, client, cfg, user)
+	if exit := fc.User.exit(); exit != checkOK {
+		fc.Exit = exit
 	}
-	return rep
+	return fc
 }
 
-// text prints the config check as check always has.
+// rootOwned refuses a file not owned by root, naming its owner.
+func rootOwned(path string) error {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return fmt.Errorf("%s: cannot stat: %w", path, err)
+	}
+	if st.Uid == 0 {
+		return nil
+	}
+	owner := fmt.Sprintf("uid %d", st.Uid)
+	if u, err := osuser.LookupId(strconv.Itoa(int(st.Uid))); err == nil {
+		owner += " (" + u.Username + ")"
+	}
+	return fmt.Errorf("%s: owned by %s, not root: the PAM module (root) refuses it; run chown root", path, owner)
+}
+
+// text prints each file's check, one after the other.
 func (r *checkReport) text(l *lineWriter) {
+	for i, fc := range r.Configs {
+		if i > 0 {
+			l.printf("\n")
+		}
+		fc.text(l)
+	}
+}
+
+// text prints one file's check as check always has.
+func (r *fileCheck) text(l *lineWriter) {
 	c := r.Config
 	if !c.Valid {
 		l.printf("config %s: INVALID\n", c.File)
@@ -295,6 +478,9 @@ func (r *checkReport) text(l *lineWriter) {
 	note := ""
 	if d.ClockWarning != "" {
 		note = " (WARNING: " + d.ClockWarning + ")"
+		if d.ClockTooFar {
+			note = " (ERROR: " + d.ClockWarning + ")"
+		}
 	}
 	l.printf("server clock offset: %+.1fs%s\n", *d.ClockOffsetSeconds, note)
 	if u := r.User; u != nil {
@@ -302,18 +488,68 @@ func (r *checkReport) text(l *lineWriter) {
 	}
 }
 
-// checkUser runs preauth for user and reports what they would be offered.
+// exit is the check's exit status for the user's part.
+func (u *userReport) exit() int {
+	switch {
+	case u.Local == localUnknown || u.Local == localLookupFailed:
+		return checkBadUser
+	case u.Local == localBypass:
+		return checkOK
+	case !u.PreauthOK:
+		exit, _, _ := classifyDuoFailure(u.err)
+		return exit
+	}
+	return checkOK
+}
+
+// What the login decides about a user before it asks Duo (userReport.Local).
+const (
+	localDuo          = "duo"
+	localBypass       = "bypass-groups"
+	localUnknown      = "unknown-user"
+	localLookupFailed = "lookup-failed"
+)
+
+// checkUser decides what the login would for the local user (account,
+// groups, GECOS: the login's own functions) and, when Duo applies, runs
+// preauth and reports what they would be offered.
 func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user string) *userReport {
+	u := &userReport{Name: sanitize(user, false), Devices: []deviceReport{}}
+	info, err := login.LookupUser(user)
+	if err != nil {
+		if login.IsUnknownUser(err) {
+			u.Local, u.Note = localUnknown, "no such local user: the login refuses it (PAM_USER_UNKNOWN) without asking Duo"
+		} else {
+			u.Local, u.Note = localLookupFailed, "the account could not be looked up: the login refuses (PAM_SERVICE_ERR): "+sanitize(err.Error(), false)
+		}
+		return u
+	}
+	applies, err := login.DuoApplies(cfg, info)
+	switch {
+	case err != nil:
+		u.Local, u.Note = localLookupFailed, "the user's groups could not be read and groups is set: the login refuses (PAM_SERVICE_ERR): "+sanitize(err.Error(), false)
+		return u
+	case !applies:
+		u.Local, u.Note = localBypass, "outside groups: Duo does not apply; the module returns PAM_IGNORE (PAM_SUCCESS with bypass=success) and login_duo_go lets the user in, without asking Duo"
+		return u
+	}
+	u.Local = localDuo
+	duoUser := user
+	if name, ok := login.DuoUsername(cfg, info); ok {
+		duoUser = name
+		if name != user {
+			u.DuoUser = sanitize(name, false)
+		}
+	}
 	failmode := "open"
 	if cfg.Failmode == conf.FailSecure {
 		failmode = "closed"
 	}
 	hostname, _ := os.Hostname()
 	pre, err := client.Preauth(ctx, duo.PreauthRequest{
-		Username: user, Hostname: hostname, TextPrompt: true, Failmode: failmode,
+		Username: duoUser, Hostname: hostname, TextPrompt: true, Failmode: failmode,
 		ClientSupportsVerifiedPush: cfg.VerifiedPush,
 	})
-	u := &userReport{Name: sanitize(user, false), Devices: []deviceReport{}}
 	if err != nil {
 		u.err = err
 		u.Error = sanitize(err.Error(), false)
@@ -358,6 +594,13 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 }
 
 func (u *userReport) text(l *lineWriter) {
+	if u.Local != localDuo {
+		l.printf("user %s: %s\n", u.Name, u.Note)
+		return
+	}
+	if u.DuoUser != "" {
+		l.printf("user %s: sent to Duo as %s (GECOS)\n", u.Name, u.DuoUser)
+	}
 	if !u.PreauthOK {
 		l.printf("user %s: preauth FAILED: %s\n", u.Name, u.Error)
 		l.printf("  %s\n", u.Advice)

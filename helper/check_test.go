@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/stretchr/testify/assert"
@@ -47,18 +52,114 @@ func checkCases() []checkCase {
 			name: "ok with user",
 			setup: func(t *testing.T) (string, *mockEnv) {
 				e := newMockEnv(t, nil)
-				e.mock.AddUser(duotest.User{Name: "alice", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
+				e.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 				return e.conf, e
 			},
-			args:     []string{"-u", "alice"},
+			// -u names a local account, as the login's user is one.
+			args:     []string{"-u", "root"},
 			wantExit: checkOK,
-			wantOut:  []string{"check ok", `user alice: preauth result "auth"`},
+			wantOut:  []string{"check ok", `user root: preauth result "auth"`},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.User)
-				assert.Equal(t, "alice", r.User.Name)
+				assert.Equal(t, "root", r.User.Name)
+				assert.Equal(t, "duo", r.User.Local)
 				assert.True(t, r.User.PreauthOK)
 				assert.Equal(t, "auth", r.User.Result)
 				assert.NotEmpty(t, r.User.Devices)
+			},
+		},
+		{
+			// The module reads pam_duo.conf as root and accepts only
+			// root's; sshd (duo_unix's owner of login_duo.conf) is not.
+			name: "pam_duo.conf owned by sshd",
+			setup: func(t *testing.T) (string, *mockEnv) {
+				e := newMockEnv(t, nil)
+				e.conf = writeConfNamed(t, e, "pam_duo.conf", sshdUID(t))
+				return e.conf, e
+			},
+			wantExit: checkBadConfig,
+			wantOut:  []string{"INVALID", "(sshd), not root"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Config)
+				assert.False(t, r.Config.Valid)
+				assert.Equal(t, "pam_duo_go", r.Config.UsedBy)
+				assert.Nil(t, r.Duo)
+			},
+		},
+		{
+			name: "login_duo.conf owned by sshd",
+			setup: func(t *testing.T) (string, *mockEnv) {
+				e := newMockEnv(t, nil)
+				e.conf = writeConfNamed(t, e, "login_duo.conf", sshdUID(t))
+				return e.conf, e
+			},
+			wantExit: checkOK,
+			wantOut:  []string{": ok\n", "check ok"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Config)
+				assert.True(t, r.Config.Valid)
+				assert.Equal(t, "login_duo_go", r.Config.UsedBy)
+			},
+		},
+		{
+			// group = *,!root: root's group vetoes the list, so the login
+			// bypasses root; check must not show root's devices.
+			name: "user outside groups",
+			setup: func(t *testing.T) (string, *mockEnv) {
+				e := newMockEnv(t, map[string]string{"groups": "*,!root"})
+				e.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}})
+				return e.conf, e
+			},
+			args:     []string{"-u", "root"},
+			wantExit: checkOK,
+			wantOut:  []string{"user root: outside groups", "PAM_IGNORE"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.User)
+				assert.Equal(t, "bypass-groups", r.User.Local)
+				assert.False(t, r.User.PreauthOK)
+				assert.Empty(t, r.User.Devices)
+			},
+		},
+		{
+			name: "unknown local user",
+			setup: func(t *testing.T) (string, *mockEnv) {
+				e := newMockEnv(t, nil)
+				e.mock.AddUser(duotest.User{Name: "no-such-user-pdg", Passcodes: []string{goodPasscode}})
+				return e.conf, e
+			},
+			args:     []string{"-u", "no-such-user-pdg"},
+			wantExit: checkBadUser,
+			wantOut:  []string{"no such local user", "PAM_USER_UNKNOWN"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.User)
+				assert.Equal(t, "unknown-user", r.User.Local)
+			},
+		},
+		{
+			name: "clock 1 hour off",
+			setup: func(t *testing.T) (string, *mockEnv) {
+				return newClockEnv(t, time.Hour)
+			},
+			wantExit: checkClock,
+			wantOut:  []string{"check ok", "server clock offset: +3", "ERROR: this host's clock"},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Duo)
+				assert.True(t, r.Duo.ClockTooFar)
+				require.NotNil(t, r.Duo.ClockOffsetSeconds)
+				assert.InDelta(t, 3600, *r.Duo.ClockOffsetSeconds, 5)
+			},
+		},
+		{
+			name: "clock 2 minutes off",
+			setup: func(t *testing.T) (string, *mockEnv) {
+				return newClockEnv(t, -2*time.Minute)
+			},
+			wantExit: checkOK,
+			wantOut:  []string{"server clock offset: -1", "WARNING: "},
+			wantJSON: func(t *testing.T, r jsonReport) {
+				require.NotNil(t, r.Duo)
+				assert.False(t, r.Duo.ClockTooFar)
+				assert.NotEmpty(t, r.Duo.ClockWarning)
 			},
 		},
 		{
@@ -161,15 +262,45 @@ func TestCheckUsage(t *testing.T) {
 // here are the documented, stable ones (login_duo_go.8), spelled out again
 // rather than taken from the code's own types.
 type jsonReport struct {
-	Schema int `json:"schema"`
-	Exit   int `json:"exit"`
-	Config *struct {
-		File     string   `json:"file"`
-		Valid    bool     `json:"valid"`
-		Errors   []string `json:"errors"`
-		Warnings []string `json:"warnings"`
-	} `json:"config"`
-	Duo *struct {
+	Schema int         `json:"schema"`
+	Exit   int         `json:"exit"`
+	Config *jsonConfig `json:"config"`
+	Duo    *jsonDuo    `json:"duo"`
+	User   *jsonUser   `json:"user"`
+	// Configs: one entry per checked file.
+	Configs []struct {
+		Exit   int         `json:"exit"`
+		Config *jsonConfig `json:"config"`
+		Duo    *jsonDuo    `json:"duo"`
+		User   *jsonUser   `json:"user"`
+	} `json:"configs"`
+	PAMStack *struct {
+		Dir      string `json:"dir"`
+		Error    string `json:"error"`
+		Errors   int    `json:"errors"`
+		Warnings int    `json:"warnings"`
+		Findings []struct {
+			File     string   `json:"file"`
+			Line     int      `json:"line"`
+			Severity string   `json:"severity"`
+			Code     string   `json:"code"`
+			Message  string   `json:"message"`
+			Fix      string   `json:"fix"`
+			Services []string `json:"services"`
+		} `json:"findings"`
+	} `json:"pam_stack"`
+}
+
+type jsonConfig struct {
+	File     string   `json:"file"`
+	UsedBy   string   `json:"used_by"`
+	Valid    bool     `json:"valid"`
+	Errors   []string `json:"errors"`
+	Warnings []string `json:"warnings"`
+}
+
+type (
+	jsonDuo = struct {
 		Host               string   `json:"host"`
 		Proxy              string   `json:"proxy"`
 		CheckOK            bool     `json:"check_ok"`
@@ -178,9 +309,12 @@ type jsonReport struct {
 		Advice             string   `json:"advice"`
 		ClockOffsetSeconds *float64 `json:"clock_offset_seconds"`
 		ClockWarning       string   `json:"clock_warning"`
-	} `json:"duo"`
-	User *struct {
+		ClockTooFar        bool     `json:"clock_too_far"`
+	}
+	jsonUser = struct {
 		Name            string `json:"name"`
+		Local           string `json:"local"`
+		DuoUser         string `json:"duo_user"`
 		PreauthOK       bool   `json:"preauth_ok"`
 		Error           string `json:"error"`
 		Failure         string `json:"failure"`
@@ -198,23 +332,8 @@ type jsonReport struct {
 		VerifiedPush bool              `json:"verified_push"`
 		Menu         []string          `json:"menu"`
 		Factors      map[string]string `json:"factors"`
-	} `json:"user"`
-	PAMStack *struct {
-		Dir      string `json:"dir"`
-		Error    string `json:"error"`
-		Errors   int    `json:"errors"`
-		Warnings int    `json:"warnings"`
-		Findings []struct {
-			File     string   `json:"file"`
-			Line     int      `json:"line"`
-			Severity string   `json:"severity"`
-			Code     string   `json:"code"`
-			Message  string   `json:"message"`
-			Fix      string   `json:"fix"`
-			Services []string `json:"services"`
-		} `json:"findings"`
-	} `json:"pam_stack"`
-}
+	}
+)
 
 // parseJSONReport parses stdout as exactly one JSON document with only
 // known fields.
@@ -321,4 +440,89 @@ func confSKey(conf string) string {
 		}
 	}
 	return ""
+}
+
+// writeConfNamed writes e's config again as NAME in a new directory,
+// owned by uid, mode 0600, and returns its path.
+func writeConfNamed(t *testing.T, e *mockEnv, name string, uid int) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	require.NoError(t, e.mock.WriteConfig(p, nil))
+	require.NoError(t, os.Chown(p, uid, 0))
+	return p
+}
+
+// sshdUID is the uid of the sshd account (skips without one).
+func sshdUID(t *testing.T) int {
+	t.Helper()
+	u, err := user.Lookup("sshd")
+	if err != nil {
+		t.Skip("no sshd account:", err)
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	require.NoError(t, err)
+	return uid
+}
+
+// newClockEnv is a mock whose clock is this host's plus off.
+func newClockEnv(t *testing.T, off time.Duration) (string, *mockEnv) {
+	t.Helper()
+	mock := duotest.NewServer(duotest.WithClockOffset(off))
+	t.Cleanup(mock.Close)
+	conf := filepath.Join(t.TempDir(), "login_duo.conf")
+	require.NoError(t, mock.WriteConfig(conf, nil))
+	return conf, &mockEnv{mock: mock, conf: conf}
+}
+
+// TestPresentConfigs: a plain check looks at every config present: the
+// defaults and each conf= of a pam_duo_go.so line, once each.
+func TestPresentConfigs(t *testing.T) {
+	dir := t.TempDir()
+	pamConf := filepath.Join(dir, "pam_duo.conf")
+	loginConf := filepath.Join(dir, "login_duo.conf")
+	sudoConf := filepath.Join(dir, "sudo.conf")
+	absent := filepath.Join(dir, "absent.conf")
+	pamd := filepath.Join(dir, "pam.d")
+	require.NoError(t, os.Mkdir(pamd, 0o755))
+	for _, p := range []string{pamConf, loginConf, sudoConf} {
+		require.NoError(t, os.WriteFile(p, nil, 0o600))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(pamd, "sudo"), []byte(
+		"auth required pam_duo_go.so conf="+sudoConf+"\n"+
+			"auth required pam_duo_go.so conf="+absent+"\n"+
+			"auth required /lib/security/pam_duo_go.so debug conf="+pamConf+"\n"+
+			"auth required pam_duo_go.so conf=relative.conf\n"), 0o644))
+	tests := []struct {
+		name     string
+		defaults []string
+		want     []string
+	}{
+		{"both defaults and a conf=", []string{pamConf, loginConf}, []string{pamConf, loginConf, sudoConf}},
+		{"one default missing", []string{absent, loginConf}, []string{loginConf, pamConf, sudoConf}},
+		{"none present: the defaults, reported missing", []string{absent + "1", absent + "2"},
+			[]string{pamConf, sudoConf}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, presentConfigs(tt.defaults, pamd))
+		})
+	}
+	assert.Equal(t, []string{absent + "1", absent + "2"}, presentConfigs([]string{absent + "1", absent + "2"}, filepath.Join(dir, "none")))
+}
+
+// TestCheckEveryConfig: check without -c reports on each file and exits
+// with the first failure (here the second file's).
+func TestCheckEveryConfig(t *testing.T) {
+	good := newMockEnv(t, nil)
+	bad := filepath.Join(t.TempDir(), "pam_duo.conf")
+	require.NoError(t, os.WriteFile(bad, []byte("[duo]\nfailmode = maybe\n"), 0o600))
+	rep := check(context.Background(), []string{good.conf, bad}, "")
+	assert.Equal(t, checkBadConfig, rep.Exit)
+	require.Len(t, rep.Configs, 2)
+	assert.Equal(t, checkOK, rep.Configs[0].Exit)
+	assert.Equal(t, checkBadConfig, rep.Configs[1].Exit)
+	var buf bytes.Buffer
+	require.NoError(t, rep.write(&buf, false))
+	assert.Contains(t, buf.String(), "login_duo.conf: ok")
+	assert.Contains(t, buf.String(), "pam_duo.conf: INVALID")
 }

@@ -44,14 +44,19 @@ user's login shell. It exits 1 when the login is refused.
   -h host     remote address to report when SSH_CONNECTION is not set
   -v          print the version and exit
 
-check validates the config file (every problem with its line), proves the
-keys, host, proxy and TLS trust with Duo's /auth/v2/check and reports the
-server clock offset; -u also shows what USER would be offered.
+check validates the config file (every problem with its line, under the
+owner rule of its reader: login_duo.conf login_duo_go's, any other file the
+PAM module's), proves the keys, host, proxy and TLS trust with Duo's
+/auth/v2/check and reports the server clock offset; without -c it checks
+every config present (/etc/duo/pam_duo.conf, login_duo.conf, each conf= in
+/etc/pam.d). -u decides what the login would for the local USER (account,
+groups, GECOS) and shows what Duo would offer.
 --pam-stack reads dir (default /etc/pam.d), follows its includes and
 reports the stacks that lock users out or let them past Duo, each with
 its line, severity and fix. --json prints every result as one JSON
 document. Exit: 0 ok, 1 config invalid, 2 Duo unreachable or failing,
-3 Duo refused the credentials, 4 PAM stack errors, 64 usage.
+3 Duo refused the credentials, 4 PAM stack errors, 5 USER refused locally
+(no such account, groups unreadable), 6 clock more than 5 min off, 64 usage.
 
 pam-worker is run by the pam_duo_go PAM module (root only).
 `

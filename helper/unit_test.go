@@ -130,14 +130,14 @@ func TestParseCheckArgs(t *testing.T) {
 		want    checkArgs
 		wantErr bool
 	}{
-		{"", checkArgs{configFile: defaultConfig, pamDir: defaultPAMDir}, false},
+		{"", checkArgs{pamDir: defaultPAMDir}, false},
 		{"-c /x.conf", checkArgs{configFile: "/x.conf", pamDir: defaultPAMDir}, false},
 		{"-c/x.conf -ualice", checkArgs{configFile: "/x.conf", user: "alice", pamDir: defaultPAMDir}, false},
-		{"-u bob", checkArgs{configFile: defaultConfig, user: "bob", pamDir: defaultPAMDir}, false},
-		{"--json -u bob", checkArgs{configFile: defaultConfig, user: "bob", json: true, pamDir: defaultPAMDir}, false},
-		{"--pam-stack", checkArgs{configFile: defaultConfig, pamStack: true, pamDir: defaultPAMDir}, false},
-		{"--pam-stack /tmp/pam.d --json", checkArgs{configFile: defaultConfig, pamStack: true, pamDir: "/tmp/pam.d", json: true}, false},
-		{"--json --pam-stack", checkArgs{configFile: defaultConfig, pamStack: true, pamDir: defaultPAMDir, json: true}, false},
+		{"-u bob", checkArgs{user: "bob", pamDir: defaultPAMDir}, false},
+		{"--json -u bob", checkArgs{user: "bob", json: true, pamDir: defaultPAMDir}, false},
+		{"--pam-stack", checkArgs{pamStack: true, pamDir: defaultPAMDir}, false},
+		{"--pam-stack /tmp/pam.d --json", checkArgs{pamStack: true, pamDir: "/tmp/pam.d", json: true}, false},
+		{"--json --pam-stack", checkArgs{pamStack: true, pamDir: defaultPAMDir, json: true}, false},
 		{"--pam-stack -u bob", checkArgs{}, true},
 		{"--pam-stack /d -c /x.conf", checkArgs{}, true},
 		{"--pam-stack /d extra", checkArgs{}, true},

@@ -152,18 +152,15 @@ func (s *session) run(ctx context.Context) Result {
 		s.debugf("su to %s: asking Duo for the invoking user %s", s.user, info.Name)
 		s.user = info.Name
 	}
-	if len(cfg.Groups) > 0 {
-		if info.GroupsErr != nil {
-			// A group that could not be read might be the one that puts
-			// the user in (or out of) Duo's scope: refuse rather than guess.
-			return Result{Outcome: FailClosed, Cause: CauseLocal, Reason: "user lookup: " + info.GroupsErr.Error()}
-		}
-		if !cfg.GroupsMatch(info.Groups) {
-			return Result{Outcome: Bypass, Reason: "user not in groups"}
-		}
+	applies, err := DuoApplies(cfg, info)
+	if err != nil {
+		return Result{Outcome: FailClosed, Cause: CauseLocal, Reason: "user lookup: " + err.Error()}
+	}
+	if !applies {
+		return Result{Outcome: Bypass, Reason: "user not in groups"}
 	}
 	s.duoID = s.user
-	if name, ok := cfg.GecosUsername(info.Gecos); ok {
+	if name, ok := DuoUsername(cfg, info); ok {
 		s.duoID = name
 	} else if cfg.SendGecos || cfg.GecosUsernamePosSet {
 		s.debugf("GECOS of %s gives no Duo username; sending the user name", s.user)
@@ -803,6 +800,36 @@ func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
 
 // lookupUser finds a local account, its whole GECOS field and the names of
 // all its groups.
+// DuoApplies reports whether Duo applies to the local user info under
+// cfg's groups, as the login decides it (login_duo_go check -u uses it
+// too). An error means the user's groups could not be read while cfg has
+// groups to check: a group that could not be read might be the one that
+// puts the user in (or out of) Duo's scope, so the login refuses rather
+// than guess.
+func DuoApplies(cfg *conf.Config, info *UserInfo) (bool, error) {
+	if len(cfg.Groups) == 0 {
+		return true, nil
+	}
+	if info.GroupsErr != nil {
+		return false, info.GroupsErr
+	}
+	return cfg.GroupsMatch(info.Groups), nil
+}
+
+// DuoUsername is the username GECOS gives for info (send_gecos,
+// gecos_username_pos); ok is false when it gives none, and the login then
+// sends the user name.
+func DuoUsername(cfg *conf.Config, info *UserInfo) (name string, ok bool) {
+	return cfg.GecosUsername(info.Gecos)
+}
+
+// LookupUser looks up a local account and its groups as the login does.
+func LookupUser(name string) (*UserInfo, error) { return lookupUser(name) }
+
+// IsUnknownUser reports whether err from LookupUser means that no such
+// account exists (rather than a failing lookup).
+func IsUnknownUser(err error) bool { return isUnknownUser(err) }
+
 func lookupUser(name string) (*UserInfo, error) {
 	pw, err := passwd.LookupName(name)
 	if err != nil {
