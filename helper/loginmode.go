@@ -285,8 +285,8 @@ func runLogin(args []string) int {
 			if logger == nil {
 				logger = newSyslogLogger()
 			}
-			logger.Log(syslog.LOG_ERR, "failclosed user="+login.EscapeLog(duoUser)+" rhost=- service=login_duo_go reason="+
-				login.EscapeLog(err.Error()))
+			logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
+				User: duoUser, Service: "login_duo_go", Cause: "local", Reason: err.Error()}))
 			return die("%v", err)
 		}
 	}

@@ -51,9 +51,12 @@ func Authenticate(ctx context.Context, p Params) Result {
 		p.Program = "pam_duo_go"
 	}
 	if p.Log == nil {
-		p.Log = newSyslog(p.Program)
+		l := newSyslog(p.Program)
+		defer l.Close()
+		p.Log = l
 	}
-	s := &session{p: p, user: p.User, live: liveness.Start()}
+	s := &session{p: p, user: p.User, live: liveness.Start(), start: time.Now()}
+	s.debugf("login of %s: service %s, rhost %s, tty %s", orDash(p.User), orDash(p.Service), orDash(p.RemoteHost), orDash(p.TTY))
 	res := s.run(ctx)
 	s.live.Stop()
 	s.rememberAfter(res)
@@ -89,6 +92,11 @@ type session struct {
 	answered   bool // the user has answered a prompt
 	// rem: remembered approvals (remember.go).
 	rem rememberState
+	// start is when the login began (elapsed_ms in the log line).
+	start time.Time
+	// factor and txid are the last factor tried and the last auth
+	// transaction's id, for the log line.
+	factor, txid string
 	// vpCodeInStatus: a Verified Push is pending whose code Duo sends in
 	// the first status message; that message is shown even where
 	// progress lines are off (headless login_duo_go), as the code is.
@@ -119,6 +127,8 @@ func (s *session) run(ctx context.Context) Result {
 		return Result{Outcome: FailClosed, Cause: CauseConfig, Reason: "config: " + err.Error()}
 	}
 	s.cfg = cfg
+	s.debugf("config %s loaded: host %s, failmode %s, %d groups lists, prompts %d, autopush %t", path, cfg.Host,
+		cfg.Failmode, len(cfg.Groups), cfg.Prompts, cfg.AutoPush)
 	for _, w := range cfg.Warnings {
 		s.debugf("config warning: %s", w)
 	}
@@ -152,12 +162,16 @@ func (s *session) run(ctx context.Context) Result {
 		s.debugf("su to %s: asking Duo for the invoking user %s", s.user, info.Name)
 		s.user = info.Name
 	}
+	s.debugf("user %s: uid %d, groups %s", info.Name, info.UID, strings.Join(info.Groups, ","))
 	applies, err := DuoApplies(cfg, info)
 	if err != nil {
 		return Result{Outcome: FailClosed, Cause: CauseLocal, Reason: "user lookup: " + err.Error()}
 	}
 	if !applies {
 		return Result{Outcome: Bypass, Reason: "user not in groups"}
+	}
+	if len(cfg.Groups) > 0 {
+		s.debugf("user %s is in groups: Duo applies", info.Name)
 	}
 	s.duoID = s.user
 	if name, ok := DuoUsername(cfg, info); ok {
@@ -171,6 +185,7 @@ func (s *session) run(ctx context.Context) Result {
 		s.host, _ = os.Hostname()
 	}
 	s.ipaddr = s.remoteAddress(ctx)
+	s.debugf("asking Duo about %s from host %s, ipaddr %s", s.duoID, s.host, orDash(s.ipaddr))
 	if r, done := s.rememberBefore(); done {
 		return r
 	}
@@ -225,6 +240,8 @@ func (s *session) preauth(ctx context.Context) (r Result, done bool) {
 	s.duoAnswered = true
 	s.live.Stop()
 	s.pre = pre
+	s.debugf("preauth: result %s, %d devices, server menu %t, verified push txid %t", pre.Result, len(pre.Devices),
+		pre.Prompt != nil, pre.TxID != "")
 	switch pre.Result {
 	case duo.ResultAllow:
 		if sentToken {
@@ -561,10 +578,16 @@ func (s *session) attempt(ctx context.Context, c choice, attempts *int) (Result,
 	}
 	pending := c.passcode == "" && !c.isSMS()
 	req.Async = pending
+	s.factor = factorName(req)
+	s.debugf("auth: factor %s, async %t", s.factor, req.Async)
 	resp, err := s.api.Auth(ctx, req)
 	if err != nil {
 		return s.duoFailed(ctx, "auth", err), true
 	}
+	if resp.TxID != "" {
+		s.txid = resp.TxID
+	}
+	s.debugf("auth: result %s, status %s, txid %s", orDash(resp.Result), orDash(resp.Status), orDash(resp.TxID))
 	result, status, msg, token := resp.Result, resp.Status, resp.StatusMsg, resp.TrustedDeviceToken
 	if pending && resp.TxID == "" {
 		pending = false // Duo denied at once (the client accepts only a deny without txid)
@@ -626,6 +649,7 @@ func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusRespons
 		if err != nil {
 			return nil, err
 		}
+		s.debugf("auth_status %s: result %s, status %s", txid, st.Result, st.Status)
 		mustShow := showCode && st.StatusMsg != ""
 		if mustShow {
 			showCode = false
@@ -759,28 +783,52 @@ func (s *session) logOutcome(r Result) {
 		FailClosed: {"failclosed", syslog.LOG_ERR}, Aborted: {"aborted", syslog.LOG_WARNING},
 	}
 	e := events[r.Outcome]
-	rhost := s.p.RemoteHost
-	if rhost == "" {
-		rhost = "-"
-	}
-	user := s.user
-	if user == "" {
-		user = "-"
-	}
-	// duo_user: the name Duo was asked about, when GECOS mapped the user
-	// to another; ipaddr: the address actually sent to Duo.
 	duoUser := ""
 	if s.duoID != "" && s.duoID != s.user {
-		duoUser = " duo_user=" + clipLog(EscapeLog(s.duoID))
+		duoUser = s.duoID
 	}
-	line := fmt.Sprintf("%s user=%s rhost=%s service=%s%s ipaddr=%s reason=%s", e.name,
-		clipLog(EscapeLog(user)), clipLog(EscapeLog(rhost)), clipLog(EscapeLog(orDash(s.p.Service))),
-		duoUser, clipLog(EscapeLog(orDash(s.ipaddr))), clipLog(escapeReason(r.Reason)))
+	line := e.name + " " + LogFields(LogLine{
+		User: s.user, RemoteHost: s.p.RemoteHost, Service: s.p.Service, DuoUser: duoUser, IPAddr: s.ipaddr,
+		Factor: s.factor, TxID: s.txid, Elapsed: time.Since(s.start), Cause: causeNames[r.Cause], Reason: r.Reason,
+	})
 	if s.cfg != nil && s.cfg.SKey != "" {
 		line = strings.ReplaceAll(line, s.cfg.SKey, "[skey]")
 	}
 	s.p.Log.Log(e.sev, line)
 	s.recordMetrics(e.name, r)
+}
+
+// LogLine is the field set of a login's syslog line, the stable schema
+// documented in pam_duo_go(8). Empty fields are written as "-".
+type LogLine struct {
+	User       string        // the Unix user
+	RemoteHost string        // PAM_RHOST or the client's address
+	Service    string        // the PAM service
+	DuoUser    string        // the name sent to Duo, only when GECOS mapped the user to another
+	IPAddr     string        // the ipaddr sent to Duo
+	Factor     string        // the last factor tried (passcode, push1, phone, ...)
+	TxID       string        // the last auth transaction's id
+	Elapsed    time.Duration // since the login began
+	Cause      string        // why a failclosed failed closed; "none" otherwise
+	Reason     string        // free text, always last
+}
+
+// LogFields formats l after the event word: "user=... rhost=...
+// service=... [duo_user=...] ipaddr=... factor=... txid=... elapsed_ms=...
+// cause=... reason=...", every value escaped and clipped.
+func LogFields(l LogLine) string {
+	duoUser := ""
+	if l.DuoUser != "" {
+		duoUser = " duo_user=" + clipLog(EscapeLog(l.DuoUser))
+	}
+	cause := l.Cause
+	if cause == "" {
+		cause = "none"
+	}
+	f := func(v string) string { return clipLog(EscapeLog(orDash(v))) }
+	return fmt.Sprintf("user=%s rhost=%s service=%s%s ipaddr=%s factor=%s txid=%s elapsed_ms=%d cause=%s reason=%s",
+		f(l.User), f(l.RemoteHost), f(l.Service), duoUser, f(l.IPAddr), f(l.Factor), f(l.TxID),
+		l.Elapsed.Milliseconds(), f(cause), clipLog(escapeReason(l.Reason)))
 }
 
 func orDash(s string) string {
@@ -798,8 +846,6 @@ func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
 	})
 }
 
-// lookupUser finds a local account, its whole GECOS field and the names of
-// all its groups.
 // DuoApplies reports whether Duo applies to the local user info under
 // cfg's groups, as the login decides it (login_duo_go check -u uses it
 // too). An error means the user's groups could not be read while cfg has
@@ -830,6 +876,8 @@ func LookupUser(name string) (*UserInfo, error) { return lookupUser(name) }
 // account exists (rather than a failing lookup).
 func IsUnknownUser(err error) bool { return isUnknownUser(err) }
 
+// lookupUser finds a local account, its whole GECOS field and the names of
+// all its groups.
 func lookupUser(name string) (*UserInfo, error) {
 	pw, err := passwd.LookupName(name)
 	if err != nil {
@@ -869,10 +917,27 @@ func GroupNames(name string, gid int) ([]string, error) {
 // unavailable the lines are dropped rather than failing the login.
 type syslogLogger struct{ w *syslog.Writer }
 
-func newSyslog(tag string) Logger {
+// NewSyslog returns the Logger every front end of the PAM module uses
+// (the core in process and the worker alike): facility LOG_AUTHPRIV,
+// tag (the program, "pam_duo_go") and this process's pid, so that both
+// modes log "pam_duo_go[PID]: ..." and `journalctl -t pam_duo_go` finds
+// every line. Close it when done.
+func NewSyslog(tag string) *SyslogLogger {
 	w, _ := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, tag)
-	return syslogLogger{w}
+	return &SyslogLogger{syslogLogger{w}}
 }
+
+// SyslogLogger is NewSyslog's Logger.
+type SyslogLogger struct{ syslogLogger }
+
+// Close closes the connection to syslog.
+func (l *SyslogLogger) Close() {
+	if l.w != nil {
+		l.w.Close()
+	}
+}
+
+func newSyslog(tag string) *SyslogLogger { return NewSyslog(tag) }
 
 func (l syslogLogger) Log(sev syslog.Priority, line string) {
 	if l.w == nil {

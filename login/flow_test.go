@@ -188,19 +188,20 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, "1", pre.Get("text_prompt"))
 				assert.Equal(t, "testhost", pre.Get("hostname"))
 				assert.Equal(t, "open", pre.Get("failmode"))
-				assert.Contains(t, log, "allow user=alice rhost=198.51.100.7 service=sshd ipaddr=198.51.100.7 reason=")
+				// The stable field set (pam_duo_go(8)): the async push's txid, the factor, the time taken.
+				assert.Regexp(t, `allow user=alice rhost=198\.51\.100\.7 service=sshd ipaddr=198\.51\.100\.7 factor=push1 txid=[^- ]\S* elapsed_ms=\d+ cause=none reason=`, log)
 				assert.NotContains(t, log, "duo_user=")
 			}},
 		{name: "the log line names the Duo user GECOS maps to and the ipaddr sent", user: "gecosuser",
 			users: []duotest.User{{Name: "jdoe.duo", Passcodes: []string{"123456"}}}, extra: map[string]string{"gecos_username_pos": "2"},
 			answers: []string{"123456"}, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
-				assert.Contains(t, log, "allow user=gecosuser rhost=198.51.100.7 service=sshd duo_user=jdoe.duo ipaddr=198.51.100.7 reason=")
+				assert.Regexp(t, `allow user=gecosuser rhost=198\.51\.100\.7 service=sshd duo_user=jdoe\.duo ipaddr=198\.51\.100\.7 factor=passcode txid=- elapsed_ms=\d+ cause=none reason=`, log)
 			}},
 		{name: "the log line says when no ipaddr was sent", user: "alice", users: []duotest.User{alice},
 			params: func(p *login.Params) { p.RemoteHost = "" }, answers: []string{"123456"}, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
-				assert.Contains(t, log, "allow user=alice rhost=- service=sshd ipaddr=- reason=")
+				assert.Regexp(t, `allow user=alice rhost=- service=sshd ipaddr=- factor=passcode txid=- elapsed_ms=\d+ cause=none reason=`, log)
 			}},
 		{name: "pushinfo is percent-encoded, a space as %20", user: "alice", users: []duotest.User{alice},
 			extra: map[string]string{"pushinfo": "yes"}, params: func(p *login.Params) { p.Command = "/usr/bin/ls -l /tmp" },

@@ -118,8 +118,9 @@ func TestRemember(t *testing.T) {
 	first := rlogin{answers: pass, want: login.Allow, prompted: true, requests: 2}
 	full := first
 	localAllow := rlogin{want: login.Allow, requests: 0,
-		reasons: []string{"allow user=alice rhost=198.51.100.7 service=sshd ipaddr=198.51.100.7 reason=remembered: approved 60 s ago (alice, sshd, 198.51.100.7, key SHA256:"},
-		at:      time.Minute}
+		reasons: []string{"allow user=alice rhost=198.51.100.7 service=sshd ipaddr=198.51.100.7 factor=- txid=- elapsed_ms=",
+			" cause=none reason=remembered: approved 60 s ago (alice, sshd, 198.51.100.7, key SHA256:"},
+		at: time.Minute}
 	tests := []struct {
 		name   string
 		users  []duotest.User

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -66,6 +68,44 @@
 #define START_MAX (MAX_PAYLOAD)
 
 typedef int (*core_authenticate_fn)(pam_handle_t *, int, int, const char **, int *);
+
+/*
+ * log_tagged logs one line with facility LOG_AUTHPRIV under the tag
+ * "pam_duo_go" and this process's pid, as the Go core and the worker do
+ * (login.NewSyslog): every line of the module is "pam_duo_go[PID]: ...",
+ * whichever process logs it, and `journalctl -t pam_duo_go` finds them
+ * all. It writes one datagram to /dev/log itself: openlog() would change
+ * the application's own ident. When that fails it falls back to
+ * pam_syslog (the application's tag).
+ */
+static void log_tagged(pam_handle_t *pamh, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void log_tagged(pam_handle_t *pamh, int prio, const char *fmt, ...)
+{
+	static const struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	char msg[2048], line[2200], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	int fd, n, saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (localtime_r(&now, &tm) == NULL || strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm) == 0)
+		stamp[0] = '\0';
+	n = snprintf(line, sizeof line, "<%d>%s pam_duo_go[%d]: %s", LOG_AUTHPRIV | (prio & LOG_PRIMASK), stamp,
+		     (int)getpid(), msg);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof line)
+		n = sizeof line - 1;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, line, (size_t)n, MSG_NOSIGNAL, (const struct sockaddr *)&addr, sizeof addr) != n)
+		pam_syslog(pamh, prio, "%s", msg);
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+}
 
 /*
  * sshd with AuthenticationMethods password,keyboard-interactive runs the
@@ -241,11 +281,11 @@ static int helper_is_trusted(pam_handle_t *pamh, const char *path)
 	struct stat st;
 
 	if (stat(path, &st) != 0) {
-		pam_syslog(pamh, LOG_ERR, "worker %s: %s", path, strerror(errno));
+		log_tagged(pamh, LOG_ERR, "worker %s: %s", path, strerror(errno));
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		pam_syslog(pamh, LOG_ERR, "worker %s must be a regular file owned by root and not writable by group or others", path);
+		log_tagged(pamh, LOG_ERR, "worker %s must be a regular file owned by root and not writable by group or others", path);
 		return 0;
 	}
 	return 1;
@@ -413,7 +453,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	pid_t pid;
 
 	if (o->debug)
-		pam_syslog(pamh, LOG_DEBUG, "running the login in %s pam-worker (%s)", o->helper, why);
+		log_tagged(pamh, LOG_DEBUG, "running the login in %s pam-worker (%s)", o->helper, why);
 	if (!helper_is_trusted(pamh, o->helper))
 		return PAM_SERVICE_ERR;
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL || *user == '\0')
@@ -432,7 +472,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	    add_field(start, &len, "tty", item(pamh, PAM_TTY)) ||
 	    add_field(start, &len, "ruser", item(pamh, PAM_RUSER)) ||
 	    (command && add_field(start, &len, "command", command)) || add_field(start, &len, "pid", num)) {
-		pam_syslog(pamh, LOG_ERR, "worker start message too large");
+		log_tagged(pamh, LOG_ERR, "worker start message too large");
 		goto out;
 	}
 	snprintf(num, sizeof num, "%ld", (long)getuid());
@@ -449,12 +489,12 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 			goto out;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		pam_syslog(pamh, LOG_ERR, "socketpair: %s", strerror(errno));
+		log_tagged(pamh, LOG_ERR, "socketpair: %s", strerror(errno));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		pam_syslog(pamh, LOG_ERR, "fork: %s", strerror(errno));
+		log_tagged(pamh, LOG_ERR, "fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		goto out;
@@ -466,7 +506,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	close(sv[1]);
 
 	if (send_message(sv[0], 'S', start, len, deadline) != 0) {
-		pam_syslog(pamh, LOG_ERR, "worker did not take the start message");
+		log_tagged(pamh, LOG_ERR, "worker did not take the start message");
 	} else {
 		for (;;) {
 			char type;
@@ -475,7 +515,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 			int crc;
 
 			if (recv_message(sv[0], &type, buf, &n, deadline) != 0) {
-				pam_syslog(pamh, LOG_ERR, "worker ended or timed out without a result");
+				log_tagged(pamh, LOG_ERR, "worker ended or timed out without a result");
 				break;
 			}
 			if (type == 'R' && n >= 4) {
@@ -493,7 +533,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 				continue;
 			}
 			if (type != 'P' && type != 'p') {
-				pam_syslog(pamh, LOG_ERR, "worker sent an unknown message type 0x%02x", (unsigned char)type);
+				log_tagged(pamh, LOG_ERR, "worker sent an unknown message type 0x%02x", (unsigned char)type);
 				break;
 			}
 			crc = converse(pamh, type == 'P' ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON, buf, &answer);
@@ -525,10 +565,10 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	if (!have_result) {
 		rc = (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1) ? PAM_AUTH_ERR : PAM_SERVICE_ERR;
 		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP)
-			pam_syslog(pamh, LOG_ERR, "could not isolate the worker (session, limits, scheduling); returning %s",
+			log_tagged(pamh, LOG_ERR, "could not isolate the worker (session, limits, scheduling); returning %s",
 				   pam_strerror(pamh, rc));
 		else
-			pam_syslog(pamh, LOG_ERR, "no result from %s pam-worker; returning %s", o->helper, pam_strerror(pamh, rc));
+			log_tagged(pamh, LOG_ERR, "no result from %s pam-worker; returning %s", o->helper, pam_strerror(pamh, rc));
 	}
 out:
 	if (buf != NULL) {
@@ -615,12 +655,17 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	double age = 0;
 
 	if (take_mark(pamh, &age)) {
-		char user[4 * 64 + 1];
+		char user[4 * 64 + 1], rhost[4 * 64 + 1], service[4 * 64 + 1];
 
 		escape_log(user, sizeof user, item(pamh, PAM_USER));
-		pam_syslog(pamh, LOG_INFO,
-			   "allow user=%s reason=second factor approved %.0f s earlier in this login's password step "
-			   "(automatic push); not asking again", user, age);
+		escape_log(rhost, sizeof rhost, item(pamh, PAM_RHOST));
+		escape_log(service, sizeof service, item(pamh, PAM_SERVICE));
+		/* The field set of every login line (pam_duo_go(8), login.LogFields):
+		 * nothing was sent to Duo in this step. */
+		log_tagged(pamh, LOG_INFO,
+			   "allow user=%s rhost=%s service=%s ipaddr=- factor=- txid=- elapsed_ms=0 cause=none "
+			   "reason=second factor approved %.0f s earlier in this login's password step "
+			   "(automatic push); not asking again", user, rhost, service, age);
 		return PAM_SUCCESS;
 	}
 	rc = authenticate(pamh, flags, argc, argv, &unprompted);
@@ -650,12 +695,12 @@ static int authenticate(pam_handle_t *pamh, int flags, int argc, const char **ar
 		void *sym;
 
 		if (h == NULL) {
-			pam_syslog(pamh, LOG_ERR, "cannot load the Go core: %s", dlerror());
+			log_tagged(pamh, LOG_ERR, "cannot load the Go core: %s", dlerror());
 			return PAM_SERVICE_ERR;
 		}
 		sym = dlsym(h, CORE_SYMBOL);
 		if (sym == NULL) {
-			pam_syslog(pamh, LOG_ERR, "%s has no %s", o.core, CORE_SYMBOL);
+			log_tagged(pamh, LOG_ERR, "%s has no %s", o.core, CORE_SYMBOL);
 			return PAM_SERVICE_ERR; /* never dlclose: its runtime may have started */
 		}
 		*(void **)&core_authenticate = sym;

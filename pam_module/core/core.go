@@ -41,10 +41,6 @@ static void wipe_free(char *s) {
 	}
 }
 
-static void log_line(pam_handle_t *pamh, int prio, const char *line) {
-	pam_syslog(pamh, prio, "%s", line);
-}
-
 static const char *c_getenv(const char *name) { return getenv(name); }
 
 static const char *c_pam_getenv(pam_handle_t *pamh, const char *name) { return pam_getenv(pamh, name); }
@@ -90,9 +86,17 @@ func main() {}
 //export pam_duo_go_core_authenticate_v2
 func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char, unprompted *C.int) (rc C.int) {
 	h := handle{pamh: pamh}
+	// The same tag, pid and facility as the worker's lines (login.NewSyslog):
+	// pam_syslog would log under the application's name ("sshd[PID]:
+	// pam_duo_go(sshd:auth): ...") and `journalctl -t pam_duo_go` would
+	// miss the in-process lines.
+	logger := login.NewSyslog("pam_duo_go")
+	defer logger.Close()
 	defer func() {
 		if r := recover(); r != nil {
-			h.Log(syslog.LOG_ERR, login.EscapeLog(fmt.Sprintf("internal error: %v", r)))
+			logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
+				User: h.item(C.PAM_USER), RemoteHost: h.item(C.PAM_RHOST), Service: h.item(C.PAM_SERVICE), Cause: "internal",
+				Reason: fmt.Sprintf("internal error: %v", r)}))
 			rc = pamServiceErr
 		}
 	}()
@@ -100,7 +104,7 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 	for i := range args {
 		args[i] = C.GoString(C.arg_at((**C.char)(unsafe.Pointer(argv)), C.int(i)))
 	}
-	code, up := authenticate(h, args, flags&C.PAM_SILENT != 0)
+	code, up := authenticate(h, logger, args, flags&C.PAM_SILENT != 0)
 	if up && unprompted != nil {
 		*unprompted = 1
 	}
@@ -110,13 +114,14 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 // authenticate runs the login and maps its outcome to a PAM result; the
 // flag is login.Result.Unprompted. silent is PAM_SILENT (see
 // login.PAMLogin.Params).
-func authenticate(h handle, argv []string, silent bool) (int, bool) {
+func authenticate(h handle, logger login.Logger, argv []string, silent bool) (int, bool) {
+	service := h.item(C.PAM_SERVICE)
 	var cuser *C.char
 	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
-		h.Log(syslog.LOG_WARNING, "unknown-user user=- reason=no user name from PAM")
+		logger.Log(syslog.LOG_WARNING, "unknown-user "+login.LogFields(login.LogLine{
+			RemoteHost: h.item(C.PAM_RHOST), Service: service, Reason: "no user name from PAM"}))
 		return pamUserUnknown, false
 	}
-	service := h.item(C.PAM_SERVICE)
 	p, args := login.PAMLogin{
 		Args:       argv,
 		Silent:     silent,
@@ -129,7 +134,7 @@ func authenticate(h handle, argv []string, silent bool) (int, bool) {
 		Command:    sudoCommand(service),
 		AuthInfo:   h.env("SSH_AUTH_INFO_0"),
 	}.Params()
-	p.Conv, p.Log = h, h
+	p.Conv, p.Log = h, logger
 	res := login.Authenticate(context.Background(), p)
 	return res.Outcome.PAMResult(args.Bypass == conf.BypassSuccess), res.Unprompted
 }
@@ -154,7 +159,7 @@ func sudoCommand(service string) string {
 	return login.SudoCommand(service, strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")))
 }
 
-// handle is the live PAM handle: the login's Conversation and Logger.
+// handle is the live PAM handle: the login's Conversation.
 type handle struct {
 	pamh *C.pam_handle_t
 }
@@ -210,13 +215,6 @@ func (h handle) Info(_ context.Context, msg string) error {
 func (h handle) Error(_ context.Context, msg string) error {
 	_, err := h.converse(C.PAM_ERROR_MSG, msg)
 	return err
-}
-
-// Log writes through pam_syslog (facility LOG_AUTHPRIV).
-func (h handle) Log(sev syslog.Priority, line string) {
-	cline := C.CString(line)
-	defer C.free(unsafe.Pointer(cline))
-	C.log_line(h.pamh, C.int(sev), cline)
 }
 
 func pamError(rc C.int) string {
