@@ -169,27 +169,16 @@ func decide(res login.Result, showCause bool) loginExit {
 	return loginExit{message: fmt.Sprintf("Access denied (unexpected outcome %d).", res.Outcome)}
 }
 
-// failClosedMessage says why a login failed closed, by its cause.
+// failClosedMessage says why a login failed closed, by its cause; with
+// showCause (-d or a root caller) the config or lookup error itself.
 func failClosedMessage(res login.Result, showCause bool) string {
-	switch res.Cause {
-	case login.CauseConfig:
-		if showCause {
-			return "Access denied: the Duo configuration cannot be used: " + sanitize(strings.TrimPrefix(res.Reason, "config: "), true)
-		}
-		return "Access denied: the Duo configuration on this host cannot be used (an administrator can run \"login_duo_go check\"; details in the system log)."
-	case login.CauseLocal:
-		if showCause {
-			return "Access denied: the account could not be looked up: " + sanitize(strings.TrimPrefix(res.Reason, "user lookup: "), false)
-		}
-		return "Access denied: the account could not be looked up (details in the system log)."
-	case login.CauseDuoRefused:
-		return "Access denied: Duo refused the request (details in the system log)."
-	case login.CauseDuoFailedLater:
-		return "Access denied: Duo failed during the login (details in the system log)."
-	case login.CauseUnconfirmed:
-		return "Access denied: Duo could not be reached, and this was not confirmed as an outage (details in the system log)."
+	switch {
+	case showCause && res.Cause == login.CauseConfig:
+		return "Access denied: the Duo configuration cannot be used: " + sanitize(strings.TrimPrefix(res.Reason, "config: "), true)
+	case showCause && res.Cause == login.CauseLocal:
+		return "Access denied: the account could not be looked up: " + sanitize(strings.TrimPrefix(res.Reason, "user lookup: "), false)
 	}
-	return "Access denied: Duo could not be reached and failmode is secure."
+	return login.FailClosedMessage(res.Cause)
 }
 
 // runLogin is login mode: authenticate the real user (or -f's Duo user)

@@ -126,6 +126,11 @@ type Params struct {
 	// cancelling (Ctrl-D at sudo's prompt), which must not send a push.
 	HeadlessFallback bool
 	Quiet            bool // show fewer informational messages (duo_unix's quiet)
+	// ExplainRefusal: when the login fails closed, tell the user why in
+	// one line through the conversation (FailClosedMessage), as
+	// login_duo_go does on its terminal; without it sudo shows only
+	// "PAM authentication error: Error in service module".
+	ExplainRefusal bool
 	// NoProgress drops every progress line (autopush, a push's status,
 	// success), as duo_unix's login_duo did for scp, rsync and remote
 	// commands: their stderr stays clean. The Verified Push code and
@@ -223,4 +228,22 @@ func (o Outcome) PAMResult(bypassSuccess bool) int {
 		return PAMAbort
 	}
 	return PAMServiceErr // FailClosed, and any outcome this table does not know
+}
+
+// FailClosedMessage is the one line a user sees when a login failed
+// closed, by its cause; the details are in the system log only.
+func FailClosedMessage(c Cause) string {
+	switch c {
+	case CauseConfig:
+		return "Access denied: the Duo configuration on this host cannot be used (an administrator can run \"login_duo_go check\"; details in the system log)."
+	case CauseLocal:
+		return "Access denied: the account could not be looked up (details in the system log)."
+	case CauseDuoRefused:
+		return "Access denied: Duo refused the request (details in the system log)."
+	case CauseDuoFailedLater:
+		return "Access denied: Duo failed during the login (details in the system log)."
+	case CauseUnconfirmed:
+		return "Access denied: Duo could not be reached, and this was not confirmed as an outage (details in the system log)."
+	}
+	return "Access denied: Duo could not be reached and failmode is secure."
 }

@@ -80,5 +80,6 @@ func (l PAMLogin) Params() (Params, conf.Args) {
 		RememberDir:      args.RememberDir,
 		StatusPrompt:     sshd,
 		HeadlessFallback: sshd,
+		ExplainRefusal:   true,
 	}, args
 }

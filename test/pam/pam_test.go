@@ -174,6 +174,9 @@ func runLogin(t *testing.T, tc loginCase) {
 	}
 }
 
+// unusableConfig is what a user is told when the config cannot be used.
+const unusableConfig = `Access denied: the Duo configuration on this host cannot be used (an administrator can run "login_duo_go check"; details in the system log).`
+
 // oneAutomaticPush checks a login that could not prompt: one push, and
 // no passcode sent to Duo.
 func oneAutomaticPush(t *testing.T, s *duotest.Server) {
@@ -244,9 +247,21 @@ func TestPAMResults(t *testing.T) {
 			}},
 		{name: "failclosed: invalid config, even with failmode safe", user: "root", users: []duotest.User{root},
 			conf: map[string]string{"failmode": "safe", "no_such_key": "1"}, want: pam.ErrService,
+			seen:   []string{"ERROR: " + unusableConfig},
+			unseen: []string{"no_such_key"}, // the details are for the system log
 			check: func(t *testing.T, s *duotest.Server) {
 				assert.Empty(t, s.Requests(), "no Duo call with an invalid config")
 			}},
+		// The user learns why in one line, as from login_duo_go, rather
+		// than sudo's bare "PAM authentication error".
+		{name: "failclosed: unusable config explained, PAM_SILENT (sudo)", user: "root", users: []duotest.User{root}, flags: pam.Silent,
+			conf: map[string]string{"failmode": "maybe"}, want: pam.ErrService, seen: []string{"ERROR: " + unusableConfig}},
+		{name: "exec mode: failclosed: unusable config explained, PAM_SILENT (sudo)", user: "root", users: []duotest.User{root}, flags: pam.Silent,
+			args: "mode=exec", conf: map[string]string{"failmode": "maybe"}, want: pam.ErrService, seen: []string{"ERROR: " + unusableConfig}},
+		{name: "sshd: failclosed: unusable config explained in a prompt", service: "sshd-pamtest", user: "root", users: []duotest.User{root},
+			answers: []string{""}, conf: map[string]string{"failmode": "maybe"}, want: pam.ErrService, seen: []string{"PROMPT: " + unusableConfig}},
+		{name: "exec mode: failclosed: a bad module argument explained", user: "root", users: []duotest.User{root},
+			args: "mode=exec config=/etc/duo/other.conf", want: pam.ErrService, seen: []string{"ERROR: " + unusableConfig}},
 		{name: "failclosed: Duo down, failmode secure", user: "root", down: true, conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
 		{name: "failclosed: 503, failmode secure", user: "root", users: []duotest.User{root}, fault: &duotest.Fault{Status: 503, Times: -1},
 			conf: map[string]string{"failmode": "secure"}, want: pam.ErrService},
