@@ -93,6 +93,20 @@ func TestRPMPackage(t *testing.T) {
 			"/usr/share/man/man8/pam_duo_go.8.gz":      {"-rw-r--r--", "root", "root"},
 			"/usr/share/man/man8/login_duo_go.8.gz":    {"-rw-r--r--", "root", "root"},
 			"/usr/share/man/man5/pam_duo_go.conf.5.gz": {"-rw-r--r--", "root", "root"},
+			// The authselect profile duo-go: sssd's, with Duo after the password.
+			"/usr/share/authselect":                                {"drwxr-xr-x", "root", "root"},
+			"/usr/share/authselect/vendor":                         {"drwxr-xr-x", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go":                  {"drwxr-xr-x", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/README":           {"-rw-r--r--", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/system-auth":      {"-rw-r--r--", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/password-auth":    {"-rw-r--r--", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/REQUIREMENTS":     {"lrwxrwxrwx", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/dconf-db":         {"lrwxrwxrwx", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/dconf-locks":      {"lrwxrwxrwx", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/fingerprint-auth": {"lrwxrwxrwx", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/nsswitch.conf":    {"lrwxrwxrwx", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/postlogin":        {"lrwxrwxrwx", "root", "root"},
+			"/usr/share/authselect/vendor/duo-go/smartcard-auth":   {"lrwxrwxrwx", "root", "root"},
 		})
 		checkRPMFiles(t, tools["rpm"], seRPM, map[string]rpmEntry{
 			"/usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2": {"-rw-r--r--", "root", "root"},
