@@ -158,12 +158,17 @@ func TestRPMPackage(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		head := make([]byte, 4)
-		if _, err := io.ReadFull(bzip2.NewReader(f), head); err != nil {
+		pp, err := io.ReadAll(io.LimitReader(bzip2.NewReader(f), 16<<20))
+		if err != nil || len(pp) < 4 {
 			t.Fatalf("pam_duo_go.pp.bz2 does not decompress: %v", err)
 		}
-		if got := binary.LittleEndian.Uint32(head); got != seModuleMagic {
+		if got := binary.LittleEndian.Uint32(pp[:4]); got != seModuleMagic {
 			t.Errorf("pam_duo_go.pp starts with %#x, want the policy module package magic %#x", got, seModuleMagic)
+		}
+		// Every domain the PAM stack runs in, RHEL 10's sshd-session
+		// included (duo_unix #413), is named in the compiled module.
+		for _, domain := range []string{"sshd_t", "sshd_session_t", "sudodomain", "local_login_t"} {
+			assert.True(t, bytes.Contains(pp, []byte(domain)), "the compiled module does not name %s", domain)
 		}
 	})
 	t.Run("rpmlint", func(t *testing.T) {
