@@ -4,7 +4,7 @@
 #   make demo       a real PAM login through the built module against the mock Duo server
 #   make test       lint + every test (run as root for the sshd, sudo and package tests)
 #   make install    DESTDIR-aware install with the paths below
-#   make deb rpm    packages under build/pkg/
+#   make deb rpm    packages under build/pkg/ (make deb ARCH=arm64: a cross build)
 
 VERSION    ?= 0.1.0
 MULTIARCH  ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
@@ -154,7 +154,7 @@ RPMBUILD_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
 deb:
 	rm -rf $(PKGDIR)/deb && mkdir -p $(PKGDIR)/deb/src
 	tar --exclude=./.git --exclude=./build -cf - . | tar -C $(PKGDIR)/deb/src -xf -
-	cd $(PKGDIR)/deb/src && GOCACHE="$(GO_ENV_GOCACHE)" dpkg-buildpackage -us -uc -b
+	cd $(PKGDIR)/deb/src && GOCACHE="$(GO_ENV_GOCACHE)" dpkg-buildpackage -us -uc -b $(if $(ARCH),--host-arch $(ARCH))
 	rm -rf $(PKGDIR)/deb/src
 	@ls -l $(PKGDIR)/deb/*.deb
 
