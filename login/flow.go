@@ -66,21 +66,12 @@ func Authenticate(ctx context.Context, p Params) Result {
 	}
 	s.logOutcome(res)
 	if res.Outcome == FailClosed && p.ExplainRefusal && p.Conv != nil {
-		s.explainRefusal(ctx, FailClosedMessage(res.Cause))
+		// An error message, never a prompt: after a refusal nothing
+		// should wait on the user (an askpass or expect script answering
+		// sshd would hang or fail on a prompt it does not know).
+		p.Conv.Error(ctx, FailClosedMessage(res.Cause))
 	}
 	return res
-}
-
-// explainRefusal shows msg: as an error message, or under sshd (which
-// holds messages back until a prompt that never comes after a refusal)
-// in a prompt whose answer is ignored, as the enrollment URL is.
-func (s *session) explainRefusal(ctx context.Context, msg string) {
-	if s.p.StatusPrompt && !s.p.Headless {
-		if _, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter to continue: ", true); err == nil {
-			return
-		}
-	}
-	s.p.Conv.Error(ctx, msg)
 }
 
 // session is the state of one login.
