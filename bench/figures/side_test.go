@@ -290,6 +290,8 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 		}
 		return ps
 	}
+	benchFloor(t, art, tab, treeusage, n)
+	base := map[string]float64{} // each pair's 0 ms wall, ours
 	for _, delay := range []time.Duration{0, 50 * time.Millisecond} {
 		m := newSideMock(t, delay, treeusage)
 		rtt := float64(delay.Milliseconds())
@@ -306,7 +308,10 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 			tab.add(what+": wall", fmt.Sprint(n),
 				fmt.Sprintf("process wall mean %s / %s ms = %.2f×; time to the menu %s / %s ms; %s",
 					ms1(o.wall), ms1(th.wall), ratio(o.wall, th.wall), ms0(o.menu), ms0(th.menu), counts),
-				wallNote(o.wall, rtt))
+				wallNote(o.wall, base[p.name], rtt))
+			if delay == 0 {
+				base[p.name] = o.wall
+			}
 			cpuR, rssR := ratio(o.cpu, th.cpu), ratio(o.rss, th.rss)
 			tab.add(what+": CPU and memory", fmt.Sprint(n),
 				fmt.Sprintf("CPU (user+sys, whole process tree) mean %s / %s ms = %.2f×; peak RSS (largest process of the tree) mean %.1f / %.1f MB = %.2f×",
@@ -334,17 +339,79 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 	}
 }
 
+// benchFloor measures what no login can go below: starting and ending a
+// process that does nothing, in C and in Go, and login_duo_go's own
+// start (runtime, package init, -v). A login in mode=exec starts one Go
+// process more than in process; login_duo_go starts two (itself and its
+// Duo child).
+func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage string, n int) {
+	dir := t.TempDir()
+	gostart := filepath.Join(dir, "gostart")
+	build := exec.Command("go", "build", "-o", gostart, "./bench/gostart")
+	build.Dir = art.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gostart: %v\n%s", err, out)
+	}
+	m := &sideMock{dir: dir, treeusage: treeusage}
+	progs := []struct {
+		name string
+		argv []string
+	}{
+		{"/bin/true (C)", []string{"/bin/true"}},
+		{"an empty Go program (bench/gostart)", []string{gostart}},
+		{"login_duo_go -v (its start: runtime, package init)", []string{art.Helper, "-v"}},
+	}
+	var parts []string
+	for _, p := range progs {
+		var cpus, rsss []float64
+		for i := 0; i < n; i++ {
+			s, err := m.run(p.argv...)
+			if err != nil {
+				t.Errorf("%s: %v", p.name, err)
+				break
+			}
+			cpus, rsss = append(cpus, s.cpu), append(rsss, s.maxRSS)
+		}
+		parts = append(parts, fmt.Sprintf("%s: CPU mean %s ms, peak RSS %.1f MB", p.name, ms1(mean(cpus)), mean(rsss)/1024))
+	}
+	tab.add("5 floor: one process started and ended", fmt.Sprint(n), strings.Join(parts, "; "),
+		"mode=exec starts one Go process more than in process, login_duo_go two (itself and its Duo child): each costs at least the login_duo_go -v figure")
+}
+
+// run runs argv under treeusage, output discarded.
+func (m *sideMock) run(argv ...string) (sideSample, error) {
+	report, err := m.report()
+	if err != nil {
+		return sideSample{}, err
+	}
+	defer os.Remove(report)
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	defer cancel()
+	var s sideSample
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, m.treeusage, append([]string{report}, argv...)...).CombinedOutput()
+	s.wall = msSince(start)
+	if err == nil {
+		s.cpu, s.maxRSS, err = usage(report)
+	}
+	if err != nil {
+		return s, fmt.Errorf("%v: %w: %s", argv, err, strings.TrimSpace(string(out)))
+	}
+	return s, nil
+}
+
 // wallNote compares a wall time at rtt with the round-trip floor: one TLS
 // handshake and two requests (preauth, auth), each delayed by the mock
 // by one RTT (the mock does not delay the TCP connect; a real network
 // adds one more RTT for it).
-func wallNote(wall, rtt float64) string {
+func wallNote(wall, base, rtt float64) string {
 	if rtt == 0 {
 		return "the cost over the network waits; ratios are ours / theirs"
 	}
 	floor := 3 * rtt
 	r := wall / floor
-	return fmt.Sprintf("floor (1 TLS handshake + 2 requests) × RTT = %s ms; ours / floor = %.2f, target ≤ 1.05: %s", ms1(floor), r, verdict(r, 1.05))
+	return fmt.Sprintf("floor (1 TLS handshake + 2 requests) × RTT = %s ms; ours / floor = %.2f, target ≤ 1.05: %s; (ours − ours at 0 ms) / floor = %.2f",
+		ms1(floor), r, verdict(r, 1.05), (wall-base)/floor)
 }
 
 // burstStats summarises logins started together.
