@@ -6,7 +6,7 @@
  *   gcc -O2 -Wall -Wextra -o treeusage treeusage.c
  *   ./treeusage OUTFILE PROGRAM [ARG...]
  *
- * It writes "utime_us stime_us maxrss_kb" to OUTFILE and exits with the
+ * It writes "utime_us stime_us maxrss_kb minflt nvcsw" to OUTFILE and exits with the
  * program's exit status (128 + the signal when it was killed). The
  * program's stdin, stdout and stderr are this process's.
  *
@@ -51,10 +51,10 @@ int main(int argc, char **argv)
 		perror("treeusage: open");
 		return 2;
 	}
-	fprintf(out, "%ld %ld %ld\n",
+	fprintf(out, "%ld %ld %ld %ld %ld\n",
 		(long)ru.ru_utime.tv_sec * 1000000L + (long)ru.ru_utime.tv_usec,
 		(long)ru.ru_stime.tv_sec * 1000000L + (long)ru.ru_stime.tv_usec,
-		ru.ru_maxrss);
+		ru.ru_maxrss, ru.ru_minflt, ru.ru_nvcsw);
 	if (fclose(out) != 0) {
 		perror("treeusage: write");
 		return 2;

@@ -34,6 +34,7 @@ const sideService = "bench-side"
 type sideSample struct {
 	wall, menu, cpu float64 // ms
 	maxRSS          float64 // kB, the largest process of the tree
+	faults, csw     float64 // minor page faults, voluntary context switches
 }
 
 // sideRunner runs one login in a new process.
@@ -118,7 +119,7 @@ func (m *sideMock) pamRunner(t *testing.T, client, name, authLine string) sideRu
 		err = cmd.Wait()
 		s.wall = msSince(start)
 		if err == nil {
-			s.cpu, s.maxRSS, err = usage(report)
+			err = s.usage(report)
 		}
 		if err == nil && !strings.Contains(transcript.String(), "RESULT: 0 ") {
 			err = fmt.Errorf("login refused")
@@ -149,7 +150,7 @@ func (m *sideMock) loginRunner(prog string) sideRunner {
 		out, err := cmd.CombinedOutput()
 		s.wall = msSince(start)
 		if err == nil {
-			s.cpu, s.maxRSS, err = usage(report)
+			err = s.usage(report)
 		}
 		if err != nil {
 			return s, fmt.Errorf("%s: %w: %s", filepath.Base(prog), err, strings.TrimSpace(string(out)))
@@ -167,24 +168,26 @@ func (m *sideMock) report() (string, error) {
 	return f.Name(), f.Close()
 }
 
-// usage reads treeusage's report: the CPU (user+sys, ms) and peak RSS
-// (kB) of the process tree.
-func usage(report string) (cpu, maxRSS float64, err error) {
+// usage reads treeusage's report of the process tree into s.
+func (s *sideSample) usage(report string) error {
 	b, err := os.ReadFile(report)
 	if err != nil {
-		return 0, 0, fmt.Errorf("treeusage report: %w", err)
+		return fmt.Errorf("treeusage report: %w", err)
 	}
-	var utime, stime, rss int64
-	if _, err := fmt.Sscan(string(b), &utime, &stime, &rss); err != nil {
-		return 0, 0, fmt.Errorf("treeusage report %q: %w", b, err)
+	var utime, stime, rss, faults, csw int64
+	if _, err := fmt.Sscan(string(b), &utime, &stime, &rss, &faults, &csw); err != nil {
+		return fmt.Errorf("treeusage report %q: %w", b, err)
 	}
-	return float64(utime+stime) / 1000, float64(rss), nil
+	s.cpu, s.maxRSS = float64(utime+stime)/1000, float64(rss)
+	s.faults, s.csw = float64(faults), float64(csw)
+	return nil
 }
 
 // sideStats is the summary of one side's logins.
 type sideStats struct {
 	n, failed             int
 	wall, menu, cpu, rss  float64 // means (menu: over the logins that prompted)
+	faults, csw           float64 // means
 	reqs, handshakes, tcp float64 // per login, from the mock
 }
 
@@ -195,7 +198,7 @@ func sideRun(t *testing.T, m *sideMock, name string, run sideRunner, n int) side
 		return sideStats{n: n, failed: n}
 	}
 	m.Reset()
-	var walls, menus, cpus, rsss []float64
+	var walls, menus, cpus, rsss, faults, csws []float64
 	st := sideStats{n: n}
 	for i := 0; i < n; i++ {
 		s, err := run()
@@ -207,11 +210,13 @@ func sideRun(t *testing.T, m *sideMock, name string, run sideRunner, n int) side
 			continue
 		}
 		walls, cpus, rsss = append(walls, s.wall), append(cpus, s.cpu), append(rsss, s.maxRSS)
+		faults, csws = append(faults, s.faults), append(csws, s.csw)
 		if s.menu > 0 {
 			menus = append(menus, s.menu)
 		}
 	}
 	st.wall, st.cpu, st.rss = mean(walls), mean(cpus), mean(rsss)
+	st.faults, st.csw = mean(faults), mean(csws)
 	st.menu = math.NaN()
 	if len(menus) > 0 {
 		st.menu = mean(menus)
@@ -314,8 +319,8 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 			}
 			cpuR, rssR := ratio(o.cpu, th.cpu), ratio(o.rss, th.rss)
 			tab.add(what+": CPU and memory", fmt.Sprint(n),
-				fmt.Sprintf("CPU (user+sys, whole process tree) mean %s / %s ms = %.2f×; peak RSS (largest process of the tree) mean %.1f / %.1f MB = %.2f×",
-					ms1(o.cpu), ms1(th.cpu), cpuR, o.rss/1024, th.rss/1024, rssR),
+				fmt.Sprintf("CPU (user+sys, whole process tree) mean %s / %s ms = %.2f×; peak RSS (largest process of the tree) mean %.1f / %.1f MB = %.2f×; minor page faults %.0f / %.0f; voluntary context switches %.0f / %.0f",
+					ms1(o.cpu), ms1(th.cpu), cpuR, o.rss/1024, th.rss/1024, rssR, o.faults, th.faults, o.csw, th.csw),
 				fmt.Sprintf("CPU target ≤ %.1f×: %s; RSS target ≤ 1.2×: %s", p.cpuTarget, verdict(cpuR, p.cpuTarget), verdict(rssR, 1.2)))
 		}
 		if delay == 0 {
@@ -363,16 +368,16 @@ func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage string, n
 	}
 	var parts []string
 	for _, p := range progs {
-		var cpus, rsss []float64
+		var cpus, rsss, faults []float64
 		for i := 0; i < n; i++ {
 			s, err := m.run(p.argv...)
 			if err != nil {
 				t.Errorf("%s: %v", p.name, err)
 				break
 			}
-			cpus, rsss = append(cpus, s.cpu), append(rsss, s.maxRSS)
+			cpus, rsss, faults = append(cpus, s.cpu), append(rsss, s.maxRSS), append(faults, s.faults)
 		}
-		parts = append(parts, fmt.Sprintf("%s: CPU mean %s ms, peak RSS %.1f MB", p.name, ms1(mean(cpus)), mean(rsss)/1024))
+		parts = append(parts, fmt.Sprintf("%s: CPU mean %s ms, peak RSS %.1f MB, %.0f minor page faults", p.name, ms1(mean(cpus)), mean(rsss)/1024, mean(faults)))
 	}
 	tab.add("5 floor: one process started and ended", fmt.Sprint(n), strings.Join(parts, "; "),
 		"mode=exec starts one Go process more than in process, login_duo_go two (itself and its Duo child): each costs at least the login_duo_go -v figure")
@@ -392,7 +397,7 @@ func (m *sideMock) run(argv ...string) (sideSample, error) {
 	out, err := exec.CommandContext(ctx, m.treeusage, append([]string{report}, argv...)...).CombinedOutput()
 	s.wall = msSince(start)
 	if err == nil {
-		s.cpu, s.maxRSS, err = usage(report)
+		err = s.usage(report)
 	}
 	if err != nil {
 		return s, fmt.Errorf("%v: %w: %s", argv, err, strings.TrimSpace(string(out)))
