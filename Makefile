@@ -138,7 +138,9 @@ demo: build
 
 # Benchmarks: builds, then prints one table of measured figures on stdout
 # (bench/run.sh, which runs `make build` itself with its output on stderr;
-# sizes via BENCH_N, BENCH_SSHD_N, BENCH_BURST, BENCH_SOAK, BENCH_WORKERS).
+# sizes via BENCH_N, BENCH_SSHD_N, BENCH_BURST, BENCH_SOAK, BENCH_WORKERS,
+# BENCH_SIDE_N, BENCH_SIDE_BURST; BENCH_PARTS=side runs only the side by
+# side with duo_unix 2.2.3).
 bench:
 	@GO=$(GO) bash bench/run.sh
 

@@ -6,7 +6,10 @@
 #
 # Sizes (defaults): BENCH_N=20 logins per mode and delay, BENCH_SSHD_N=20
 # ssh logins per stack, BENCH_BURST=200 simultaneous logins,
-# BENCH_SOAK=5000 logins of the sustained run, BENCH_WORKERS=20 workers.
+# BENCH_SOAK=5000 logins of the sustained run, BENCH_WORKERS=20 workers,
+# BENCH_SIDE_N=20 logins per side and delay against duo_unix 2.2.3,
+# BENCH_SIDE_BURST=100 of them at once. BENCH_PARTS (e.g. "side") runs only
+# the named parts: per-login, host, sshd, burst, soak, side.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -56,6 +56,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -81,8 +82,11 @@ const legacyConfigOwner = "sshd"
 // childCommand is the hidden subcommand of the Duo child.
 const childCommand = "duo-child"
 
-// childEnv is the whole environment of the Duo child.
-var childEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
+// childEnv is the whole environment of the Duo child. GOMAXPROCS=1: the
+// child makes one HTTPS call at a time, and a Go runtime started with one
+// P starts fewer threads; measured per login_duo_go login (bench, 3×15
+// logins each): 85 fewer minor page faults and less CPU.
+var childEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "GOMAXPROCS=1"}
 
 // childLifetime bounds the Duo child's whole run.
 const childLifetime = login.DefaultDeadline + time.Minute
@@ -561,7 +565,7 @@ func serveDuoChild(ctx context.Context, in io.Reader, w io.Writer) int {
 				return 1
 			}
 			if call.Init.Debug {
-				debugLine(out, "duo child: running as "+currentIDs().String())
+				debugLine(out, "duo child: running as "+currentIDs().String()+"; GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
 			}
 			if !send(&childReply{}) {
 				return 1

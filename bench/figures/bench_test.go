@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -178,11 +179,23 @@ func TestBench(t *testing.T) {
 		fmt.Println()
 		fmt.Print(tab.markdown())
 	}()
-	t.Run("per-login", func(t *testing.T) { benchPerLogin(t, art, tl, tab) })
-	t.Run("host", func(t *testing.T) { benchHost(t, art, tl, tab) })
-	t.Run("sshd", func(t *testing.T) { benchSshd(t, art, tl, tab) })
-	t.Run("burst", func(t *testing.T) { benchBurst(t, art, tl, tab) })
-	t.Run("soak", func(t *testing.T) { benchSoak(t, art, tl, tab) })
+	parts := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"per-login", func(t *testing.T) { benchPerLogin(t, art, tl, tab) }},
+		{"host", func(t *testing.T) { benchHost(t, art, tl, tab) }},
+		{"sshd", func(t *testing.T) { benchSshd(t, art, tl, tab) }},
+		{"burst", func(t *testing.T) { benchBurst(t, art, tl, tab) }},
+		{"soak", func(t *testing.T) { benchSoak(t, art, tl, tab) }},
+		{"side", func(t *testing.T) { benchSide(t, art, tab) }},
+	}
+	only := strings.Fields(strings.ReplaceAll(os.Getenv("BENCH_PARTS"), ",", " "))
+	for _, p := range parts {
+		if len(only) == 0 || slices.Contains(only, p.name) {
+			t.Run(p.name, p.run)
+		}
+	}
 }
 
 // buildTools builds pamclient, coreload and promptonly.so.

@@ -12,9 +12,19 @@
 //     also builds and runs bench/coreload.c (the cost of loading the Go
 //     core into a C process) and bench/promptonly.c (the baseline PAM
 //     module of the sshd figures).
+//   - Its part "side" runs duo_unix 2.2.3 (pam_duo.so and login_duo, built
+//     by test/compat from ../shared/peers; the rows say so when it is
+//     absent) and ours through the same mock, config and C PAM client,
+//     and prints ours/theirs ratios, each row with its target and
+//     "target met" or "target missed". CPU and peak RSS are the whole
+//     process tree's, from bench/treeusage.c; bench/gostart is the empty
+//     Go program of the start-up floor.
 //
 // Sizes are set by environment variables (defaults in brackets):
 // BENCH_N [20] logins per mode and delay, BENCH_SSHD_N [20] ssh logins
 // per stack, BENCH_BURST [200] simultaneous logins, BENCH_SOAK [5000]
-// logins of the sustained run, BENCH_WORKERS [20] its parallel workers.
+// logins of the sustained run, BENCH_WORKERS [20] its parallel workers,
+// BENCH_SIDE_N [20] logins per side and delay against duo_unix,
+// BENCH_SIDE_BURST [100] of them at once. BENCH_PARTS (space or comma
+// separated: per-login, host, sshd, burst, soak, side) runs only those.
 package figures
