@@ -164,13 +164,7 @@ func moduleVerdict(t *testing.T, root, dir, conf, userName, mode string) (string
 	conv := &transcript{answers: []string{"123456"}}
 	tx, err := pam.StartConfDir("duo-agree", userName, conv, dir)
 	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- tx.Authenticate(0) }()
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("login hung; saw:\n%s", strings.Join(conv.seen, "\n"))
-	}
+	err = authenticate(t, tx, 0, func() string { return strings.Join(conv.seen, "\n") })
 	require.NoError(t, tx.End())
 	seen := fmt.Sprintf("result %v\n%s", err, strings.Join(conv.seen, "\n"))
 	switch {

@@ -57,6 +57,26 @@ func artifacts(t *testing.T) string {
 }
 
 // transcript records what a login showed and answers from a script.
+// loginBound is the most one login of these tests may take: past it the
+// login is taken to hang.
+const loginBound = 60 * time.Second
+
+// authenticate runs tx.Authenticate(flags) and fails the test, with what
+// seen returns (what the user saw), if it has not returned within
+// loginBound.
+func authenticate(t *testing.T, tx *pam.Transaction, flags pam.Flags, seen func() string) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- tx.Authenticate(flags) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(loginBound):
+		t.Fatalf("login hung; saw:\n%s", seen())
+		return nil
+	}
+}
+
 type transcript struct {
 	answers []string
 	seen    []string
@@ -144,13 +164,7 @@ func runLogin(t *testing.T, tc loginCase) {
 	if tc.rhost != "" {
 		require.NoError(t, tx.SetItem(pam.Rhost, tc.rhost))
 	}
-	done := make(chan error, 1)
-	go func() { done <- tx.Authenticate(tc.flags) }()
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("login hung; saw:\n%s", strings.Join(conv.seen, "\n"))
-	}
+	err = authenticate(t, tx, tc.flags, func() string { return strings.Join(conv.seen, "\n") })
 	require.NoError(t, tx.End())
 	seen := strings.Join(conv.seen, "\n")
 	if tc.want == nil {

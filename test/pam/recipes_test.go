@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/msteinert/pam/v2"
 	"github.com/stretchr/testify/assert"
@@ -214,13 +213,7 @@ func TestREADMESshdRecipe(t *testing.T) {
 			conv := &transcript{answers: tt.answers}
 			tx, err := pam.StartConfDir("sshd-recipe", "root", conv, dir)
 			require.NoError(t, err)
-			done := make(chan error, 1)
-			go func() { done <- tx.Authenticate(0) }()
-			select {
-			case err = <-done:
-			case <-time.After(60 * time.Second):
-				t.Fatalf("login hung; saw:\n%s", strings.Join(conv.seen, "\n"))
-			}
+			err = authenticate(t, tx, 0, func() string { return strings.Join(conv.seen, "\n") })
 			require.NoError(t, tx.End())
 			if tt.want == nil {
 				assert.NoError(t, err, strings.Join(conv.seen, "\n"))

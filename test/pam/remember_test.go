@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/msteinert/pam/v2"
 	"github.com/stretchr/testify/assert"
@@ -60,13 +59,7 @@ func (e *rememberEnv) login(t *testing.T, service, rhost, authInfo string, answe
 		require.NoError(t, tx.PutEnv("SSH_AUTH_INFO_0="+authInfo))
 	}
 	before := len(e.s.Requests())
-	done := make(chan error, 1)
-	go func() { done <- tx.Authenticate(0) }()
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("login hung; saw:\n%s", strings.Join(conv.seen, "\n"))
-	}
+	err = authenticate(t, tx, 0, func() string { return strings.Join(conv.seen, "\n") })
 	require.NoError(t, tx.End())
 	return strings.Join(conv.seen, "\n"), e.s.Requests()[before:], err
 }
