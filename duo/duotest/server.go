@@ -190,8 +190,17 @@ func (s *Server) WriteConfig(path string, extra map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("duotest: %w", err)
 	}
+	if err := os.WriteFile(path, []byte(ConfigText(s.IKey, s.SKey, s.Host, abs, extra)), 0o600); err != nil {
+		return fmt.Errorf("duotest: write config: %w", err)
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// ConfigText is a duo_unix-format configuration with these keys, host and
+// cafile, plus the extra keys in key order.
+func ConfigText(ikey, skey, host, cafile string, extra map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "[duo]\nikey = %s\nskey = %s\nhost = %s\ncafile = %s\n", s.IKey, s.SKey, s.Host, abs)
+	fmt.Fprintf(&b, "[duo]\nikey = %s\nskey = %s\nhost = %s\ncafile = %s\n", ikey, skey, host, cafile)
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
 		keys = append(keys, k)
@@ -200,10 +209,7 @@ func (s *Server) WriteConfig(path string, extra map[string]string) error {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s = %s\n", k, extra[k])
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		return fmt.Errorf("duotest: write config: %w", err)
-	}
-	return os.Chmod(path, 0o600)
+	return b.String()
 }
 
 // AddUser adds or replaces a scripted user.

@@ -6,8 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,17 +51,7 @@ func StartMock(t testing.TB, down bool, extra map[string]string, users ...duotes
 		m.Server = srv
 	}
 	host = "localhost:" + port
-	var b strings.Builder
-	fmt.Fprintf(&b, "[duo]\nikey = %s\nskey = %s\nhost = %s\ncafile = %s\n", ikey, skey, host, caPath)
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s = %s\n", k, extra[k])
-	}
-	if err := os.WriteFile(m.Conf, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(m.Conf, []byte(duotest.ConfigText(ikey, skey, host, caPath, extra)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return m

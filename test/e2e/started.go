@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -48,12 +46,7 @@ func StartSu(t testing.TB, opts SuOptions, shellPrefix string) *Started {
 // answers on stdin, and returns at once.
 func StartSudo(t testing.TB, opts SudoOptions, shellPrefix string) *Started {
 	t.Helper()
-	RequireRoot(t)
-	RequireBinary(t, "sudo")
-	RequireBinary(t, "visudo")
-	RequireBinary(t, "runuser")
-	RequireBinary(t, "unshare")
-	t.Cleanup(func() { _ = os.Remove(filepath.Join("/run/sudo/ts", opts.User)) })
+	requireSudo(t, opts.User)
 	run, err := prepareSudo(t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -150,18 +150,25 @@ func prepareSudo(dir string, opts SudoOptions) (sudoRun, error) {
 // may leave in /run/sudo/ts. A refused sudo is a result, not a failure.
 func SudoRun(t testing.TB, opts SudoOptions) *SudoResult {
 	t.Helper()
-	RequireRoot(t)
-	RequireBinary(t, "sudo")
-	RequireBinary(t, "visudo")
-	RequireBinary(t, "runuser")
-	RequireBinary(t, "unshare")
-	t.Cleanup(func() { _ = os.Remove(filepath.Join("/run/sudo/ts", opts.User)) })
+	requireSudo(t, opts.User)
 	res, err := RunSudo(context.Background(), t.TempDir(), opts)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, res.Summary())
 	}
 	t.Logf("%s", res.Summary())
 	return res
+}
+
+// requireSudo checks what a sudo run needs and removes, at the end of the
+// test, the sudo timestamp record it may leave in /run/sudo/ts for user.
+func requireSudo(t testing.TB, user string) {
+	t.Helper()
+	RequireRoot(t)
+	RequireBinary(t, "sudo")
+	RequireBinary(t, "visudo")
+	RequireBinary(t, "runuser")
+	RequireBinary(t, "unshare")
+	t.Cleanup(func() { _ = os.Remove(filepath.Join("/run/sudo/ts", user)) })
 }
 
 // randomHex returns n random bytes in hex.

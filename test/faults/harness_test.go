@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -136,17 +135,7 @@ func writeConfig(t *testing.T, path string, mock *duotest.Server, host string, e
 	if host == "" {
 		host = mock.Host
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "[duo]\nikey = %s\nskey = %s\nhost = %s\ncafile = %s\n", mock.IKey, mock.SKey, host, path+".ca.pem")
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "%s = %s\n", k, extra[k])
-	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(duotest.ConfigText(mock.IKey, mock.SKey, host, path+".ca.pem", extra)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
