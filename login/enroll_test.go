@@ -51,14 +51,14 @@ func TestEnrollQR(t *testing.T) {
 		{name: "sudo: an error message with the code", user: "erin", users: erin, want: login.Deny,
 			params: func(p *login.Params) { p.Service = "sudo" }, check: check(qr.Dark, "ERROR: ")},
 		{name: "sshd: in the status prompt", user: "erin", users: erin, want: login.Deny, answers: []string{""},
-			params: func(p *login.Params) { p.StatusPrompt = true }, check: check(qr.Dark, "PROMPT: ")},
+			params: sshdUI, check: check(qr.Dark, "PROMPT: ")},
 		{name: "sshd password step: cannot prompt, an error message", user: "erin", users: erin, want: login.Deny,
-			params: func(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true }, check: check(qr.Dark, "ERROR: ")},
+			params: sshdUI, check: check(qr.Dark, "ERROR: ")},
 		{name: "light backgrounds", user: "erin", users: erin, want: login.Deny, extra: map[string]string{"enroll_qr": "light"},
 			check: check(qr.Light, "ERROR: ")},
 		{name: "turned off", user: "erin", users: erin, want: login.Deny, extra: map[string]string{"enroll_qr": "no"}, check: noCode},
 		{name: "headless login_duo_go: text only", user: "erin", users: erin, want: login.Deny,
-			params: func(p *login.Params) { p.Headless, p.NoProgress = true, true }, check: noCode},
+			params: headlessUI, check: noCode},
 	} {
 		t.Run(tt.name, func(t *testing.T) { run(t, tt) })
 	}

@@ -118,8 +118,11 @@ type tcase struct {
 	pollsVary bool
 }
 
-// headlessFallback is what the PAM front ends set under sshd.
-func headlessFallback(p *login.Params) { p.HeadlessFallback = true }
+// sshdUI is what the PAM front ends set under sshd (PAMLogin.Params).
+func sshdUI(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true }
+
+// headlessUI is what login_duo_go sets without a terminal.
+func headlessUI(p *login.Params) { p.Headless, p.NoProgress = true, true }
 
 func run(t *testing.T, tc tcase) {
 	s := duotest.NewServer()
@@ -264,7 +267,7 @@ func TestFlows(t *testing.T) {
 			answers: []string{""}, want: login.Allow, seen: []string{"INFO: Verification code: 417 (enter it", "INFO: Please enter verification code 417"}},
 		{name: "verified push code shown even without progress lines (headless)", user: "grace",
 			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
-			params: func(p *login.Params) { p.NoProgress = true }, answers: []string{""}, want: login.Allow,
+			params: headlessUI, answers: []string{""}, want: login.Allow,
 			seen: []string{"INFO: Please enter verification code 417 into Duo Mobile..."},
 			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
 				assert.NotContains(t, c.transcript(), "Pushed a login request", "progress lines are off")
@@ -272,13 +275,13 @@ func TestFlows(t *testing.T) {
 			}},
 		{name: "verified push code in the status prompt under sshd, before approving", user: "grace",
 			users: []duotest.User{{Name: "grace", VerifiedPushCode: "417"}}, extra: map[string]string{"verified_push": "yes"},
-			params: func(p *login.Params) { p.StatusPrompt = true }, answers: []string{"", ""}, want: login.Allow,
+			params: sshdUI, answers: []string{"", ""}, want: login.Allow,
 			seen: []string{"PROMPT: Please enter verification code 417 into Duo Mobile...\nPress Enter after you answer"},
 			check: func(t *testing.T, s *duotest.Server, c *conv, _ string) {
 				assert.NotContains(t, c.transcript(), "Verification code:", "a code was shown that Duo never sent")
 			}},
 		{name: "status carried by a prompt under sshd", user: "alice", users: []duotest.User{alice}, answers: []string{"", ""},
-			params: func(p *login.Params) { p.StatusPrompt = true }, want: login.Allow,
+			params: sshdUI, want: login.Allow,
 			seen: []string{"PROMPT: Pushed a login request to your device...\nPress Enter"}},
 		{name: "menu built from devices without a server prompt", user: "t",
 			users: []duotest.User{{Name: "t", Devices: token, Passcodes: []string{"999999"}}}, answers: []string{"999999"}, want: login.Allow},
@@ -306,7 +309,7 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, []string{"prompt:sms1", "prompt:push1"}, got)
 			}},
 		{name: "DUO_PASSCODE may name a factor of the menu", user: "alice", users: []duotest.User{alice},
-			params: func(p *login.Params) { p.EnvPasscode, p.Headless = "push1", true }, want: login.Allow,
+			params: func(p *login.Params) { headlessUI(p); p.EnvPasscode = "push1" }, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				auths := s.RequestsTo("/auth/v2/auth")
 				require.Len(t, auths, 1)
@@ -324,14 +327,14 @@ func TestFlows(t *testing.T) {
 			extra: map[string]string{"autopush": "yes"}, answers: []string{"123456"}, want: login.Allow,
 			seen: []string{"Autopushing", "Login request denied.", "PROMPT: Duo two-factor"}},
 		{name: "headless pushes once", user: "alice", users: []duotest.User{alice},
-			params: func(p *login.Params) { p.Headless = true }, want: login.Allow},
+			params: headlessUI, want: login.Allow},
 		{name: "headless with env passcode", user: "alice", users: []duotest.User{alice},
-			params: func(p *login.Params) { p.Headless, p.EnvPasscode = true, "123456" }, want: login.Allow,
+			params: func(p *login.Params) { headlessUI(p); p.EnvPasscode = "123456" }, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				assert.Equal(t, "passcode", s.RequestsTo("/auth/v2/auth")[0].Params.Get("factor"))
 			}},
 		{name: "env factor name push", user: "alice", users: []duotest.User{alice},
-			params: func(p *login.Params) { p.Headless, p.EnvPasscode = true, "push" }, want: login.Allow,
+			params: func(p *login.Params) { headlessUI(p); p.EnvPasscode = "push" }, want: login.Allow,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				auth := s.RequestsTo("/auth/v2/auth")[0].Params
 				assert.Equal(t, "push", auth.Get("factor"))
@@ -353,7 +356,7 @@ func TestFlows(t *testing.T) {
 		// sshd's password step: a conversation that answers only echo-off
 		// prompts. One automatic push, nothing typed is sent to Duo.
 		{name: "conversation cannot prompt: one automatic push", user: "alice", users: []duotest.User{alice}, failAt: 1,
-			params: headlessFallback, want: login.Allow, unprompted: true, seen: []string{"PROMPT: Duo two-factor", "INFO: Autopushing", "INFO: Success"},
+			params: sshdUI, want: login.Allow, unprompted: true, seen: []string{"PROMPT: Duo two-factor", "INFO: Autopushing", "INFO: Success"},
 			check: func(t *testing.T, s *duotest.Server, _ *conv, log string) {
 				auths := s.RequestsTo("/auth/v2/auth")
 				require.Len(t, auths, 1)
@@ -361,15 +364,15 @@ func TestFlows(t *testing.T) {
 				assert.Contains(t, log, "conversation cannot prompt")
 			}},
 		{name: "conversation cannot prompt, push denied", user: "alice",
-			users: []duotest.User{{Name: "alice", Push: duotest.PushDenied()}}, failAt: 1, params: headlessFallback, want: login.MaxTries,
+			users: []duotest.User{{Name: "alice", Push: duotest.PushDenied()}}, failAt: 1, params: sshdUI, want: login.MaxTries,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				assert.Len(t, s.RequestsTo("/auth/v2/auth"), 1)
 			}},
 		{name: "cannot prompt the push status either (autopush)", user: "alice", users: []duotest.User{alice},
-			extra: map[string]string{"autopush": "yes"}, params: func(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true },
+			extra: map[string]string{"autopush": "yes"}, params: sshdUI,
 			want: login.Allow, unprompted: true, seen: []string{"PROMPT: Pushed a login request", "INFO: Pushed a login request", "INFO: Success"}},
 		{name: "status prompt fails after the menu was answered", user: "alice", users: []duotest.User{alice},
-			answers: []string{"1"}, failAt: 2, params: func(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true },
+			answers: []string{"1"}, failAt: 2, params: sshdUI,
 			want: login.Allow, unprompted: false, seen: []string{"PROMPT: Duo two-factor", "PROMPT: Pushed", "INFO: Pushed", "INFO: Success"}},
 		// A server that answers "waiting" at once, for ever: polled at most
 		// every 250 ms, and a deny (never failmode) at the login deadline.
@@ -388,7 +391,7 @@ func TestFlows(t *testing.T) {
 				assert.Empty(t, s.RequestsTo("/auth/v2/auth"))
 			}},
 		{name: "conversation breaks after an answer", user: "alice", users: []duotest.User{alice},
-			answers: []string{"999999"}, failAt: 2, params: headlessFallback, want: login.Aborted,
+			answers: []string{"999999"}, failAt: 2, params: sshdUI, want: login.Aborted,
 			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
 				assert.Len(t, s.RequestsTo("/auth/v2/auth"), 1)
 			}},
