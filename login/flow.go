@@ -453,8 +453,14 @@ func (s *session) secondFactor(ctx context.Context) Result {
 			}
 		}
 		r, done := s.attempt(ctx, c, &attempts)
-		if done || s.p.Headless {
+		if done {
 			return r
+		}
+		if s.p.Headless {
+			// Its one attempt is used up, so the only way here is an SMS
+			// factor: new passcodes were texted, and nothing can ask for
+			// one. (r is then the zero Result, an Allow: never return it.)
+			return Result{Outcome: Deny, Reason: "sms: new passcodes sent, and a login without prompts cannot ask for one"}
 		}
 	}
 	smsRounds := 0

@@ -340,6 +340,15 @@ func TestFlows(t *testing.T) {
 				assert.Equal(t, "push", auth.Get("factor"))
 				assert.Equal(t, "auto", auth.Get("device"))
 			}},
+		// sms as $DUO_PASSCODE only texts new passcodes: headless, nothing
+		// can be asked after it, so the login is denied (it was allowed).
+		{name: "headless env factor sms is no second factor", user: "alice", users: []duotest.User{alice},
+			params: func(p *login.Params) { headlessUI(p); p.EnvPasscode = "sms" }, want: login.Deny,
+			check: func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+				auths := s.RequestsTo("/auth/v2/auth")
+				require.Len(t, auths, 1)
+				assert.Equal(t, "sms", auths[0].Params.Get("factor"))
+			}},
 		{name: "deadline during a pending push denies, even with failmode safe", user: "slow",
 			users: []duotest.User{{Name: "slow", Push: []duotest.Step{
 				{Status: "pushed", StatusMsg: "Pushed", Result: duo.ResultWaiting},
