@@ -309,6 +309,10 @@ func runLogin(args []string) int {
 	term := openTerminal()
 	defer term.Close()
 
+	ui := login.UI{Mode: login.Interactive}
+	if headless {
+		ui.Mode = login.Headless // no prompts, no progress lines
+	}
 	params := login.Params{
 		Program:      "login_duo_go",
 		ConfigFile:   configFile,
@@ -318,8 +322,7 @@ func runLogin(args []string) int {
 		UID:          start.ruid,
 		Service:      loginService,
 		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
-		Headless:     headless,
-		NoProgress:   headless,
+		UI:           ui,
 		EnvPasscode:  envPasscode,
 		Conv:         term,
 		Log:          logger,

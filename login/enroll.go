@@ -19,7 +19,7 @@ func (s *session) showEnroll(ctx context.Context, pre *duo.PreauthResponse) {
 	if code := s.enrollQR(pre.EnrollPortalURL); code != "" {
 		msg += "\n\n" + code + "Scan the code with your phone's camera to enroll."
 	}
-	if s.p.StatusPrompt {
+	if s.talk.statusPrompt {
 		if _, err := s.p.Conv.Prompt(ctx, msg+"\nPress Enter to continue: ", true); err == nil {
 			s.answered = true
 			return
@@ -32,7 +32,7 @@ func (s *session) showEnroll(ctx context.Context, pre *duo.PreauthResponse) {
 // is off, the login shows no progress (headless), or url is not a
 // printable https URL that fits.
 func (s *session) enrollQR(url string) string {
-	if s.cfg.EnrollQR == conf.QROff || s.p.NoProgress || !strings.HasPrefix(url, "https://") {
+	if s.cfg.EnrollQR == conf.QROff || !s.talk.progress || !strings.HasPrefix(url, "https://") {
 		return ""
 	}
 	for _, r := range url {

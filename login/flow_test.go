@@ -119,10 +119,10 @@ type tcase struct {
 }
 
 // sshdUI is what the PAM front ends set under sshd (PAMLogin.Params).
-func sshdUI(p *login.Params) { p.StatusPrompt, p.HeadlessFallback = true, true }
+func sshdUI(p *login.Params) { p.UI.Mode = login.HeldInfo }
 
 // headlessUI is what login_duo_go sets without a terminal.
-func headlessUI(p *login.Params) { p.Headless, p.NoProgress = true, true }
+func headlessUI(p *login.Params) { p.UI.Mode = login.Headless }
 
 func run(t *testing.T, tc tcase) {
 	s := duotest.NewServer()

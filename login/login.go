@@ -113,30 +113,17 @@ type Params struct {
 	Command    string // the command being authorized (SUDO_COMMAND), sent with pushinfo
 	Hostname   string // local host name sent as hostname; "" = os.Hostname
 
-	Headless bool // login_duo_go without a terminal: autopush, one attempt, no menu
-	// StatusPrompt carries a pending push's first status and the Verified
-	// Push code in a prompt whose answer is ignored, for conversations that
-	// hold informational messages back until the next prompt (sshd's
-	// keyboard-interactive does).
-	StatusPrompt bool
-	// HeadlessFallback: when the conversation refuses a prompt before the
-	// user has answered any (sshd's password step, which answers only the
-	// password prompt), go on headless with one automatic push instead of
-	// aborting. Set for sshd only: elsewhere a refused prompt is the user
-	// cancelling (Ctrl-D at sudo's prompt), which must not send a push.
-	HeadlessFallback bool
-	Quiet            bool // show fewer informational messages (duo_unix's quiet)
+	// UI is what the conversation can do: prompt and show messages as
+	// they come (Interactive, the zero value), hold messages back until
+	// a prompt (HeldInfo, sshd), or nothing can be asked (Headless), and
+	// whether courtesy messages are dropped (Quiet).
+	UI UI
 	// ExplainRefusal: when the login fails closed, tell the user why in
 	// one line through the conversation (FailClosedMessage), as
 	// login_duo_go does on its terminal; without it sudo shows only
 	// "PAM authentication error: Error in service module".
 	ExplainRefusal bool
-	// NoProgress drops every progress line (autopush, a push's status,
-	// success), as duo_unix's login_duo did for scp, rsync and remote
-	// commands: their stderr stays clean. The Verified Push code and
-	// errors are still shown; without the code the push cannot be approved.
-	NoProgress  bool
-	EnvPasscode string // $DUO_PASSCODE when accept_env_factor=yes
+	EnvPasscode    string // $DUO_PASSCODE when accept_env_factor=yes
 
 	// AuthInfo is sshd's SSH_AUTH_INFO_0 from the PAM environment
 	// (ExposeAuthInfo yes): the public key that passed the first factor

@@ -61,25 +61,26 @@ func IsSudoService(service string) bool {
 // prompt goes on headless.
 func (l PAMLogin) Params() (Params, conf.Args) {
 	args, argErr := conf.ParseArgs(l.Args)
-	sshd := strings.HasPrefix(l.Service, "sshd")
+	mode := Interactive
+	if strings.HasPrefix(l.Service, "sshd") {
+		mode = HeldInfo
+	}
 	return Params{
-		Program:          "pam_duo_go",
-		ConfigFile:       args.Conf,
-		ArgError:         argErr,
-		Debug:            args.Debug,
-		Quiet:            args.Quiet || l.Silent,
-		Deadline:         args.LoginTimeout,
-		User:             l.User,
-		UID:              l.UID,
-		Service:          l.Service,
-		RemoteHost:       l.RemoteHost,
-		TTY:              l.TTY,
-		RUser:            l.RUser,
-		Command:          SudoCommand(l.Service, l.Command),
-		AuthInfo:         l.AuthInfo,
-		RememberDir:      args.RememberDir,
-		StatusPrompt:     sshd,
-		HeadlessFallback: sshd,
-		ExplainRefusal:   true,
+		Program:        "pam_duo_go",
+		ConfigFile:     args.Conf,
+		ArgError:       argErr,
+		Debug:          args.Debug,
+		UI:             UI{Mode: mode, Quiet: args.Quiet || l.Silent},
+		Deadline:       args.LoginTimeout,
+		User:           l.User,
+		UID:            l.UID,
+		Service:        l.Service,
+		RemoteHost:     l.RemoteHost,
+		TTY:            l.TTY,
+		RUser:          l.RUser,
+		Command:        SudoCommand(l.Service, l.Command),
+		AuthInfo:       l.AuthInfo,
+		RememberDir:    args.RememberDir,
+		ExplainRefusal: true,
 	}, args
 }

@@ -23,11 +23,10 @@ func TestPAMLoginParams(t *testing.T) {
 				assert.Equal(t, 30*time.Second, p.Deadline)
 				assert.Equal(t, conf.BypassSuccess, a.Bypass)
 				assert.NoError(t, p.ArgError)
-				assert.False(t, p.Quiet)
-				assert.False(t, p.StatusPrompt || p.HeadlessFallback, "sshd behaviours outside sshd")
+				assert.Equal(t, login.UI{Mode: login.Interactive}, p.UI, "sshd behaviours outside sshd, or quiet")
 			}},
 		{"PAM_SILENT is quiet", login.PAMLogin{Silent: true, Service: "sudo"},
-			func(t *testing.T, p login.Params, _ conf.Args) { assert.True(t, p.Quiet) }},
+			func(t *testing.T, p login.Params, _ conf.Args) { assert.True(t, p.UI.Quiet) }},
 		{"a bad argument refuses the login", login.PAMLogin{Args: []string{"config=/etc/duo/x.conf"}},
 			func(t *testing.T, p login.Params, _ conf.Args) {
 				assert.ErrorIs(t, p.ArgError, conf.ErrArgument)
@@ -35,8 +34,7 @@ func TestPAMLoginParams(t *testing.T) {
 			}},
 		{"sshd services", login.PAMLogin{Service: "sshd-pamtest", User: "alice", UID: 0, RemoteHost: "192.0.2.1"},
 			func(t *testing.T, p login.Params, _ conf.Args) {
-				assert.True(t, p.StatusPrompt)
-				assert.True(t, p.HeadlessFallback)
+				assert.Equal(t, login.UI{Mode: login.HeldInfo}, p.UI)
 				assert.Equal(t, "alice", p.User)
 				assert.Equal(t, "192.0.2.1", p.RemoteHost)
 				assert.Equal(t, "pam_duo_go", p.Program)
