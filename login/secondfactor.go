@@ -25,36 +25,12 @@ var errConversation = errors.New("conversation failed")
 // until Duo decides or the attempts (the prompts key) run out.
 func (s *session) secondFactor(ctx context.Context) Result {
 	m := buildMenu(s.duoID, s.pre)
-	attempts := s.cfg.Prompts
-	if attempts < 1 {
-		attempts = conf.DefaultPrompts
-	}
+	left := newBudget(s.cfg.Prompts, s.talk.headless)
 	autopush := s.cfg.AutoPush || s.talk.headless
-	if s.talk.headless {
-		attempts = 1
-	}
-	// spend applies what an attempt came to: done when the login is
-	// decided, by Duo or because that was the last attempt.
-	spend := func(r Result, t tried) (Result, bool) {
-		switch t {
-		case triedDecided:
-			return r, true
-		case triedFailed:
-			if attempts--; attempts <= 0 {
-				return Result{Outcome: MaxTries, Reason: r.Reason + " on the last attempt"}, true
-			}
-		}
-		return r, false
-	}
 	if s.p.EnvPasscode != "" {
 		autopush = false
-		if r, done := spend(s.attempt(ctx, m.envChoice(s.p.EnvPasscode))); done {
+		if r, done := s.envAttempt(ctx, m, left); done {
 			return r
-		}
-		if s.talk.headless {
-			// Its one attempt is not used up, so it was an SMS factor: new
-			// passcodes were texted, and nothing can ask for one.
-			return Result{Outcome: Deny, Reason: "sms: new passcodes sent, and a login without prompts cannot ask for one"}
 		}
 	}
 	smsRounds := 0
@@ -63,7 +39,7 @@ func (s *session) secondFactor(ctx context.Context) Result {
 	// Verified Push txid and code are good for one push only, and the
 	// user's devices or Duo's policy may have changed meanwhile.
 	stale := s.p.EnvPasscode != ""
-	for attempts > 0 {
+	for left.n > 0 {
 		if stale {
 			if r, done := s.preauth(ctx); done {
 				return r
@@ -76,24 +52,67 @@ func (s *session) secondFactor(ctx context.Context) Result {
 		case pickedEnd:
 			return r
 		case pickedHeadless:
-			attempts, autopush = 1, true
+			left.n, autopush = 1, true
 			continue
 		case pickedInvalid:
-			attempts--
+			left.n--
 			continue
 		}
 		if c.isSMS() {
 			smsRounds++
 			if smsRounds > maxSMSRounds {
-				attempts--
+				left.n--
 			}
 		}
-		if r, done := spend(s.attempt(ctx, c)); done {
+		if r, done := left.spend(s.attempt(ctx, c)); done {
 			return r
 		}
 		stale = true
 	}
 	return Result{Outcome: MaxTries, Reason: fmt.Sprintf("%d failed attempts", s.cfg.Prompts)}
+}
+
+// budget is the number of attempts a login has left.
+type budget struct{ n int }
+
+// newBudget is the prompts key's attempts (conf.DefaultPrompts when
+// unset), or one for a login without prompts.
+func newBudget(prompts int, headless bool) *budget {
+	switch {
+	case headless:
+		return &budget{1}
+	case prompts < 1:
+		return &budget{conf.DefaultPrompts}
+	}
+	return &budget{prompts}
+}
+
+// spend applies what an attempt came to: done when the login is decided,
+// by Duo or because that was the last attempt.
+func (b *budget) spend(r Result, t tried) (Result, bool) {
+	switch t {
+	case triedDecided:
+		return r, true
+	case triedFailed:
+		if b.n--; b.n <= 0 {
+			return Result{Outcome: MaxTries, Reason: r.Reason + " on the last attempt"}, true
+		}
+	}
+	return r, false
+}
+
+// envAttempt is the first attempt, with $DUO_PASSCODE (accept_env_factor);
+// done when it decides the login.
+func (s *session) envAttempt(ctx context.Context, m menu, left *budget) (Result, bool) {
+	if r, done := left.spend(s.attempt(ctx, m.envChoice(s.p.EnvPasscode))); done {
+		return r, true
+	}
+	if s.talk.headless {
+		// Its one attempt is not used up, so it was an SMS factor: new
+		// passcodes were texted, and nothing can ask for one.
+		return Result{Outcome: Deny, Reason: "sms: new passcodes sent, and a login without prompts cannot ask for one"}, true
+	}
+	return Result{}, false
 }
 
 // picked is what choose came to.
@@ -179,7 +198,7 @@ func (s *session) attempt(ctx context.Context, c choice) (Result, tried) {
 		s.txid = resp.TxID
 	}
 	s.debugf("auth: result %s, status %s, txid %s", orDash(resp.Result), orDash(resp.Status), orDash(resp.TxID))
-	result, status, msg, token := resp.Result, resp.Status, resp.StatusMsg, resp.TrustedDeviceToken
+	ans := authAnswer{resp.Result, resp.Status, resp.StatusMsg, resp.TrustedDeviceToken}
 	if pending && resp.TxID == "" {
 		pending = false // Duo denied at once (the client accepts only a deny without txid)
 	}
@@ -191,17 +210,28 @@ func (s *session) attempt(ctx context.Context, c choice) (Result, tried) {
 			}
 			return s.duoFailed(ctx, "auth_status", err), triedDecided
 		}
-		result, status, msg, token = st.Result, st.Status, st.StatusMsg, st.TrustedDeviceToken
+		ans = authAnswer{st.Result, st.Status, st.StatusMsg, st.TrustedDeviceToken}
 	}
-	if result == duo.ResultAllow {
-		s.rem.approved, s.rem.newToken = true, token
-		if !pending && msg != "" {
-			s.courtesy(ctx, SanitizeTerminal(msg))
+	return s.judge(ctx, factorName(req), pending, ans)
+}
+
+// authAnswer is Duo's last word on one auth: the auth call's own answer,
+// or auth_status's final one after a pending push or call.
+type authAnswer struct{ result, status, msg, token string }
+
+// judge says what Duo's answer to the factor means for the login, and
+// tells the user: pending says its status was followed (and shown) by
+// poll.
+func (s *session) judge(ctx context.Context, factor string, pending bool, a authAnswer) (Result, tried) {
+	if a.result == duo.ResultAllow {
+		s.rem.approved, s.rem.newToken = true, a.token
+		if !pending && a.msg != "" {
+			s.courtesy(ctx, SanitizeTerminal(a.msg))
 		}
-		return Result{Outcome: Allow, Reason: "second factor " + factorName(req) + ": " + status}, triedDecided
+		return Result{Outcome: Allow, Reason: "second factor " + factor + ": " + a.status}, triedDecided
 	}
-	if status == "sent" { // SMS: new passcodes were texted; ask again
-		if err := s.p.Conv.Info(ctx, SanitizeTerminal(msg)); err != nil {
+	if a.status == "sent" { // SMS: new passcodes were texted; ask again
+		if err := s.p.Conv.Info(ctx, SanitizeTerminal(a.msg)); err != nil {
 			return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, triedDecided
 		}
 		return Result{}, triedResent
@@ -209,10 +239,10 @@ func (s *session) attempt(ctx context.Context, c choice) (Result, tried) {
 	if !pending || !s.talk.progress {
 		// A pending push's final status was already shown as progress,
 		// unless progress lines are off: a refusal is always shown.
-		s.showError(ctx, msg)
+		s.showError(ctx, a.msg)
 	}
-	r := Result{Outcome: Deny, Reason: factorName(req) + ": " + status}
-	if status == "fraud" || status == "locked_out" {
+	r := Result{Outcome: Deny, Reason: factor + ": " + a.status}
+	if a.status == "fraud" || a.status == "locked_out" {
 		return r, triedDecided
 	}
 	return r, triedFailed
