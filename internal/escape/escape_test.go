@@ -14,8 +14,8 @@ import (
 // hostile is text an attacker can put in a Duo answer, a PAM item or a
 // config file, with each policy's expected output.
 var hostile = []struct {
-	name                             string
-	in                               string
+	name                              string
+	in                                string
 	terminal, line, logText, logField string
 }{
 	{"plain", "plain text", "plain text", "plain text", "plain text", `plain\x20text`},
