@@ -123,7 +123,9 @@ func apply(s string, keep func(rune) (bool, string)) string {
 			b.WriteString(repl)
 		} else {
 			for _, c := range []byte(s[i : i+size]) {
-				b.Write([]byte{'\\', 'x', hexDigits[c>>4], hexDigits[c&0xf]})
+				b.WriteString(`\x`)
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&0xf])
 			}
 		}
 		i += size

@@ -123,19 +123,26 @@ func checkProperties(t *testing.T, in string) {
 	// A log field is printable ASCII without space or "=".
 	field := escape.LogField(in)
 	for i := 0; i < len(field); i++ {
-		require.True(t, field[i] > ' ' && field[i] < 0x7f && field[i] != '=', "LogField(%q) = %q", in, field)
+		if field[i] <= ' ' || field[i] >= 0x7f || field[i] == '=' {
+			t.Fatalf("LogField(%q) = %q: byte %#x", in, field, field[i])
+		}
 	}
 	// In the log policies every backslash starts an escape \xNN.
 	for _, out := range []string{field, escape.LogText(in)} {
-		for i := strings.IndexByte(out, '\\'); i >= 0; i = strings.IndexByte(out, '\\') {
-			require.True(t, len(out) >= i+4 && out[i+1] == 'x' && strings.ContainsRune(hexDigits, rune(out[i+2])) &&
-				strings.ContainsRune(hexDigits, rune(out[i+3])), "%q from %q: a backslash that is not an escape", out, in)
-			out = out[i+4:]
+		for rest := out; ; {
+			i := strings.IndexByte(rest, '\\')
+			if i < 0 {
+				break
+			}
+			if len(rest) < i+4 || rest[i+1] != 'x' || !isHex(rest[i+2]) || !isHex(rest[i+3]) {
+				t.Fatalf("%q from %q: a backslash that is not an escape", out, in)
+			}
+			rest = rest[i+4:]
 		}
 	}
 }
 
-const hexDigits = "0123456789abcdef"
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
 // isFormat reports the invisible runes that reorder or hide text.
 func isFormat(r rune) bool {
