@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
 // Sentinel errors, to test with errors.Is. Every error from Load, Parse and
@@ -81,31 +82,18 @@ func (d *detail) Unwrap() error { return d.kind }
 // newDetail returns an error with text msg that errors.Is matches to kind.
 func newDetail(kind error, msg string) error { return &detail{kind: kind, msg: msg} }
 
-// printable returns s unchanged when it holds only printable characters,
-// else s quoted with Go escapes, so control characters never reach a
-// terminal or syslog raw.
+// printable returns s unchanged when escape.Line keeps it whole, else s
+// quoted with Go escapes (as %q quotes values in the same messages), so
+// control characters never reach a terminal or syslog raw.
 func printable(s string) string {
-	for _, r := range s {
-		if !unicode.IsPrint(r) && r != ' ' {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
-
-// clip shortens s for quoting in a message.
-func clip(s string, max int) string {
-	if len(s) <= max {
+	if escape.Line(s) == s {
 		return s
 	}
-	cut := max
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
+	return strconv.Quote(s)
 }
 
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+// clip shortens s for quoting in a message (escape.Clip).
+func clip(s string, max int) string { return escape.Clip(s, max, "...") }
 
 // joinErrors returns nil, the single error, or errors.Join of all of them.
 func joinErrors(errs []error) error {

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Limits.
@@ -35,23 +33,6 @@ const (
 
 // maxPushText bounds push_type and display_username, which Duo Mobile shows.
 const maxPushText = 256
-
-// knownKeys is every key accepted: duo_unix's common keys, login_duo's motd,
-// and the deprecated keys duo_unix still accepts.
-var knownKeys = []string{
-	"ikey", "skey", "host", "cafile", "http_proxy", "groups", "group",
-	"failmode", "pushinfo", "noverify", "prompts", "autopush",
-	"accept_env_factor", "fallback_local_ip", "https_timeout", "send_gecos",
-	"gecos_parsed", "gecos_delim", "gecos_username_pos", "verified_push",
-	"dev_fips_mode", "motd",
-	// newer duo_unix: a TLS floor, and the system trust store.
-	"min_tls", "disable_ca_pinning",
-	// pam_duo_go's own: what the push notification says, and remembered
-	// approvals.
-	"push_type", "display_username", "remember", "enroll_qr",
-	// pam_duo_go's own: node_exporter textfile metrics.
-	"metrics_file",
-}
 
 // Parse reads a configuration from data, without any check of file
 // permissions; name is used in messages (usually the file's path).
@@ -81,19 +62,6 @@ func Parse(data []byte, name string) (*Config, error) {
 	}
 	p.apply(sc.entries)
 	return p.result()
-}
-
-// defaults is a Config holding every default.
-func defaults(file string) *Config {
-	return &Config{
-		File:             file,
-		Failmode:         FailSafe,
-		HTTPSTimeout:     DefaultHTTPSTimeout,
-		Prompts:          DefaultPrompts,
-		GecosDelim:       DefaultGecosDelim,
-		GecosUsernamePos: DefaultGecosUserPos,
-		EnrollQR:         QRDark,
-	}
 }
 
 // parser turns entries into a Config, collecting errors and warnings.
@@ -186,11 +154,12 @@ func (p *parser) apply(entries []entry) {
 		lastIndex[e.key] = i
 	}
 	for i, e := range entries {
-		if !slices.Contains(knownKeys, e.key) {
+		spec, ok := lookupKey(e.key)
+		if !ok {
 			p.unknownKey(e)
 			continue
 		}
-		if e.key == "groups" || e.key == "group" {
+		if spec.kind == kindPatterns {
 			p.setGroups(e)
 			continue
 		}
@@ -202,11 +171,14 @@ func (p *parser) apply(entries []entry) {
 			continue
 		}
 		p.last[e.key] = e
-		p.set(e, value)
+		spec.set(p, e, value)
 	}
 	p.checkRequired()
 	p.checkCombinations()
 }
+
+// isKnown reports whether name is a key of the table.
+func isKnown(name string) bool { _, ok := lookupKey(name); return ok }
 
 // unknownKey reports e's key, with a suggestion when one is close.
 func (p *parser) unknownKey(e entry) {
@@ -215,7 +187,7 @@ func (p *parser) unknownKey(e entry) {
 		shown = shown[:i] + " ..."
 	}
 	msg := fmt.Sprintf("unknown key %q", clip(shown, 40))
-	if lower := strings.ToLower(e.key); lower != e.key && slices.Contains(knownKeys, lower) {
+	if lower := strings.ToLower(e.key); lower != e.key && isKnown(lower) {
 		msg += fmt.Sprintf(" (key names are lower case: %q)", lower)
 	} else if s := closestKey(e.key); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
@@ -242,158 +214,6 @@ func (p *parser) singleValue(e entry) (string, bool) {
 		value, seen = part, true
 	}
 	return value, true
-}
-
-// set checks value for e's key and stores it.
-func (p *parser) set(e entry, value string) {
-	c := p.cfg
-	switch e.key {
-	case "ikey":
-		if p.checkKeyText(e, value, true) {
-			c.IKey = value
-			if value != "" && len(value) != ikeyLen {
-				p.warn(e.line, fmt.Sprintf("ikey is %d characters long; Duo integration keys have %d: check for a copy-and-paste slip", len(value), ikeyLen))
-			}
-		}
-	case "skey":
-		if p.checkKeyText(e, value, false) {
-			c.SKey = value
-			if value != "" && len(value) != skeyLen && !isPlaceholder("skey", value) {
-				p.warn(e.line, fmt.Sprintf("skey is %d characters long; Duo secret keys have %d: check for a copy-and-paste slip (value not shown)", len(value), skeyLen))
-			}
-		}
-	case "host":
-		if value == "" {
-			c.Host = ""
-		} else if msg := checkHost(value); msg != "" {
-			p.invalid(e, value, msg)
-		} else {
-			c.Host = value
-		}
-	case "failmode":
-		switch strings.ToLower(value) {
-		case FailSafe:
-			c.Failmode = FailSafe
-		case FailSecure:
-			c.Failmode = FailSecure
-		default:
-			p.invalid(e, value, "want safe or secure")
-		}
-	case "cafile":
-		switch {
-		case value == "":
-			c.CAFile = ""
-			p.warn(e.line, "cafile is empty: duo_unix turned TLS certificate checks off for an empty cafile; pam_duo_go keeps them on and trusts Duo's built-in roots")
-		case !filepath.IsAbs(value):
-			p.invalid(e, value, "want an absolute path")
-		default:
-			c.CAFile = filepath.Clean(value)
-		}
-	case "http_proxy":
-		if msg := checkProxy(value); msg != "" {
-			p.fail(e.line, e.key, ErrInvalidValue, "http_proxy: "+msg)
-		} else {
-			c.HTTPProxy = value
-		}
-	case "push_type", "display_username":
-		switch {
-		case len(value) > maxPushText:
-			p.invalid(e, value, fmt.Sprintf("want at most %d bytes", maxPushText))
-		case strings.IndexFunc(value, unicode.IsControl) >= 0:
-			p.invalid(e, value, "control characters are not allowed")
-		case e.key == "push_type":
-			c.PushType = value
-		default:
-			c.DisplayUsername = value
-		}
-	case "metrics_file":
-		switch {
-		case value == "":
-			c.MetricsFile = ""
-		case !filepath.IsAbs(value) || !strings.HasSuffix(value, ".prom"):
-			p.invalid(e, value, "want an absolute path ending in .prom (node_exporter's textfile collector reads only those)")
-		default:
-			c.MetricsFile = filepath.Clean(value)
-		}
-	case "https_timeout":
-		p.setHTTPSTimeout(e, value)
-	case "prompts":
-		p.setPrompts(e, value)
-	case "gecos_delim":
-		if len(value) != 1 || !isPunct(value[0]) || value == ":" {
-			p.invalid(e, value, `want one punctuation character other than ":"`)
-		} else {
-			c.GecosDelim = value
-		}
-	case "gecos_username_pos":
-		n, err := strconv.Atoi(value)
-		switch {
-		case err != nil:
-			p.invalid(e, value, "want a whole number, 1 for the first field")
-		case n < 1:
-			p.invalid(e, value, "positions start at 1")
-		default:
-			c.GecosUsernamePos = n
-			c.GecosUsernamePosSet = true
-		}
-	case "noverify":
-		if b, ok := parseBool(value); ok && !b {
-			p.warn(e.line, "noverify has no effect: pam_duo_go always verifies Duo's TLS certificate")
-		} else {
-			p.warn(e.line, "noverify is ignored: pam_duo_go always verifies Duo's TLS certificate")
-		}
-	case "gecos_parsed":
-		p.warn(e.line, "gecos_parsed is deprecated and has no effect (as in current duo_unix); use gecos_delim and gecos_username_pos")
-	case "dev_fips_mode":
-		p.warn(e.line, "dev_fips_mode has no effect in pam_duo_go (duo_unix built without FIPS refused every login when it was on)")
-	case "min_tls":
-		p.setMinTLS(e, value)
-	case "remember":
-		p.setRemember(e, value)
-	case "enroll_qr":
-		switch v := strings.ToLower(value); {
-		case v == QRDark || v == QRLight:
-			p.cfg.EnrollQR = v
-		default:
-			if b, ok := parseBool(value); ok {
-				p.cfg.EnrollQR = map[bool]string{true: QRDark, false: QROff}[b]
-			} else {
-				p.invalid(e, value, "want yes (dark), light or no")
-			}
-		}
-	default:
-		p.setBool(e, value)
-	}
-}
-
-// setBool handles the boolean keys.
-func (p *parser) setBool(e entry, value string) {
-	b, ok := parseBool(value)
-	if !ok {
-		p.invalid(e, value, "want yes or no")
-		return
-	}
-	c := p.cfg
-	switch e.key {
-	case "pushinfo":
-		c.PushInfo = b
-	case "autopush":
-		c.AutoPush = b
-	case "accept_env_factor":
-		c.AcceptEnvFactor = b
-	case "fallback_local_ip":
-		c.FallbackLocalIP = b
-	case "send_gecos":
-		c.SendGecos = b
-	case "motd":
-		c.Motd = b
-	case "verified_push":
-		c.VerifiedPush = b
-	case "disable_ca_pinning":
-		c.SystemRoots = b
-	default:
-		panic("conf: no setter for key " + e.key)
-	}
 }
 
 // tlsVersions are min_tls's values, as newer duo_unix reads them.
@@ -775,9 +595,9 @@ func checkProxy(v string) string {
 // or "".
 func closestKey(k string) string {
 	best, bestDist := "", 3
-	for _, known := range knownKeys {
-		if d := editDistance(strings.ToLower(k), known, bestDist); d < bestDist {
-			best, bestDist = known, d
+	for _, known := range keys {
+		if d := editDistance(strings.ToLower(k), known.name, bestDist); d < bestDist {
+			best, bestDist = known.name, d
 		}
 	}
 	return best

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	esc "github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
 // Version is the product version, sent in the User-Agent header.
@@ -591,12 +593,9 @@ func notJSON(resp *rawResponse, err error) error {
 	return fmt.Errorf("malformed JSON: %w", err)
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
+// truncate cuts untrusted text quoted in an error to n bytes at a rune
+// boundary; it is quoted with %q, which escapes it.
+func truncate(s string, n int) string { return esc.Clip(s, n, "...") }
 
 // setIf adds key=value when value is not empty.
 func setIf(v url.Values, key, value string) {

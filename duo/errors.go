@@ -7,7 +7,8 @@ import (
 	"net"
 	"strings"
 	"syscall"
-	"unicode/utf8"
+
+	esc "github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
 // APIError is a "stat": "FAIL" answer from Duo. It keeps Duo's code and
@@ -27,16 +28,16 @@ type APIError struct {
 // ends up in syslog lines and on terminals.
 const maxMessageLen = 256
 
-// Error returns Duo's code and messages (control characters escaped, each
-// cut to maxMessageLen bytes), the endpoint and the HTTP status.
+// Error returns Duo's code and messages (escaped for one line, each cut
+// to maxMessageLen bytes), the endpoint and the HTTP status.
 func (e *APIError) Error() string {
 	msg := "duo: "
 	if e.Op != "" {
 		msg += e.Op + ": "
 	}
-	msg += fmt.Sprintf("%d %s", e.Code, clipMessage(escapeControl(e.Message)))
+	msg += fmt.Sprintf("%d %s", e.Code, clipMessage(e.Message))
 	if e.MessageDetail != "" {
-		msg += ": " + clipMessage(escapeControl(e.MessageDetail))
+		msg += ": " + clipMessage(e.MessageDetail)
 	}
 	return fmt.Sprintf("%s (HTTP %d)", msg, e.StatusCode)
 }
@@ -219,35 +220,6 @@ func IsUnavailable(err error) bool {
 	return err != nil && Classify(err) == KindOutage
 }
 
-// clipMessage cuts s to maxMessageLen bytes at a rune boundary.
-func clipMessage(s string) string {
-	if len(s) <= maxMessageLen {
-		return s
-	}
-	n := maxMessageLen
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
-
-// escapeControl replaces control characters and invalid UTF-8 in text
-// from the server with \xNN escapes.
-func escapeControl(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		switch {
-		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
-			fmt.Fprintf(&b, "\\x%02x", s[i])
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			if r < 0x80 {
-				fmt.Fprintf(&b, "\\x%02x", r)
-			} else {
-				fmt.Fprintf(&b, "\\u%04x", r)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// clipMessage makes server text safe for one line (esc.Line) and cuts
+// it to maxMessageLen bytes at a rune boundary.
+func clipMessage(s string) string { return esc.Clip(esc.Line(s), maxMessageLen, "...") }

@@ -2,8 +2,11 @@ package duo
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -40,19 +43,19 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
-func TestEscapeControl(t *testing.T) {
+func TestClipMessage(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain text", "plain text"},
 		{"tab\there", `tab\x09here`},
 		{"esc\x1b[2J", `esc\x1b[2J`},
 		{"del\x7f", `del\x7f`},
-		{"c1\u009b", `c1\u009b`},
+		{"c1\u009b", `c1\xc2\x9b`},
+		{"bidi\u202e", `bidi\xe2\x80\xae`},
 		{"bad utf8 \xff", `bad utf8 \xff`},
 		{"ünïcödé \uFFFD", "ünïcödé \uFFFD"},
+		{strings.Repeat("é", maxMessageLen), strings.Repeat("é", maxMessageLen/2) + "..."},
 	}
 	for _, tt := range tests {
-		if got := escapeControl(tt.in); got != tt.want {
-			t.Errorf("escapeControl(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		assert.Equal(t, tt.want, clipMessage(tt.in), "clipMessage(%q)", tt.in)
 	}
 }

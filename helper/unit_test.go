@@ -79,7 +79,7 @@ func TestSanitize(t *testing.T) {
 		{"line1\nline2", true, "line1\nline2"},
 		{"line1\nline2", false, `line1\x0aline2`},
 		{"\x1b[2J\x07", true, `\x1b[2J\x07`},
-		{"tab\there", false, "tab\there"},
+		{"tab\there", false, `tab\x09here`}, // one line: a tab is escaped (escape.Line)
 		{"cr\r", true, `cr\x0d`},
 		{"del\x7f", true, `del\x7f`},
 		{"c1 \u009b", true, `c1 \xc2\x9b`},

@@ -584,9 +584,10 @@ out:
 
 /* ---- the password-step mark ------------------------------------------ */
 
-/* escape_log copies s into dst (size n) for a log line: bytes outside
- * printable ASCII and spaces become \xNN, as the Go side's EscapeLog
- * does for ASCII; a long name is cut. */
+/* escape_log copies s into dst (size n) for a log line: space, "=",
+ * "\\" and every byte outside printable ASCII become \xNN; a long name is
+ * cut. This is the Go side's log-field policy, internal/escape.LogField;
+ * its TestCEscapeLog runs this function over the same hostile table. */
 static void escape_log(char *dst, size_t n, const char *s)
 {
 	size_t j = 0;
