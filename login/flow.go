@@ -107,6 +107,8 @@ type session struct {
 	// the first status message; that message is shown even where
 	// progress lines are off (headless login_duo_go), as the code is.
 	vpCodeInStatus bool
+	// rtt: the Duo round trips, for the metrics (metrics.go).
+	rtt duoCalls
 }
 
 func (s *session) debugf(format string, args ...any) {
@@ -198,7 +200,7 @@ func (s *session) run(ctx context.Context) Result {
 
 	newClient := s.p.NewClient
 	if newClient == nil {
-		newClient = newDuoClient
+		newClient = func(cfg *conf.Config) (DuoAPI, error) { return newDuoClient(cfg, s.duoObserver()) }
 	}
 	s.api, err = newClient(cfg)
 	if err != nil {
@@ -844,11 +846,11 @@ func orDash(s string) string {
 	return s
 }
 
-func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
+func newDuoClient(cfg *conf.Config, observe func(string, int, time.Duration)) (DuoAPI, error) {
 	return duo.New(duo.Options{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAFile: cfg.CAFile,
 		Proxy: cfg.HTTPProxy, Timeout: cfg.HTTPSTimeout,
-		SystemRoots: cfg.SystemRoots, MinTLSVersion: cfg.MinTLS,
+		SystemRoots: cfg.SystemRoots, MinTLSVersion: cfg.MinTLS, Observe: observe,
 	})
 }
 

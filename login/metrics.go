@@ -3,6 +3,7 @@ package login
 import (
 	"fmt"
 	"log/syslog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -20,6 +21,55 @@ var causeNames = map[Cause]string{
 	CauseUnconfirmed: "unconfirmed",
 }
 
+// maxObservedCalls bounds the round trips one login reports (a login
+// makes a handful; auth_status long polls are bounded by its deadline).
+const maxObservedCalls = 256
+
+// duoCalls collects one login's Duo round trips for the metrics: the
+// duo.Client's Observe hook feeds it, recordMetrics takes it.
+type duoCalls struct {
+	mu          sync.Mutex
+	calls       []metrics.Call
+	rateLimited int
+}
+
+// observe is the duo.Options.Observe hook: every HTTP round trip goes in
+// the endpoint's histogram (429s and failed ones too: they are time the
+// user waited), and each HTTP 429 in the rate-limited counter.
+func (d *duoCalls) observe(endpoint string, status int, dur time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.calls) < maxObservedCalls {
+		d.calls = append(d.calls, metrics.Call{Endpoint: endpoint, Duration: dur})
+	}
+	if status == http.StatusTooManyRequests {
+		d.rateLimited++
+	}
+}
+
+// take returns what was observed and forgets it.
+func (d *duoCalls) take() ([]metrics.Call, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	calls, n := d.calls, d.rateLimited
+	d.calls, d.rateLimited = nil, 0
+	return calls, n
+}
+
+// duoObserver is the Observe hook for this login's Duo client: nil (no
+// cost at all) when the login is not counted.
+func (s *session) duoObserver() func(string, int, time.Duration) {
+	if !s.metricsOn() {
+		return nil
+	}
+	return s.rtt.observe
+}
+
+// metricsOn reports whether this login is counted in a metrics_file.
+func (s *session) metricsOn() bool {
+	return s.cfg != nil && s.cfg.MetricsFile != "" && s.p.Program != "login_duo_go"
+}
+
 // recordMetrics counts the login in the config's metrics_file, if any.
 // It never changes the result, takes at most metrics.DefaultBudget (plus
 // one small write), and logs a failure once per file and process.
@@ -29,7 +79,7 @@ var causeNames = map[Cause]string{
 // of its logins, those decided before, could: counting only those would
 // mislead).
 func (s *session) recordMetrics(event string, r Result) {
-	if s.cfg == nil || s.cfg.MetricsFile == "" || s.p.Program == "login_duo_go" {
+	if !s.metricsOn() {
 		return
 	}
 	path := s.cfg.MetricsFile
@@ -42,8 +92,10 @@ func (s *session) recordMetrics(event string, r Result) {
 	if service == "" {
 		service = s.p.Program
 	}
+	calls, limited := s.rtt.take()
 	err := metrics.Record(path, metrics.Event{
 		Event: event, Cause: causeNames[r.Cause], Service: service, Time: time.Now(),
+		Calls: calls, RateLimited: limited,
 	}, metrics.Options{})
 	if err != nil {
 		s.warnMetrics(path, err)
