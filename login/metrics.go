@@ -74,10 +74,19 @@ func (s *session) metricsOn() bool {
 // It never changes the result, takes at most metrics.DefaultBudget (plus
 // one small write), and logs a failure once per file and process.
 //
-// login_duo_go's logins are not counted: its flow runs as the user once
-// it has started its Duo child, and cannot write a root-only file (some
-// of its logins, those decided before, could: counting only those would
-// mislead).
+// login_duo_go's logins are not counted. Its flow knows the outcome only
+// once it runs as the user (it drops root when it starts its Duo child),
+// and its other process, the Duo child, runs as _pam_duo_go (it cannot
+// write a root-owned file either) and never learns the outcome. The designs that would count
+// them all hand the user-side process a way to write the file: an open
+// descriptor of the metrics or pending file taken while root, or a pipe
+// to a root keeper like remember-save that writes what it is sent. Either
+// makes the counts only as trustworthy as a process the user may stop,
+// kill at any step or feed crafted input, and its round trips would have
+// to travel from the Duo child through it too. Counting only the logins
+// decided before the drop (config errors, bypass by groups) would
+// mislead. So none is counted, and login_duo_go(8) and the README say
+// so.
 func (s *session) recordMetrics(event string, r Result) {
 	if !s.metricsOn() {
 		return
