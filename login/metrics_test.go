@@ -143,6 +143,10 @@ func TestMetricsFailureLeavesLoginsAlone(t *testing.T) {
 				{tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow}, true},
 				{tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"000000", "111111", "222222"}, want: login.MaxTries}, false},
 				{tcase{user: "carol", users: []duotest.User{{Name: "carol", Preauth: duo.ResultAllow}}, want: login.Bypass}, false},
+				// Round trips observed (a 429 among them) and then not
+				// written change nothing either.
+				{tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, faultPath: "/auth/v2/preauth",
+					fault: &duotest.Fault{Status: 429, RetryAfter: "0"}, want: login.Allow}, false},
 			} {
 				tc := c.tc
 				tc.extra = map[string]string{"metrics_file": tt.path}
