@@ -5,6 +5,8 @@
 #   make test       lint + every test (run as root for the sshd, sudo and package tests)
 #   make install    DESTDIR-aware install with the paths below
 #   make deb rpm    packages under build/pkg/ (make deb ARCH=arm64: a cross build)
+#   make FIPS=1 build   the same, against Go's FIPS 140-3 validated module (FIPS_MODULE)
+#   make test-fips  FIPS build, then the unit and libpam tests in FIPS 140-3 mode
 
 VERSION    ?= 0.1.0
 MULTIARCH  ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
@@ -30,12 +32,23 @@ MODULE_CFLAGS = -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
 	-DPAM_DUO_GO_CORE_PATH='"$(COREPATH)"' -DPAM_DUO_GO_HELPER_PATH='"$(HELPERPATH)"'
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION)
+
+# FIPS=1 builds every Go artifact against a frozen, validated snapshot of
+# the Go Cryptographic Module (GOROOT/lib/fips140; v1.0.0 is the one with
+# a CMVP certificate), which also makes FIPS 140-3 mode the binaries'
+# default (GODEBUG=fips140=on). The mode a build was made with is
+# remembered in build/.gofips140-*: switching rebuilds.
+FIPS        ?=
+FIPS_MODULE ?= v1.0.0
+GOFIPS140_SETTING = $(if $(filter 1 yes on true,$(FIPS)),$(FIPS_MODULE),off)
+GOENV       = GOFIPS140=$(GOFIPS140_SETTING)
+FIPS_STAMP  = $(BUILD)/.gofips140-$(GOFIPS140_SETTING)
 TEST_TIMEOUT ?= 14m
 # test/fresh builds a Debian root and runs the README's command in it:
 # about 3 minutes with its cache warm, more than TEST_TIMEOUT cold.
 FRESH_TIMEOUT ?= 40m
 
-.PHONY: all build module core helper duotest install install-account clean lint test test-unit demo deb rpm lint-packages bench fuzz
+.PHONY: all build module core helper duotest install install-account clean lint test test-unit test-fips demo deb rpm lint-packages bench fuzz
 
 all: build
 
@@ -48,6 +61,11 @@ duotest: $(BUILD)/duotest
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './debian/*') go.mod go.sum
 
+$(FIPS_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.gofips140-*
+	@touch $@
+
 $(BUILD)/pam_duo_go.so: pam_module/pam_duo_go.c $(wildcard pam_module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(MODULE_CFLAGS) -shared -o $@ pam_module/pam_duo_go.c $(LDFLAGS) -ldl -lpam
@@ -57,20 +75,20 @@ $(BUILD)/pam_duo_go.so: pam_module/pam_duo_go.c $(wildcard pam_module/*.h)
 # CGO_CFLAGS makes a changed header rebuild the core.
 CORE_HEADERS_SUM = $(shell cat pam_module/*.h | sha256sum | cut -c1-16)
 
-$(BUILD)/pam_duo_go_core.so: $(GO_SOURCES) $(wildcard pam_module/*.h)
+$(BUILD)/pam_duo_go_core.so: $(GO_SOURCES) $(wildcard pam_module/*.h) $(FIPS_STAMP)
 	@mkdir -p $(BUILD)
 	CGO_CFLAGS="$${CGO_CFLAGS:--O2 -g} -DPAM_DUO_GO_HEADERS_SUM=$(CORE_HEADERS_SUM)" \
-		$(GO) build -buildmode=c-shared -ldflags '$(GO_LDFLAGS)' -o $@ ./pam_module/core
+		$(GOENV) $(GO) build -buildmode=c-shared -ldflags '$(GO_LDFLAGS)' -o $@ ./pam_module/core
 	@rm -f $(BUILD)/pam_duo_go_core.h
 
 # login_duo_go is setuid root when installed: build it as a PIE.
-$(BUILD)/login_duo_go: $(GO_SOURCES)
+$(BUILD)/login_duo_go: $(GO_SOURCES) $(FIPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=pie -ldflags '$(GO_LDFLAGS) -X main.version=$(VERSION)' -o $@ ./helper
+	$(GOENV) $(GO) build -buildmode=pie -ldflags '$(GO_LDFLAGS) -X main.version=$(VERSION)' -o $@ ./helper
 
-$(BUILD)/duotest: $(GO_SOURCES)
+$(BUILD)/duotest: $(GO_SOURCES) $(FIPS_STAMP)
 	@mkdir -p $(BUILD)
-	$(GO) build -o $@ ./duo/duotest/cmd/duotest
+	$(GOENV) $(GO) build -o $@ ./duo/duotest/cmd/duotest
 
 install: build
 	install -D -m 0644 $(BUILD)/pam_duo_go.so $(DESTDIR)$(PAMDIR)/pam_duo_go.so
@@ -126,6 +144,21 @@ test: lint build
 		if [ -n "$$e2e" ]; then $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $$e2e; fi
 	$(GO) test -count=1 -timeout $(FRESH_TIMEOUT) ./test/fresh/
 	GO=$(GO) bash test/fuzz.sh
+	$(MAKE) --no-print-directory test-fips
+
+# The FIPS 140-3 run: a FIPS=1 build (test/pam's libpam tests run make
+# build again, and inherit FIPS=1), then the unit tests of the packages
+# that do the cryptography and the libpam tests, compiled against the
+# same module and run with GODEBUG=fips140=on. No -race: the race run
+# above covers the same code. It leaves a FIPS build in build/ (the next
+# plain make build rebuilds).
+FIPS_TEST_PKGS ?= ./duo/... ./conf/... ./login/... ./internal/... ./test/pam/
+test-fips:
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory FIPS=1 build && \
+	FIPS=1 GOFIPS140=$(FIPS_MODULE) GODEBUG=fips140=on \
+		$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(FIPS_TEST_PKGS) && \
+	echo "test-fips: passed in $$(( $$(date +%s) - start )) s"
 
 # Each fuzzer for FUZZTIME of wall time (make fuzz FUZZTIME=10m for a long
 # run); `make test` runs them for a fixed count of executions instead.

@@ -79,6 +79,13 @@ type Options struct {
 	// Logf receives debug lines; nil discards them. It never sees the
 	// secret key, a passcode or the Authorization header.
 	Logf func(format string, args ...any)
+	// Observe, when set, is called once per HTTP round trip (each retry
+	// and each HTTP 429 included) with the endpoint's short name
+	// (preauth, auth, auth_status, ping, probe...), the HTTP status (0
+	// when no response came) and the time from sending the request to
+	// having read the whole response. It runs on the calling goroutine
+	// and must be quick; it adds no request. nil costs nothing.
+	Observe func(endpoint string, status int, d time.Duration)
 }
 
 // DefaultUserAgent returns the User-Agent sent when Options.UserAgent is "".
@@ -104,6 +111,7 @@ type Client struct {
 	now          func() time.Time
 	sleep        func(context.Context, time.Duration) error
 	logf         func(string, ...any)
+	observe      func(string, int, time.Duration)
 
 	mu     sync.Mutex
 	offset time.Duration // server clock minus local clock
@@ -148,6 +156,7 @@ func New(o Options) (*Client, error) {
 		now:          o.Now,
 		sleep:        o.Sleep,
 		logf:         o.Logf,
+		observe:      o.Observe,
 	}
 	if c.maxBytes == 0 {
 		c.maxBytes = DefaultMaxResponseBytes
@@ -496,11 +505,16 @@ func (c *Client) attempt(ctx context.Context, ep endpoint, params url.Values, of
 		hc = &http.Client{Transport: tr, CheckRedirect: c.hc.CheckRedirect}
 	}
 	start := time.Now()
+	status := 0 // for Observe: 0 until a response came
+	if c.observe != nil {
+		defer func() { c.observe(ep.op, status, time.Since(start)) }()
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, c.transportError(ctx, actx, ep.op, timeout, err)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
 	c.debugf("duo: %s %s: HTTP %d, %d bytes, %v", ep.method, ep.path, resp.StatusCode, len(data), time.Since(start).Round(time.Millisecond))
 	if server, ok := responseDate(resp.Header); ok {

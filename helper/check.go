@@ -17,6 +17,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/fips"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamstack"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -146,6 +147,7 @@ type checkReport struct {
 	// Configs has one entry per checked config file, in order.
 	Configs  []*fileCheck      `json:"configs,omitempty"`
 	PAMStack *pamStackReport   `json:"pam_stack,omitempty"`
+	FIPS     *fips.Status      `json:"fips,omitempty"` // FIPS 140-3 mode of login_duo_go (internal/fips)
 	skeys    []string          // redacted from the output, whatever carries them
 	lines    func(*lineWriter) // the text form
 }
@@ -323,7 +325,7 @@ func pamConfFiles(pamDir string) []string {
 // check checks each config file in files (checkFile); the exit status is
 // the first file's that is not 0.
 func check(ctx context.Context, files []string, user string) *checkReport {
-	rep := &checkReport{Schema: 1}
+	rep := &checkReport{Schema: 1, FIPS: fips.Check()}
 	for _, f := range files {
 		fc := checkFile(ctx, f, user)
 		rep.Configs = append(rep.Configs, fc)
@@ -441,6 +443,7 @@ func (r *checkReport) text(l *lineWriter) {
 		}
 		fc.text(l)
 	}
+	l.printf("fips: %s\n", r.FIPS)
 }
 
 // text prints one file's check as check always has.

@@ -289,6 +289,12 @@ type jsonReport struct {
 			Services []string `json:"services"`
 		} `json:"findings"`
 	} `json:"pam_stack"`
+	FIPS *struct {
+		Enabled  bool   `json:"enabled"`
+		Enforced bool   `json:"enforced"`
+		Module   string `json:"module"`
+		Build    string `json:"build"`
+	} `json:"fips"`
 }
 
 type jsonConfig struct {
@@ -525,4 +531,37 @@ func TestCheckEveryConfig(t *testing.T) {
 	require.NoError(t, rep.write(&buf, false))
 	assert.Contains(t, buf.String(), "login_duo.conf: ok")
 	assert.Contains(t, buf.String(), "pam_duo.conf: INVALID")
+}
+
+// TestCheckFIPS: check reports FIPS 140-3 mode in one text line and in
+// the JSON document's "fips" object, as the running binary has it.
+func TestCheckFIPS(t *testing.T) {
+	conf, _ := checkCases()[0].setup(t)
+	for _, tt := range []struct {
+		godebug string
+		want    bool
+		line    string
+	}{
+		{"GODEBUG=fips140=on", true, "fips: on ("},
+		{"GODEBUG=fips140=only", true, "fips: on, enforced ("},
+	} {
+		t.Run(tt.godebug, func(t *testing.T) {
+			out, errOut, _ := runHeadless(t, []string{tt.godebug}, "check", "--json", "-c", conf)
+			r := parseJSONReport(t, out)
+			require.NotNil(t, r.FIPS, "stderr: %s", errOut)
+			assert.Equal(t, tt.want, r.FIPS.Enabled)
+			assert.NotEmpty(t, r.FIPS.Module)
+			out, _, _ = runHeadless(t, []string{tt.godebug}, "check", "-c", conf)
+			assert.Contains(t, out, "\n"+tt.line, "text form")
+		})
+	}
+	out, _, _ := runHeadless(t, nil, "check", "--json", "-c", conf)
+	r := parseJSONReport(t, out)
+	require.NotNil(t, r.FIPS)
+	if r.FIPS.Build == "" || r.FIPS.Build == "off" {
+		assert.False(t, r.FIPS.Enabled, "a build without GOFIPS140 runs with FIPS mode off by default")
+		assert.Equal(t, "latest", r.FIPS.Module)
+	} else {
+		assert.True(t, r.FIPS.Enabled, "a GOFIPS140=%s build runs in FIPS mode by default", r.FIPS.Build)
+	}
 }

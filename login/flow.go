@@ -82,6 +82,8 @@ type session struct {
 	// the first status message; that message is shown even where
 	// progress lines are off (headless login_duo_go), as the code is.
 	vpCodeInStatus bool
+	// rtt: the Duo round trips, for the metrics (metrics.go).
+	rtt duoCalls
 }
 
 // run is the login: config, account, remembered approvals, preauth,
@@ -150,7 +152,7 @@ func (s *session) loadConfig() (r Result, done bool) {
 func (s *session) newClient() (r Result, done bool) {
 	newClient := s.p.NewClient
 	if newClient == nil {
-		newClient = newDuoClient
+		newClient = func(cfg *conf.Config) (DuoAPI, error) { return newDuoClient(cfg, s.duoObserver()) }
 	}
 	api, err := newClient(s.cfg)
 	if err != nil {
@@ -162,11 +164,11 @@ func (s *session) newClient() (r Result, done bool) {
 	return Result{}, false
 }
 
-func newDuoClient(cfg *conf.Config) (DuoAPI, error) {
+func newDuoClient(cfg *conf.Config, observe func(string, int, time.Duration)) (DuoAPI, error) {
 	return duo.New(duo.Options{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host, CAFile: cfg.CAFile,
 		Proxy: cfg.HTTPProxy, Timeout: cfg.HTTPSTimeout,
-		SystemRoots: cfg.SystemRoots, MinTLSVersion: cfg.MinTLS,
+		SystemRoots: cfg.SystemRoots, MinTLSVersion: cfg.MinTLS, Observe: observe,
 	})
 }
 

@@ -143,6 +143,10 @@ func TestMetricsFailureLeavesLoginsAlone(t *testing.T) {
 				{tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow}, true},
 				{tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"000000", "111111", "222222"}, want: login.MaxTries}, false},
 				{tcase{user: "carol", users: []duotest.User{{Name: "carol", Preauth: duo.ResultAllow}}, want: login.Bypass}, false},
+				// Round trips observed (a 429 among them) and then not
+				// written change nothing either.
+				{tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, faultPath: "/auth/v2/preauth",
+					fault: &duotest.Fault{Status: 429, RetryAfter: "0"}, want: login.Allow}, false},
 			} {
 				tc := c.tc
 				tc.extra = map[string]string{"metrics_file": tt.path}
@@ -192,4 +196,145 @@ func TestMetricsNotForLoginDuoGo(t *testing.T) {
 	}
 	_, err := os.Stat(path)
 	assert.True(t, os.IsNotExist(err), "login_duo_go wrote the metrics file")
+}
+
+// metricsSeries reads the value of every series of the metrics file that
+// starts with prefix, keyed by the rest of the series name, once every
+// pending login has been folded in.
+func metricsSeries(t *testing.T, path, prefix string) map[string]float64 {
+	t.Helper()
+	require.NoError(t, metrics.Flush(path, time.Now().Add(5*time.Second)))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		sp := strings.LastIndexByte(rest, ' ')
+		require.GreaterOrEqual(t, sp, 0, "line %q", line)
+		f, err := strconv.ParseFloat(rest[sp+1:], 64)
+		require.NoError(t, err)
+		out[rest[:sp]] = f
+	}
+	return out
+}
+
+// rttCounts reads the round-trip histogram's count per endpoint.
+func rttCounts(t *testing.T, path string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for k, v := range metricsSeries(t, path, "pam_duo_go_duo_request_duration_seconds_count{endpoint=") {
+		out[strings.Trim(k, `"}`)] = v
+	}
+	return out
+}
+
+// rateLimited reads the 429 counter.
+func rateLimited(t *testing.T, path string) float64 {
+	t.Helper()
+	return metricsSeries(t, path, "pam_duo_go_duo_rate_limited_total")[""]
+}
+
+// TestMetricsDuoRoundTrips: N logins of each kind, through the real flow
+// and the mock Duo, put exactly the round trips the mock answered in the
+// histogram of each endpoint, and scripted HTTP 429s in the 429 counter.
+func TestMetricsDuoRoundTrips(t *testing.T) {
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}, Push: duotest.PushApproved()}
+	kinds := []struct {
+		tc tcase
+		n  int
+		// want: round trips per endpoint of one login; 0 for an endpoint
+		// not called.
+		want    map[string]int
+		limited int // HTTP 429s per login
+	}{
+		{tcase{name: "passcode", user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow},
+			3, map[string]int{"preauth": 1, "auth": 1}, 0},
+		{tcase{name: "push", user: "alice", users: []duotest.User{alice}, answers: []string{""}, want: login.Allow},
+			2, map[string]int{"preauth": 1, "auth": 1, "auth_status": -1}, 0},
+		{tcase{name: "deny", user: "dave", users: []duotest.User{{Name: "dave", Preauth: duo.ResultDeny}}, want: login.Deny},
+			2, map[string]int{"preauth": 1}, 0},
+		{tcase{name: "bypass", user: "carol", users: []duotest.User{{Name: "carol", Preauth: duo.ResultAllow}}, want: login.Bypass},
+			2, map[string]int{"preauth": 1}, 0},
+		{tcase{name: "maxtries", user: "alice", users: []duotest.User{alice}, answers: []string{"000000", "111111", "222222"}, want: login.MaxTries},
+			2, map[string]int{"preauth": 3, "auth": 3}, 0}, // a preauth before each try
+		{tcase{name: "429 then allowed", user: "alice", users: []duotest.User{alice}, answers: []string{"123456"},
+			faultPath: "/auth/v2/preauth", fault: &duotest.Fault{Status: 429, RetryAfter: "0", Times: 2}, want: login.Allow},
+			2, map[string]int{"preauth": 3, "auth": 1}, 2},
+		{tcase{name: "outside groups", user: "alice", users: []duotest.User{alice}, extra: map[string]string{"groups": "nobody-group"}, want: login.Bypass},
+			1, map[string]int{}, 0},
+	}
+	path := metricsPath(t)
+	want := map[string]float64{}
+	var wantLimited float64
+	for _, k := range kinds {
+		for i := range k.n {
+			tc := k.tc
+			tc.name = fmt.Sprintf("%s %d", k.tc.name, i)
+			tc.extra = map[string]string{"metrics_file": path}
+			for key, v := range k.tc.extra {
+				tc.extra[key] = v
+			}
+			tc.check = func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+				assert.NotContains(t, log, "metrics:", "the metrics update failed")
+				seen := map[string]int{}
+				for _, r := range s.Requests() {
+					seen[strings.TrimPrefix(r.Path, "/auth/v2/")]++
+				}
+				for ep, n := range k.want {
+					if n < 0 { // long polls: as many as the mock answered, at least one
+						assert.Positive(t, seen[ep], "%s", ep)
+						continue
+					}
+					assert.Equal(t, n, seen[ep], "%s: requests the mock saw", ep)
+				}
+				for ep, n := range seen {
+					want[ep] += float64(n)
+				}
+			}
+			t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+			wantLimited += float64(k.limited)
+		}
+	}
+	assert.Equal(t, want, rttCounts(t, path), "histogram counts per endpoint = the mock's requests")
+	assert.Equal(t, wantLimited, rateLimited(t, path))
+	assert.Equal(t, float64(3+2+2+2+2*3+2*3), want["preauth"], "the table's preauths, 429s included")
+	assert.Equal(t, float64(4), wantLimited)
+}
+
+// TestMetricsDuoUnreachable: a login that found Duo down puts its failed
+// round trips (the preauth and the probe that confirmed the outage) in
+// the histogram, and no 429.
+func TestMetricsDuoUnreachable(t *testing.T) {
+	path := metricsPath(t)
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}}
+	run(t, tcase{user: "alice", users: []duotest.User{alice}, closeDuo: true, want: login.FailOpen,
+		extra: map[string]string{"metrics_file": path}})
+	got := rttCounts(t, path)
+	assert.Equal(t, float64(1), got["preauth"])
+	assert.Positive(t, got["probe"])
+	assert.Zero(t, rateLimited(t, path))
+}
+
+// TestMetricsObserverOff: without metrics_file the flow gives the Duo
+// client no Observe hook, and makes the same requests as with it.
+func TestMetricsObserverOff(t *testing.T) {
+	alice := duotest.User{Name: "alice", Passcodes: []string{"123456"}, Push: duotest.PushApproved()}
+	requests := map[bool][]string{}
+	for _, on := range []bool{false, true} {
+		tc := tcase{user: "alice", users: []duotest.User{alice}, answers: []string{"123456"}, want: login.Allow}
+		if on {
+			tc.extra = map[string]string{"metrics_file": metricsPath(t)}
+		}
+		tc.check = func(t *testing.T, s *duotest.Server, _ *conv, _ string) {
+			for _, r := range s.Requests() {
+				requests[on] = append(requests[on], r.Path)
+			}
+		}
+		run(t, tc)
+	}
+	assert.Equal(t, []string{"/auth/v2/preauth", "/auth/v2/auth"}, requests[false])
+	assert.Equal(t, requests[false], requests[true], "the hook adds no Duo request")
 }

@@ -61,6 +61,12 @@ func WithDelay(d time.Duration) Option { return func(s *Server) { s.delay = d } 
 // WithListener serves on l instead of a new listener on 127.0.0.1:0.
 func WithListener(l net.Listener) Option { return func(s *Server) { s.listener = l } }
 
+// WithTLS lets f change the server's TLS configuration before it starts
+// (its certificate and hooks are already set): a server limited to TLS
+// versions, cipher suites or key exchanges that a client in FIPS 140-3
+// mode must refuse, say.
+func WithTLS(f func(*tls.Config)) Option { return func(s *Server) { s.tlsTweak = f } }
+
 // Server is a running mock Duo server.
 type Server struct {
 	URL  string // https://127.0.0.1:PORT
@@ -72,6 +78,7 @@ type Server struct {
 	clockOffset time.Duration
 	delay       time.Duration
 	listener    net.Listener
+	tlsTweak    func(*tls.Config)
 
 	ts      *httptest.Server
 	ca      *testCA
@@ -137,6 +144,9 @@ func NewServer(opts ...Option) *Server {
 			s.handshakes.Add(1)
 			return nil
 		},
+	}
+	if s.tlsTweak != nil {
+		s.tlsTweak(s.ts.TLS)
 	}
 	var connIDs atomic.Int64
 	s.ts.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
