@@ -176,7 +176,7 @@ rpm:
 		--transform 's,^\.,pam_duo_go-$(PKGVERSION),' \
 		-czf $(PKGDIR)/rpm/SOURCES/pam_duo_go-$(PKGVERSION).tar.gz .
 	GOCACHE="$(GO_ENV_GOCACHE)" rpmbuild -bb $(RPMBUILD_FLAGS) $(RPMBUILD_TARGET) \
-		--define "_topdir $(CURDIR)/$(PKGDIR)/rpm" rpm/pam_duo_go.spec
+		--define "_topdir $(abspath $(PKGDIR))/rpm" rpm/pam_duo_go.spec
 	@ls -l $(PKGDIR)/rpm/RPMS/*/*.rpm
 
 lint-packages:
