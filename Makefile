@@ -4,7 +4,7 @@
 #   make demo       a real PAM login through the built module against the mock Duo server
 #   make test       lint + every test (run as root for the sshd, sudo and package tests)
 #   make install    DESTDIR-aware install with the paths below
-#   make deb rpm    packages under build/pkg/ (make deb ARCH=arm64: a cross build)
+#   make deb rpm    packages under build/pkg/ (make deb ARCH=arm64, make rpm ARCH=arm64: cross builds)
 #   make FIPS=1 build   the same, against Go's FIPS 140-3 validated module (FIPS_MODULE)
 #   make test-fips  FIPS build, then the unit and libpam tests in FIPS 140-3 mode
 
@@ -193,13 +193,23 @@ deb:
 	rm -rf $(PKGDIR)/deb/src
 	@ls -l $(PKGDIR)/deb/*.deb
 
+# make rpm ARCH=arm64: rpmbuild --target aarch64, which the spec turns into
+# GOARCH=arm64 and cgo through aarch64-linux-gnu-gcc (Debian's
+# crossbuild-essential-arm64, with libpam0g-dev:arm64).
+RPMARCH_amd64   := x86_64
+RPMARCH_arm64   := aarch64
+RPMARCH_ppc64el := ppc64le
+RPMARCH_s390x   := s390x
+RPMARCH_riscv64 := riscv64
+RPMBUILD_TARGET  = $(if $(ARCH),--target $(or $(RPMARCH_$(ARCH)),$(error make rpm: no rpm architecture known for ARCH=$(ARCH))))
+
 rpm:
 	rm -rf $(PKGDIR)/rpm && mkdir -p $(PKGDIR)/rpm/SOURCES
 	tar --exclude=./.git --exclude=./build \
 		--transform 's,^\.,pam_duo_go-$(PKGVERSION),' \
 		-czf $(PKGDIR)/rpm/SOURCES/pam_duo_go-$(PKGVERSION).tar.gz .
-	GOCACHE="$(GO_ENV_GOCACHE)" rpmbuild -bb $(RPMBUILD_FLAGS) \
-		--define "_topdir $(CURDIR)/$(PKGDIR)/rpm" rpm/pam_duo_go.spec
+	GOCACHE="$(GO_ENV_GOCACHE)" rpmbuild -bb $(RPMBUILD_FLAGS) $(RPMBUILD_TARGET) \
+		--define "_topdir $(abspath $(PKGDIR))/rpm" rpm/pam_duo_go.spec
 	@ls -l $(PKGDIR)/rpm/RPMS/*/*.rpm
 
 lint-packages:

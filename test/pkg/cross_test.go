@@ -1,10 +1,7 @@
 package pkgtest
 
 import (
-	"debug/elf"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,16 +17,9 @@ import (
 // libpam0g-dev:arm64), and checks that both packages say arm64, that
 // every ELF file in them is an AArch64 one (a build that quietly used the
 // build machine's compiler or GOARCH fails here), and lintian. It does
-// not run the module: no qemu-user in CI yet.
+// not run the module: TestQemuArm64Login does, from the arm64 RPM.
 func TestDebianCrossArm64(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: dpkg-buildpackage's cross build checks need the cross toolchain installed system-wide; run as root")
-	}
-	tools := requireTools(t, "the arm64 cross build", "dpkg-buildpackage", "dh", "dpkg-deb", "go", "make", "aarch64-linux-gnu-gcc")
-	if out, err := exec.Command("dpkg-query", "-W", "-f", "${Status}", "libpam0g-dev:arm64").CombinedOutput(); err != nil ||
-		!strings.Contains(string(out), "installed") {
-		t.Skipf("skipping: libpam0g-dev:arm64 is not installed (dpkg --add-architecture arm64; apt-get install crossbuild-essential-arm64 libpam0g-dev:arm64): %s", out)
-	}
+	tools := requireCrossArm64(t, "the arm64 cross build", "dpkg-buildpackage", "dh", "dpkg-deb")
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
 	require.NoError(t, copyTree(e2e.RepoRoot(t), src))
@@ -46,23 +36,7 @@ func TestDebianCrossArm64(t *testing.T) {
 		dir := filepath.Join(work, "x", pkg)
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 		mustRun(t, command{}, tools["dpkg-deb"], "-x", m[0], dir)
-		elves := 0
-		require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || !d.Type().IsRegular() {
-				return err
-			}
-			f, err := elf.Open(p)
-			if err != nil {
-				return nil // not an ELF file
-			}
-			defer f.Close()
-			elves++
-			rel, _ := filepath.Rel(dir, p)
-			assert.Equal(t, elf.EM_AARCH64, f.Machine, "/%s is for %v, not AArch64", rel, f.Machine)
-			assert.Equal(t, elf.ELFCLASS64, f.Class, "/%s", rel)
-			return nil
-		}))
-		assert.Positive(t, elves, "%s has no ELF file", pkg)
+		checkAArch64(t, dir, pkg)
 	}
 	// The module and its core are where an arm64 system looks for them.
 	for _, p := range []string{"x/libpam-duo-go/lib/aarch64-linux-gnu/security/pam_duo_go.so",

@@ -82,32 +82,7 @@ func TestRPMPackage(t *testing.T) {
 	}
 
 	t.Run("files", func(t *testing.T) {
-		checkRPMFiles(t, tools["rpm"], mainRPM, map[string]rpmEntry{
-			"/usr/lib64/security/pam_duo_go.so":        {"-rw-r--r--", "root", "root"},
-			"/usr/lib64/pam_duo_go":                    {"drwxr-xr-x", "root", "root"},
-			"/usr/lib64/pam_duo_go/pam_duo_go_core.so": {"-rw-r--r--", "root", "root"},
-			"/usr/sbin/login_duo_go":                   {"-rwsr-xr-x", "root", "root"},
-			"/etc/duo":                                 {"drwxr-xr-x", "root", "root"},
-			"/etc/duo/pam_duo.conf":                    {"-rw-------", "root", "root"},
-			"/etc/duo/login_duo.conf":                  {"-rw-------", "root", "root"},
-			"/usr/share/man/man8/pam_duo_go.8.gz":      {"-rw-r--r--", "root", "root"},
-			"/usr/share/man/man8/login_duo_go.8.gz":    {"-rw-r--r--", "root", "root"},
-			"/usr/share/man/man5/pam_duo_go.conf.5.gz": {"-rw-r--r--", "root", "root"},
-			// The authselect profile duo-go: sssd's, with Duo after the password.
-			"/usr/share/authselect":                                {"drwxr-xr-x", "root", "root"},
-			"/usr/share/authselect/vendor":                         {"drwxr-xr-x", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go":                  {"drwxr-xr-x", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/README":           {"-rw-r--r--", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/system-auth":      {"-rw-r--r--", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/password-auth":    {"-rw-r--r--", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/REQUIREMENTS":     {"lrwxrwxrwx", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/dconf-db":         {"lrwxrwxrwx", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/dconf-locks":      {"lrwxrwxrwx", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/fingerprint-auth": {"lrwxrwxrwx", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/nsswitch.conf":    {"lrwxrwxrwx", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/postlogin":        {"lrwxrwxrwx", "root", "root"},
-			"/usr/share/authselect/vendor/duo-go/smartcard-auth":   {"lrwxrwxrwx", "root", "root"},
-		})
+		checkRPMFiles(t, tools["rpm"], mainRPM, mainRPMFiles("/usr/lib64"))
 		checkRPMFiles(t, tools["rpm"], seRPM, map[string]rpmEntry{
 			"/usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2": {"-rw-r--r--", "root", "root"},
 		})
@@ -181,6 +156,38 @@ func TestRPMPackage(t *testing.T) {
 			t.Errorf("rpmlint reports errors (%v)", r.err)
 		}
 	})
+}
+
+// mainRPMFiles is every file of the main RPM with its mode and owner, its
+// libraries under libdir (%{_libdir} of the RPM's architecture): the
+// native and the cross-built RPMs ship the same files.
+func mainRPMFiles(libdir string) map[string]rpmEntry {
+	return map[string]rpmEntry{
+		libdir + "/security/pam_duo_go.so":         {"-rw-r--r--", "root", "root"},
+		libdir + "/pam_duo_go":                     {"drwxr-xr-x", "root", "root"},
+		libdir + "/pam_duo_go/pam_duo_go_core.so":  {"-rw-r--r--", "root", "root"},
+		"/usr/sbin/login_duo_go":                   {"-rwsr-xr-x", "root", "root"},
+		"/etc/duo":                                 {"drwxr-xr-x", "root", "root"},
+		"/etc/duo/pam_duo.conf":                    {"-rw-------", "root", "root"},
+		"/etc/duo/login_duo.conf":                  {"-rw-------", "root", "root"},
+		"/usr/share/man/man8/pam_duo_go.8.gz":      {"-rw-r--r--", "root", "root"},
+		"/usr/share/man/man8/login_duo_go.8.gz":    {"-rw-r--r--", "root", "root"},
+		"/usr/share/man/man5/pam_duo_go.conf.5.gz": {"-rw-r--r--", "root", "root"},
+		// The authselect profile duo-go: sssd's, with Duo after the password.
+		"/usr/share/authselect":                                {"drwxr-xr-x", "root", "root"},
+		"/usr/share/authselect/vendor":                         {"drwxr-xr-x", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go":                  {"drwxr-xr-x", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/README":           {"-rw-r--r--", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/system-auth":      {"-rw-r--r--", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/password-auth":    {"-rw-r--r--", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/REQUIREMENTS":     {"lrwxrwxrwx", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/dconf-db":         {"lrwxrwxrwx", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/dconf-locks":      {"lrwxrwxrwx", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/fingerprint-auth": {"lrwxrwxrwx", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/nsswitch.conf":    {"lrwxrwxrwx", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/postlogin":        {"lrwxrwxrwx", "root", "root"},
+		"/usr/share/authselect/vendor/duo-go/smartcard-auth":   {"lrwxrwxrwx", "root", "root"},
+	}
 }
 
 // checkRPMFiles compares `rpm -qlvp` of rpm with want: every wanted path
