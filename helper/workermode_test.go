@@ -79,7 +79,9 @@ func (w *workerProc) next(t *testing.T, limit time.Duration) worker.Message {
 	t.Helper()
 	select {
 	case m, ok := <-w.msgs:
-		require.True(t, ok, "worker closed its output: %v; stderr: %s", <-w.rerr, w.stderr.String())
+		if !ok {
+			require.FailNow(t, "worker closed its output", "%v; stderr: %s", <-w.rerr, w.stderr.String())
+		}
 		return m
 	case <-time.After(limit):
 		require.FailNow(t, "no message from the worker", "within %v", limit)
