@@ -299,3 +299,22 @@ func TestWorkerBypassSuccess(t *testing.T) {
 		})
 	}
 }
+
+// TestStartTx: the worker hands the handler the PAM items, environment and
+// process facts of the module's start message, and nothing else.
+func TestStartTx(t *testing.T) {
+	si := worker.StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sudo", TTY: "/dev/pts/3", Command: "/usr/bin/id",
+		UID: 1000, AuthInfo: "publickey ssh-ed25519 AAAA"}
+	tx := startTx{si: si}
+	user, err := tx.User()
+	require.NoError(t, err)
+	assert.Equal(t, "alice", user)
+	assert.Equal(t, "sudo", tx.Item(pamhandler.Service))
+	assert.Equal(t, "192.0.2.1", tx.Item(pamhandler.RemoteHost))
+	assert.Equal(t, "/dev/pts/3", tx.Item(pamhandler.TTY))
+	assert.Empty(t, tx.Item(pamhandler.Item(2)), "PAM_USER is not an item the handler reads through Item")
+	assert.Equal(t, "publickey ssh-ed25519 AAAA", tx.Env("SSH_AUTH_INFO_0"))
+	assert.Empty(t, tx.Env("PATH"), "the module sends no other variable")
+	assert.Equal(t, 1000, tx.UID())
+	assert.Equal(t, "/usr/bin/id", tx.Command())
+}
