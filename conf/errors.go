@@ -9,8 +9,8 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
-// Sentinel errors, to test with errors.Is. Every error from Load, Parse and
-// ParseArgs wraps one of them.
+// Sentinel errors, to test with errors.Is. Every error from Load and Parse
+// wraps one of them.
 var (
 	// ErrNotFound: the configuration file does not exist.
 	ErrNotFound = errors.New("file not found")
@@ -31,8 +31,6 @@ var (
 	ErrInvalidValue = errors.New("invalid value")
 	// ErrMissingKey: ikey, skey or host is absent or empty.
 	ErrMissingKey = errors.New("missing key")
-	// ErrArgument: a module argument ParseArgs does not understand.
-	ErrArgument = errors.New("bad module argument")
 )
 
 // errParserMismatch marks the (never expected) case where the line scanner

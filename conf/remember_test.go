@@ -44,14 +44,6 @@ func TestRememberKey(t *testing.T) {
 	}
 }
 
-func TestRememberDirArgument(t *testing.T) {
-	a, err := ParseArgs([]string{"remember_dir=/tmp/x/../state"})
-	require.NoError(t, err)
-	assert.Equal(t, "/tmp/state", a.RememberDir)
-	_, err = ParseArgs([]string{"remember_dir=state"})
-	assert.ErrorIs(t, err, ErrArgument)
-}
-
 func TestEnrollQRKey(t *testing.T) {
 	tests := []struct{ line, want string }{
 		{"", QRDark},

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -100,26 +101,26 @@ func TestDecide(t *testing.T) {
 		code    int32
 		bypass  int32 // with bypass=success
 	}{
-		{login.Allow, true, pamSuccess, pamSuccess},
-		{login.Deny, false, pamAuthErr, pamAuthErr},
-		{login.Bypass, true, pamIgnore, pamSuccess},
-		{login.UserUnknown, false, pamUserUnknown, pamUserUnknown},
-		{login.MaxTries, false, pamMaxTries, pamMaxTries},
-		{login.FailOpen, true, pamSuccess, pamSuccess},
-		{login.FailClosed, false, pamServiceErr, pamServiceErr},
-		{login.Aborted, false, pamAbort, pamAbort},
-		{login.Outcome(99), false, pamServiceErr, pamServiceErr},
+		{login.Allow, true, pamhandler.Success, pamhandler.Success},
+		{login.Deny, false, pamhandler.AuthErr, pamhandler.AuthErr},
+		{login.Bypass, true, pamhandler.Ignore, pamhandler.Success},
+		{login.UserUnknown, false, pamhandler.UserUnknown, pamhandler.UserUnknown},
+		{login.MaxTries, false, pamhandler.MaxTries, pamhandler.MaxTries},
+		{login.FailOpen, true, pamhandler.Success, pamhandler.Success},
+		{login.FailClosed, false, pamhandler.ServiceErr, pamhandler.ServiceErr},
+		{login.Aborted, false, pamhandler.Abort, pamhandler.Abort},
+		{login.Outcome(99), false, pamhandler.ServiceErr, pamhandler.ServiceErr},
 	}
 	for _, tt := range tests {
 		d := decide(login.Result{Outcome: tt.o}, false)
 		if d.allowed != tt.allowed || (!d.allowed && d.message == "") {
 			t.Errorf("decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
 		}
-		if got := pamCode(tt.o, false); got != tt.code {
-			t.Errorf("pamCode(%d, false) = %d, want %d", tt.o, got, tt.code)
+		if got := int32(pamhandler.Code(tt.o, false)); got != tt.code {
+			t.Errorf("pamhandler.Code(%d, false) = %d, want %d", tt.o, got, tt.code)
 		}
-		if got := pamCode(tt.o, true); got != tt.bypass {
-			t.Errorf("pamCode(%d, true) = %d, want %d", tt.o, got, tt.bypass)
+		if got := int32(pamhandler.Code(tt.o, true)); got != tt.bypass {
+			t.Errorf("pamhandler.Code(%d, true) = %d, want %d", tt.o, got, tt.bypass)
 		}
 	}
 }

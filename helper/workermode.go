@@ -8,40 +8,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/helper/worker"
-	"github.com/pam-duo-go/pam_duo_go/login"
+	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 )
-
-// PAM return codes (<security/_pam_types.h>).
-const (
-	pamSuccess     int32 = 0
-	pamServiceErr  int32 = 3
-	pamAuthErr     int32 = 7
-	pamUserUnknown int32 = 10
-	pamMaxTries    int32 = 11
-	pamIgnore      int32 = 25
-	pamAbort       int32 = 26
-)
-
-// pamCode maps a login outcome to the PAM result (ARCHITECTURE.md);
-// bypassSuccess is the module argument bypass=success.
-func pamCode(o login.Outcome, bypassSuccess bool) int32 {
-	return int32(o.PAMResult(bypassSuccess))
-}
-
-// workerExit is the exit status that goes with a Result: the module's
-// fallback when it did not get the R message (1 = auth error, else
-// service error).
-func workerExit(code int32) int {
-	switch code {
-	case pamSuccess, pamIgnore:
-		return 0
-	case pamAuthErr, pamMaxTries, pamUserUnknown:
-		return 1
-	}
-	return 2
-}
 
 // startTimeout bounds the wait for the module's Start message.
 const startTimeout = 30 * time.Second
@@ -65,54 +34,87 @@ func runWorker(args []string) int {
 	}
 	sanitizeEnv()
 	// The login bounds itself (login_timeout=); this only backs it up.
-	ctx, cancel := context.WithTimeout(context.Background(), conf.MaxLoginTimeout+startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), pamhandler.MaxLoginTimeout+startTimeout)
 	defer cancel()
 	return serveWorker(ctx, os.Stdin, os.Stdout)
 }
 
-// serveWorker runs one worker session: Start in, conversation, Result out.
+// serveWorker runs one worker session: Start in, pamhandler.Authenticate
+// with the conversation relayed, Result out.
 func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	c := newWorkerConv(ctx, in, out)
-	result := func(code int32, reason string) int {
+	result := func(code int, reason string) int {
 		reason = sanitize(reason, false) // the module may log it
-		_ = worker.WriteMessage(out, worker.Message{Type: worker.Result, Payload: worker.EncodeResult(code, reason)})
-		return workerExit(code)
+		_ = worker.WriteMessage(out, worker.Message{Type: worker.Result, Payload: worker.EncodeResult(int32(code), reason)})
+		return pamhandler.ExitStatus(code)
 	}
 	var first worker.Message
 	select {
 	case m, ok := <-c.msgs:
 		if !ok {
-			return result(pamServiceErr, "pam-worker: no start message: "+c.readErrText())
+			return result(pamhandler.ServiceErr, "pam-worker: no start message: "+c.readErrText())
 		}
 		first = m
 	case <-time.After(startTimeout):
-		return result(pamServiceErr, "pam-worker: no start message in time")
+		return result(pamhandler.ServiceErr, "pam-worker: no start message in time")
 	case <-ctx.Done():
-		return result(pamServiceErr, "pam-worker: no start message in time")
+		return result(pamhandler.ServiceErr, "pam-worker: no start message in time")
 	}
 	if first.Type != worker.Start {
-		return result(pamServiceErr, fmt.Sprintf("pam-worker: expected a start message, got %v", first.Type))
+		return result(pamhandler.ServiceErr, fmt.Sprintf("pam-worker: expected a start message, got %v", first.Type))
 	}
 	si, err := worker.ParseStart(first.Payload)
 	if err != nil {
-		return result(pamServiceErr, "pam-worker: "+err.Error())
+		return result(pamhandler.ServiceErr, "pam-worker: "+err.Error())
 	}
-	p, args := login.PAMLogin{
-		Args: si.Args, Silent: si.Silent, User: si.User, UID: si.UID, Service: si.Service,
-		RemoteHost: si.RHost, TTY: si.TTY, RUser: si.RUser, Command: si.Command,
-		AuthInfo: si.AuthInfo,
-	}.Params()
-	p.Conv = c
-	res := login.Authenticate(ctx, p)
+	res := pamhandler.Authenticate(ctx, startTx{si, c}, si.Args, si.Silent, nil)
 	if res.Unprompted {
 		// The module remembers it, so that a later step of the same
 		// sshd login does not push again (ARCHITECTURE.md).
 		_ = worker.WriteMessage(out, worker.Message{Type: worker.Unprompted})
 	}
-	return result(pamCode(res.Outcome, args.Bypass == conf.BypassSuccess), res.Reason)
+	return result(res.Code, res.Reason)
 }
 
-// workerConv is login.Conversation over the worker pipes: P/p prompts
+// startTx is the handler's Transaction in the worker: the PAM items as the
+// module's start message gave them, the conversation over the socket.
+type startTx struct {
+	si worker.StartInfo
+	*workerConv
+}
+
+// User is the start message's user (ParseStart requires one: the module
+// itself answers PAM_USER_UNKNOWN when pam_get_user fails).
+func (t startTx) User() (string, error) { return t.si.User, nil }
+
+// Item is a PAM item from the start message.
+func (t startTx) Item(i pamhandler.Item) string {
+	switch i {
+	case pamhandler.Service:
+		return t.si.Service
+	case pamhandler.RemoteHost:
+		return t.si.RHost
+	case pamhandler.TTY:
+		return t.si.TTY
+	}
+	return ""
+}
+
+// Env is the PAM environment the module sends: SSH_AUTH_INFO_0 only.
+func (t startTx) Env(name string) string {
+	if name == "SSH_AUTH_INFO_0" {
+		return t.si.AuthInfo
+	}
+	return ""
+}
+
+// UID is the PAM process's real uid.
+func (t startTx) UID() int { return t.si.UID }
+
+// Command is SUDO_COMMAND as the PAM process had it.
+func (t startTx) Command() string { return t.si.Command }
+
+// workerConv is the login's conversation over the worker socket: P/p prompts
 // answered by A (or X), I and E messages.
 type workerConv struct {
 	out     io.Writer

@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 )
 
 // workerProc is `login_duo_go pam-worker` driven over pipes, the way the
@@ -33,15 +37,11 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 	w.cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	w.cmd.Stderr = &w.stderr
 	var err error
-	if w.toW, err = w.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if w.fromW, err = w.cmd.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	w.toW, err = w.cmd.StdinPipe()
+	require.NoError(t, err)
+	w.fromW, err = w.cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, w.cmd.Start())
 	go func() {
 		for {
 			m, err := worker.ReadMessage(w.fromW)
@@ -63,17 +63,13 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 
 func (w *workerProc) send(t *testing.T, typ worker.Type, payload []byte) {
 	t.Helper()
-	if err := worker.WriteMessage(w.toW, worker.Message{Type: typ, Payload: payload}); err != nil {
-		t.Fatalf("send %v: %v", typ, err)
-	}
+	require.NoError(t, worker.WriteMessage(w.toW, worker.Message{Type: typ, Payload: payload}), "send %v", typ)
 }
 
 func (w *workerProc) start(t *testing.T, si worker.StartInfo) {
 	t.Helper()
 	p, err := si.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	w.send(t, worker.Start, p)
 }
 
@@ -84,11 +80,11 @@ func (w *workerProc) next(t *testing.T, limit time.Duration) worker.Message {
 	select {
 	case m, ok := <-w.msgs:
 		if !ok {
-			t.Fatalf("worker closed its output: %v; stderr: %s", <-w.rerr, w.stderr.String())
+			require.FailNow(t, "worker closed its output", "%v; stderr: %s", <-w.rerr, w.stderr.String())
 		}
 		return m
 	case <-time.After(limit):
-		t.Fatalf("no message from the worker within %v", limit)
+		require.FailNow(t, "no message from the worker", "within %v", limit)
 	}
 	return worker.Message{}
 }
@@ -104,12 +100,10 @@ func (w *workerProc) result(t *testing.T) (code int32, reason string, shown []st
 			continue
 		}
 		code, reason, err := worker.ParseResult(m.Payload)
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return code, reason, shown, w.wait(t)
 	}
-	t.Fatal("no result message")
+	require.FailNow(t, "no result message")
 	return
 }
 
@@ -123,12 +117,10 @@ func (w *workerProc) wait(t *testing.T) int {
 		if errors.As(err, &ee) {
 			return ee.ExitCode()
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		return 0
 	case <-time.After(30 * time.Second):
-		t.Fatal("worker did not exit after its result")
+		require.FailNow(t, "worker did not exit after its result")
 	}
 	return -1
 }
@@ -158,15 +150,15 @@ func TestWorkerMalformed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := startWorker(t)
 			if len(tt.raw) > 0 {
-				if _, err := w.toW.Write(tt.raw); err != nil {
-					t.Fatal(err)
-				}
+				_, err := w.toW.Write(tt.raw)
+				require.NoError(t, err)
 			}
 			w.toW.Close()
 			code, reason, shown, exit := w.result(t)
-			if code != pamServiceErr || !strings.Contains(reason, tt.reason) || exit != 2 || len(shown) != 0 {
-				t.Fatalf("result = %d %q (shown %q), exit %d; want %d with %q, exit 2", code, reason, shown, exit, pamServiceErr, tt.reason)
-			}
+			assert.EqualValues(t, pamhandler.ServiceErr, code)
+			assert.Contains(t, reason, tt.reason)
+			assert.Equal(t, 2, exit)
+			assert.Empty(t, shown)
 		})
 	}
 }
@@ -178,17 +170,15 @@ func TestWorkerRefusesNonRoot(t *testing.T) {
 	cmd.Stdin = strings.NewReader("")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "only root") {
-		t.Fatalf("pam-worker as %s: %v, output %q; want exit 2 and a refusal", u.name, err, out)
-	}
+	require.ErrorAs(t, err, &ee, "pam-worker as %s: output %q", u.name, out)
+	assert.Equal(t, 2, ee.ExitCode())
+	assert.Contains(t, string(out), "only root")
 }
 
 func mustEncode(t *testing.T, typ worker.Type, payload string) []byte {
 	t.Helper()
 	b, err := worker.Encode(worker.Message{Type: typ, Payload: []byte(payload)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return b
 }
 
@@ -206,21 +196,21 @@ func TestWorkerLogin(t *testing.T) {
 	}{
 		// Under sshd, a pending push's status comes in a prompt (sshd holds
 		// PAM_TEXT_INFO back until the next prompt); elsewhere as info.
-		{"push approved", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamSuccess, "",
+		{"push approved", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamhandler.Success, "",
 			"p:Pushed a login request to your device...\nPress Enter after you answer on your device: "},
-		{"push approved under sudo", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamSuccess, "sudo",
+		{"push approved under sudo", nil, duotest.User{Push: duotest.PushApproved()}, []string{"1"}, pamhandler.Success, "sudo",
 			"I:Pushed a login request to your device..."},
-		{"enter picks the default push", nil, duotest.User{Push: duotest.PushApproved()}, []string{""}, pamSuccess, "", ""},
-		{"passcode", nil, duotest.User{Push: duotest.PushApproved()}, []string{goodPasscode}, pamSuccess, "", ""},
-		{"push denied, one attempt", map[string]string{"prompts": "1"}, duotest.User{Push: duotest.PushDenied()}, []string{"1"}, pamMaxTries, "", ""},
-		{"push denied three times", nil, duotest.User{Push: duotest.PushDenied()}, []string{"1", "1", "1"}, pamMaxTries, "", ""},
-		{"denied by Duo", nil, duotest.User{Preauth: "deny", StatusMsg: "Access \x1b[31mdenied"}, nil, pamAuthErr, "",
+		{"enter picks the default push", nil, duotest.User{Push: duotest.PushApproved()}, []string{""}, pamhandler.Success, "", ""},
+		{"passcode", nil, duotest.User{Push: duotest.PushApproved()}, []string{goodPasscode}, pamhandler.Success, "", ""},
+		{"push denied, one attempt", map[string]string{"prompts": "1"}, duotest.User{Push: duotest.PushDenied()}, []string{"1"}, pamhandler.MaxTries, "", ""},
+		{"push denied three times", nil, duotest.User{Push: duotest.PushDenied()}, []string{"1", "1", "1"}, pamhandler.MaxTries, "", ""},
+		{"denied by Duo", nil, duotest.User{Preauth: "deny", StatusMsg: "Access \x1b[31mdenied"}, nil, pamhandler.AuthErr, "",
 			`E:Access \x1b[31mdenied`},
 		// sshd's password step: the first prompt fails; one automatic
 		// push, and the M message so the module remembers it.
-		{"conversation cannot prompt", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamSuccess, "", "M:"},
-		{"conversation fails under sudo: a cancel, no push", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamAbort, "sudo", ""},
-		{"conversation fails after an answer", nil, duotest.User{Push: duotest.PushApproved()}, []string{"999999", "X"}, pamAbort, "", ""},
+		{"conversation cannot prompt", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamhandler.Success, "", "M:"},
+		{"conversation fails under sudo: a cancel, no push", nil, duotest.User{Push: duotest.PushApproved()}, []string{"X"}, pamhandler.Abort, "sudo", ""},
+		{"conversation fails after an answer", nil, duotest.User{Push: duotest.PushApproved()}, []string{"999999", "X"}, pamhandler.Abort, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,7 +224,7 @@ func TestWorkerLogin(t *testing.T) {
 				service = "sshd"
 			}
 			w.start(t, worker.StartInfo{User: u.name, RHost: "192.0.2.10", Service: service, TTY: "ssh",
-				PID: os.Getpid(), UID: 0, Args: []string{"conf=" + env.conf}})
+				UID: 0, Args: []string{"conf=" + env.conf}})
 			answers := tt.answers
 			var shown []string
 			for range 100 {
@@ -246,9 +236,7 @@ func TestWorkerLogin(t *testing.T) {
 						shown = append(shown, string(m.Type)+":"+string(m.Payload))
 						continue
 					}
-					if len(answers) == 0 {
-						t.Fatalf("unexpected prompt %q; shown so far %q", m.Payload, shown)
-					}
+					require.NotEmpty(t, answers, "unexpected prompt %q; shown so far %q", m.Payload, shown)
 					if answers[0] == "X" {
 						w.send(t, worker.ConvFailed, nil)
 					} else {
@@ -262,39 +250,28 @@ func TestWorkerLogin(t *testing.T) {
 					shown = append(shown, "M:")
 				case worker.Result:
 					code, reason, err := worker.ParseResult(m.Payload)
-					if err != nil {
-						t.Fatal(err)
+					require.NoError(t, err)
+					require.Equal(t, tt.wantCode, code, "result %q; shown %q; auths %q", reason, shown, env.authFactors())
+					assert.Equal(t, pamhandler.ExitStatus(int(code)), w.wait(t), "exit status")
+					assert.Empty(t, answers, "prompts not shown for these answers")
+					if m := slices.Index(shown, "M:"); m >= 0 {
+						assert.EqualValues(t, pamhandler.Success, code, "the unprompted message comes only before a success; shown %q", shown)
+						assert.Equal(t, len(shown)-1, m, "the unprompted message comes last; shown %q", shown)
 					}
-					if code != tt.wantCode {
-						t.Fatalf("result %d %q, want %d; shown %q; auths %q", code, reason, tt.wantCode, shown, env.authFactors())
+					if tt.wantShow != "" {
+						assert.Contains(t, shown, tt.wantShow)
 					}
-					if exit := w.wait(t); exit != workerExit(code) {
-						t.Errorf("exit %d, want %d", exit, workerExit(code))
-					}
-					if len(answers) != 0 {
-						t.Errorf("prompts not shown for answers %q", answers)
-					}
-					if m := slices.Index(shown, "M:"); m >= 0 && (code != pamSuccess || m != len(shown)-1) {
-						t.Errorf("the unprompted message must come last and only before a success; shown %q, result %d", shown, code)
-					}
-					if tt.wantShow != "" && !slices.Contains(shown, tt.wantShow) {
-						t.Errorf("%q never shown; shown %q", tt.wantShow, shown)
-					}
-					if strings.ContainsAny(reason, "\x1b\x07\r\n") {
-						t.Errorf("unsanitized reason sent to the module: %q", reason)
-					}
+					assert.False(t, strings.ContainsAny(reason, "\x1b\x07\r\n"), "unsanitized reason sent to the module: %q", reason)
 					for _, s := range shown {
-						if strings.ContainsAny(s[2:], "\x1b\x07\r") {
-							t.Errorf("unsanitized text sent to the module: %q", s)
-						}
+						assert.False(t, strings.ContainsAny(s[2:], "\x1b\x07\r"), "unsanitized text sent to the module: %q", s)
 					}
 					t.Logf("shown: %q; reason %q", shown, reason)
 					return
 				default:
-					t.Fatalf("unexpected %v message from the worker", m.Type)
+					require.FailNow(t, "unexpected message from the worker", "%v", m.Type)
 				}
 			}
-			t.Fatal("no result after 100 messages")
+			require.FailNow(t, "no result after 100 messages")
 		})
 	}
 }
@@ -305,7 +282,7 @@ func TestWorkerBypassSuccess(t *testing.T) {
 	for _, tt := range []struct {
 		arg  string
 		want int32
-	}{{"", pamIgnore}, {"bypass=success", pamSuccess}} {
+	}{{"", pamhandler.Ignore}, {"bypass=success", pamhandler.Success}} {
 		t.Run("arg="+tt.arg, func(t *testing.T) {
 			// groups matches nobody's group: the user is outside groups.
 			env := newMockEnv(t, map[string]string{"groups": "no-such-group-xyz"})
@@ -316,12 +293,28 @@ func TestWorkerBypassSuccess(t *testing.T) {
 			w := startWorker(t)
 			w.start(t, worker.StartInfo{User: u.name, Service: "sudo", UID: 0, Args: args})
 			code, reason, shown, _ := w.result(t)
-			if code != tt.want || len(shown) != 0 {
-				t.Fatalf("result %d %q (shown %q), want %d", code, reason, shown, tt.want)
-			}
-			if len(env.mock.Requests()) != 0 {
-				t.Errorf("a user outside groups reached Duo: %d requests", len(env.mock.Requests()))
-			}
+			require.Equal(t, tt.want, code, "reason %q", reason)
+			assert.Empty(t, shown)
+			assert.Empty(t, env.mock.Requests(), "a user outside groups reached Duo")
 		})
 	}
+}
+
+// TestStartTx: the worker hands the handler the PAM items, environment and
+// process facts of the module's start message, and nothing else.
+func TestStartTx(t *testing.T) {
+	si := worker.StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sudo", TTY: "/dev/pts/3", Command: "/usr/bin/id",
+		UID: 1000, AuthInfo: "publickey ssh-ed25519 AAAA"}
+	tx := startTx{si: si}
+	user, err := tx.User()
+	require.NoError(t, err)
+	assert.Equal(t, "alice", user)
+	assert.Equal(t, "sudo", tx.Item(pamhandler.Service))
+	assert.Equal(t, "192.0.2.1", tx.Item(pamhandler.RemoteHost))
+	assert.Equal(t, "/dev/pts/3", tx.Item(pamhandler.TTY))
+	assert.Empty(t, tx.Item(pamhandler.Item(2)), "PAM_USER is not an item the handler reads through Item")
+	assert.Equal(t, "publickey ssh-ed25519 AAAA", tx.Env("SSH_AUTH_INFO_0"))
+	assert.Empty(t, tx.Env("PATH"), "the module sends no other variable")
+	assert.Equal(t, 1000, tx.UID())
+	assert.Equal(t, "/usr/bin/id", tx.Command())
 }

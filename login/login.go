@@ -93,7 +93,7 @@ type Result struct {
 type Params struct {
 	Program    string // syslog tag: "pam_duo_go" or "login_duo_go"
 	ConfigFile string // conf=FILE; "" = conf.DefaultPAMConfig
-	// ArgError is the PAM module's argument problem (conf.ParseArgs):
+	// ArgError is the PAM module's argument problem (pamhandler.ParseArgs):
 	// like a config error it refuses the login in any failmode, as
 	// duo_unix refused an unknown argument. A typo such as "config=" or a
 	// relative conf= path must not quietly use another config.
@@ -109,7 +109,6 @@ type Params struct {
 	Service    string // PAM service name
 	RemoteHost string // PAM_RHOST or SSH_CONNECTION's client address; "" for local logins
 	TTY        string
-	RUser      string
 	Command    string // the command being authorized (SUDO_COMMAND), sent with pushinfo
 	Hostname   string // local host name sent as hostname; "" = os.Hostname
 
@@ -180,41 +179,6 @@ type UserInfo struct {
 	// GroupsErr is set when the groups could not be listed. It fails the
 	// login closed only when the config has groups to check.
 	GroupsErr error
-}
-
-// PAM return codes (Linux-PAM's _pam_types.h) that outcomes map to.
-const (
-	PAMSuccess     = 0
-	PAMServiceErr  = 3
-	PAMAuthErr     = 7
-	PAMUserUnknown = 10
-	PAMMaxTries    = 11
-	PAMIgnore      = 25
-	PAMAbort       = 26
-)
-
-// PAMResult is the PAM return code for o, the table in ARCHITECTURE.md;
-// bypassSuccess is the module argument bypass=success. Both front ends
-// that answer PAM (the Go core and login_duo_go pam-worker) use it.
-func (o Outcome) PAMResult(bypassSuccess bool) int {
-	switch o {
-	case Allow, FailOpen:
-		return PAMSuccess
-	case Bypass:
-		if bypassSuccess {
-			return PAMSuccess
-		}
-		return PAMIgnore
-	case Deny:
-		return PAMAuthErr
-	case UserUnknown:
-		return PAMUserUnknown
-	case MaxTries:
-		return PAMMaxTries
-	case Aborted:
-		return PAMAbort
-	}
-	return PAMServiceErr // FailClosed, and any outcome this table does not know
 }
 
 // FailClosedMessage is the one line a user sees when a login failed

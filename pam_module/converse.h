@@ -2,6 +2,16 @@
  * converse.h: one PAM conversation message, shared by the C module
  * (pam_duo_go.c) and the Go core's cgo preamble (core/core.go), which are
  * two separate shared objects.
+ *
+ * Why not libpam's pam_prompt(3): it logs every failed conversation
+ * through pam_syslog as an error ("conversation failed", under the
+ * application's tag). A refused prompt is not an error here: sshd's
+ * password step refuses every prompt but its own (the login then goes on
+ * with one automatic push), and Ctrl-D at sudo's or su's prompt is the
+ * user cancelling. The login logs its own one line for each outcome
+ * (login.LogFields), and it must stay the only one. pam_prompt also reads
+ * a prompt answered with no response as success with no answer, where
+ * this takes it for a cancel (below).
  */
 #ifndef PAM_DUO_GO_CONVERSE_H
 #define PAM_DUO_GO_CONVERSE_H

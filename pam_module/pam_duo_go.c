@@ -48,6 +48,9 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
+#include "converse.h"
+#include "protocol.h"
+
 #ifndef PAM_DUO_GO_CORE_PATH
 #define PAM_DUO_GO_CORE_PATH "/usr/lib/x86_64-linux-gnu/pam_duo_go/pam_duo_go_core.so"
 #endif
@@ -59,13 +62,9 @@
 #define EXPORT __attribute__((visibility("default")))
 
 #define CORE_SYMBOL "pam_duo_go_core_authenticate_v2"
-/* A whole out-of-process login: login_timeout= (the worker's own bound,
- * default 300 s, 5 to 3600) plus this much for the worker to start and
- * report. */
-#define DEFAULT_LOGIN_TIMEOUT 300
-#define WORKER_SLACK_SECONDS 30
-#define MAX_PAYLOAD 65536
-#define START_MAX (MAX_PAYLOAD)
+/* A whole out-of-process login takes at most login_timeout= (the
+ * worker's own bound) plus PDG_WORKER_SLACK_SECONDS (protocol.h). */
+#define START_MAX (PDG_MAX_PAYLOAD)
 
 typedef int (*core_authenticate_fn)(pam_handle_t *, int, int, const char **, int *);
 
@@ -144,7 +143,7 @@ static void parse_options(int argc, const char **argv, struct options *o)
 
 	o->exec = 0;
 	o->debug = 0;
-	o->login_timeout = DEFAULT_LOGIN_TIMEOUT;
+	o->login_timeout = PDG_LOGIN_TIMEOUT_DEFAULT;
 	o->core = PAM_DUO_GO_CORE_PATH;
 	o->helper = PAM_DUO_GO_HELPER_PATH;
 	for (i = 0; i < argc; i++) {
@@ -161,16 +160,12 @@ static void parse_options(int argc, const char **argv, struct options *o)
 			long v = strtol(argv[i] + 14, &end, 10);
 
 			/* out of range or not a number: the default (the worker reports it) */
-			if (end != argv[i] + 14 && *end == '\0' && v >= 5 && v <= 3600)
+			if (end != argv[i] + 14 && *end == '\0' && v >= PDG_LOGIN_TIMEOUT_MIN && v <= PDG_LOGIN_TIMEOUT_MAX)
 				o->login_timeout = v;
 		}
 		/* every other argument is the core's or the worker's to check */
 	}
 }
-
-/* ---- conversation ---------------------------------------------------- */
-
-#include "converse.h"
 
 /* ---- the worker path ------------------------------------------------- */
 
@@ -215,9 +210,9 @@ static int io_full(int fd, void *buf, size_t n, double deadline, int writing)
 
 static int send_message(int fd, char type, const char *payload, size_t len, double deadline)
 {
-	unsigned char h[5];
+	unsigned char h[PDG_HEADER_LEN];
 
-	if (len > MAX_PAYLOAD)
+	if (len > PDG_MAX_PAYLOAD)
 		return -1;
 	h[0] = (unsigned char)type;
 	h[1] = (unsigned char)(len >> 24);
@@ -229,17 +224,17 @@ static int send_message(int fd, char type, const char *payload, size_t len, doub
 	return len == 0 ? 0 : io_full(fd, (void *)payload, len, deadline, 1);
 }
 
-/* recv_message reads one message into buf (MAX_PAYLOAD + 1 bytes) and
+/* recv_message reads one message into buf (PDG_MAX_PAYLOAD + 1 bytes) and
  * NUL-terminates it. */
 static int recv_message(int fd, char *type, char *buf, size_t *len, double deadline)
 {
-	unsigned char h[5];
+	unsigned char h[PDG_HEADER_LEN];
 	uint32_t n;
 
 	if (io_full(fd, h, sizeof h, deadline, 0) != 0)
 		return -1;
 	n = ((uint32_t)h[1] << 24) | ((uint32_t)h[2] << 16) | ((uint32_t)h[3] << 8) | h[4];
-	if (n > MAX_PAYLOAD)
+	if (n > PDG_MAX_PAYLOAD)
 		return -1;
 	if (n > 0 && io_full(fd, buf, n, deadline, 0) != 0)
 		return -1;
@@ -355,11 +350,6 @@ static int reset_limit(const struct worker_limit *l)
 	return setrlimit(l->resource, &rl);
 }
 
-/* Exit statuses of the worker child before the exec (the module logs
- * them). */
-#define WORKER_EXIT_SETUP 126
-#define WORKER_EXIT_EXEC 127
-
 /* close_from closes every fd >= lowfd: close_range(2) when the kernel has
  * it (Linux 5.9), else one by one up to limit. */
 static void close_from(int lowfd, int limit)
@@ -423,7 +413,7 @@ static void exec_worker(int sock, const char *helper)
 	 * could point it at a config of their own), so become root fully:
 	 * then the user can no longer signal it either. */
 	if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
-		_exit(WORKER_EXIT_SETUP);
+		_exit(PDG_WORKER_EXIT_SETUP);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL); /* fails harmlessly for SIGKILL, SIGSTOP and gaps */
 	sigemptyset(&none);
@@ -434,15 +424,15 @@ static void exec_worker(int sock, const char *helper)
 	if (maxfd < 4096 || maxfd > 65536)
 		maxfd = maxfd < 4096 ? 4096 : 65536;
 	if (geteuid() == 0 && isolate_worker() != 0)
-		_exit(WORKER_EXIT_SETUP);
+		_exit(PDG_WORKER_EXIT_SETUP);
 	if (dup2(sock, 0) < 0 || dup2(sock, 1) < 0)
-		_exit(WORKER_EXIT_SETUP);
+		_exit(PDG_WORKER_EXIT_SETUP);
 	fd = open("/dev/null", O_WRONLY);
 	if (fd < 0 || dup2(fd, 2) < 0)
-		_exit(WORKER_EXIT_SETUP);
+		_exit(PDG_WORKER_EXIT_SETUP);
 	close_from(3, maxfd);
 	execve(helper, worker_argv, worker_env);
-	_exit(WORKER_EXIT_EXEC);
+	_exit(PDG_WORKER_EXIT_EXEC);
 }
 
 static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv,
@@ -452,7 +442,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	const char *user = NULL, *command, *authinfo;
 	size_t len = 0;
 	int sv[2], i, status, rc = PAM_SERVICE_ERR, have_result = 0;
-	double deadline = now_seconds() + (double)(o->login_timeout + WORKER_SLACK_SECONDS);
+	double deadline = now_seconds() + (double)(o->login_timeout + PDG_WORKER_SLACK_SECONDS);
 	pid_t pid;
 
 	if (o->debug)
@@ -463,18 +453,17 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 		return PAM_USER_UNKNOWN;
 
 	start = malloc(START_MAX);
-	buf = malloc(MAX_PAYLOAD + 1);
+	buf = malloc(PDG_MAX_PAYLOAD + 1);
 	if (start == NULL || buf == NULL)
 		goto out;
-	/* SUDO_COMMAND as found: the worker's login package uses it only for
-	 * sudo* services (login.SudoCommand, the one place of that rule). */
+	/* SUDO_COMMAND as found: the worker reads it only for sudo*
+	 * services (internal/pamhandler, the one place of that rule). The
+	 * start message carries no ruser and no pid: nothing read them. */
 	command = getenv("SUDO_COMMAND");
-	snprintf(num, sizeof num, "%ld", (long)getpid());
 	if (add_field(start, &len, "user", user) || add_field(start, &len, "rhost", item(pamh, PAM_RHOST)) ||
 	    add_field(start, &len, "service", item(pamh, PAM_SERVICE)) ||
 	    add_field(start, &len, "tty", item(pamh, PAM_TTY)) ||
-	    add_field(start, &len, "ruser", item(pamh, PAM_RUSER)) ||
-	    (command && add_field(start, &len, "command", command)) || add_field(start, &len, "pid", num)) {
+	    (command && add_field(start, &len, "command", command))) {
 		log_tagged(pamh, LOG_ERR, "worker start message too large");
 		goto out;
 	}
@@ -508,7 +497,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	}
 	close(sv[1]);
 
-	if (send_message(sv[0], 'S', start, len, deadline) != 0) {
+	if (send_message(sv[0], PDG_MSG_START, start, len, deadline) != 0) {
 		log_tagged(pamh, LOG_ERR, "worker did not take the start message");
 	} else {
 		for (;;) {
@@ -521,29 +510,29 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 				log_tagged(pamh, LOG_ERR, "worker ended or timed out without a result");
 				break;
 			}
-			if (type == 'R' && n >= 4) {
+			if (type == PDG_MSG_RESULT && n >= 4) {
 				rc = (int)(((uint32_t)(unsigned char)buf[0] << 24) | ((uint32_t)(unsigned char)buf[1] << 16) |
 					   ((uint32_t)(unsigned char)buf[2] << 8) | (unsigned char)buf[3]);
 				have_result = 1;
 				break;
 			}
-			if (type == 'M') { /* allowed without a prompt: see struct mark */
+			if (type == PDG_MSG_UNPROMPTED) { /* allowed without a prompt: see struct mark */
 				*unprompted = 1;
 				continue;
 			}
-			if (type == 'I' || type == 'E') { /* PAM_SILENT: the worker is quiet */
-				converse(pamh, type == 'I' ? PAM_TEXT_INFO : PAM_ERROR_MSG, buf, NULL);
+			if (type == PDG_MSG_INFO || type == PDG_MSG_ERROR) { /* PAM_SILENT: the worker is quiet */
+				converse(pamh, type == PDG_MSG_INFO ? PAM_TEXT_INFO : PAM_ERROR_MSG, buf, NULL);
 				continue;
 			}
-			if (type != 'P' && type != 'p') {
+			if (type != PDG_MSG_PROMPT_ECHO_OFF && type != PDG_MSG_PROMPT_ECHO_ON) {
 				log_tagged(pamh, LOG_ERR, "worker sent an unknown message type 0x%02x", (unsigned char)type);
 				break;
 			}
-			crc = converse(pamh, type == 'P' ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON, buf, &answer);
-			if (crc == PAM_SUCCESS && strlen(answer) <= MAX_PAYLOAD) {
-				crc = send_message(sv[0], 'A', answer, strlen(answer), deadline);
+			crc = converse(pamh, type == PDG_MSG_PROMPT_ECHO_OFF ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON, buf, &answer);
+			if (crc == PAM_SUCCESS && strlen(answer) <= PDG_MAX_PAYLOAD) {
+				crc = send_message(sv[0], PDG_MSG_ANSWER, answer, strlen(answer), deadline);
 			} else {
-				crc = send_message(sv[0], 'X', "", 0, deadline);
+				crc = send_message(sv[0], PDG_MSG_CONV_FAILED, "", 0, deadline);
 			}
 			if (answer != NULL) {
 				explicit_bzero(answer, strlen(answer));
@@ -566,8 +555,8 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 		}
 	}
 	if (!have_result) {
-		rc = (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1) ? PAM_AUTH_ERR : PAM_SERVICE_ERR;
-		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SETUP)
+		rc = (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == PDG_WORKER_EXIT_DENIED) ? PAM_AUTH_ERR : PAM_SERVICE_ERR;
+		if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == PDG_WORKER_EXIT_SETUP)
 			log_tagged(pamh, LOG_ERR, "could not isolate the worker (session, limits, scheduling); returning %s",
 				   pam_strerror(pamh, rc));
 		else
@@ -575,7 +564,7 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	}
 out:
 	if (buf != NULL) {
-		explicit_bzero(buf, MAX_PAYLOAD + 1);
+		explicit_bzero(buf, PDG_MAX_PAYLOAD + 1);
 		free(buf);
 	}
 	free(start);

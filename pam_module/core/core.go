@@ -55,33 +55,17 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 	"github.com/pam-duo-go/pam_duo_go/login"
-)
-
-// PAM return codes used here. The outcome table is login.PAMResult; the
-// constants below fail to compile if its codes ever differ from libpam's.
-const (
-	pamServiceErr  = C.PAM_SERVICE_ERR
-	pamUserUnknown = C.PAM_USER_UNKNOWN
-)
-
-const (
-	_ = uint(C.PAM_SUCCESS-login.PAMSuccess) + uint(login.PAMSuccess-C.PAM_SUCCESS)
-	_ = uint(C.PAM_SERVICE_ERR-login.PAMServiceErr) + uint(login.PAMServiceErr-C.PAM_SERVICE_ERR)
-	_ = uint(C.PAM_AUTH_ERR-login.PAMAuthErr) + uint(login.PAMAuthErr-C.PAM_AUTH_ERR)
-	_ = uint(C.PAM_USER_UNKNOWN-login.PAMUserUnknown) + uint(login.PAMUserUnknown-C.PAM_USER_UNKNOWN)
-	_ = uint(C.PAM_MAXTRIES-login.PAMMaxTries) + uint(login.PAMMaxTries-C.PAM_MAXTRIES)
-	_ = uint(C.PAM_IGNORE-login.PAMIgnore) + uint(login.PAMIgnore-C.PAM_IGNORE)
-	_ = uint(C.PAM_ABORT-login.PAMAbort) + uint(login.PAMAbort-C.PAM_ABORT)
 )
 
 func main() {}
 
 // pam_duo_go_core_authenticate_v2 is the core's one entry point, called by
-// the C module's pam_sm_authenticate. *unprompted is set to 1 when the
-// login was allowed with an automatic push because the conversation could
-// not prompt (login.Result.Unprompted); the module remembers that.
+// the C module's pam_sm_authenticate: pamhandler.Authenticate on the live
+// PAM handle. *unprompted is set to 1 when the login was allowed with an
+// automatic push because the conversation could not prompt
+// (pamhandler.Result.Unprompted); the module remembers that.
 //
 //export pam_duo_go_core_authenticate_v2
 func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char, unprompted *C.int) (rc C.int) {
@@ -90,76 +74,28 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 	// pam_syslog would log under the application's name ("sshd[PID]:
 	// pam_duo_go(sshd:auth): ...") and `journalctl -t pam_duo_go` would
 	// miss the in-process lines.
-	logger := login.NewSyslog("pam_duo_go")
+	logger := login.NewSyslog(pamhandler.Program)
 	defer logger.Close()
 	defer func() {
 		if r := recover(); r != nil {
 			logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
 				User: h.item(C.PAM_USER), RemoteHost: h.item(C.PAM_RHOST), Service: h.item(C.PAM_SERVICE), Cause: "internal",
 				Reason: fmt.Sprintf("internal error: %v", r)}))
-			rc = pamServiceErr
+			rc = C.PAM_SERVICE_ERR
 		}
 	}()
 	args := make([]string, int(argc))
 	for i := range args {
 		args[i] = C.GoString(C.arg_at((**C.char)(unsafe.Pointer(argv)), C.int(i)))
 	}
-	code, up := authenticate(h, logger, args, flags&C.PAM_SILENT != 0)
-	if up && unprompted != nil {
+	res := pamhandler.Authenticate(context.Background(), h, args, flags&C.PAM_SILENT != 0, logger)
+	if res.Unprompted && unprompted != nil {
 		*unprompted = 1
 	}
-	return C.int(code)
+	return C.int(res.Code)
 }
 
-// authenticate runs the login and maps its outcome to a PAM result; the
-// flag is login.Result.Unprompted. silent is PAM_SILENT (see
-// login.PAMLogin.Params).
-func authenticate(h handle, logger login.Logger, argv []string, silent bool) (int, bool) {
-	service := h.item(C.PAM_SERVICE)
-	var cuser *C.char
-	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
-		logger.Log(syslog.LOG_WARNING, "unknown-user "+login.LogFields(login.LogLine{
-			RemoteHost: h.item(C.PAM_RHOST), Service: service, Reason: "no user name from PAM"}))
-		return pamUserUnknown, false
-	}
-	p, args := login.PAMLogin{
-		Args:       argv,
-		Silent:     silent,
-		User:       C.GoString(cuser),
-		UID:        os.Getuid(),
-		Service:    service,
-		RemoteHost: h.item(C.PAM_RHOST),
-		TTY:        h.item(C.PAM_TTY),
-		RUser:      h.item(C.PAM_RUSER),
-		Command:    sudoCommand(service),
-		AuthInfo:   h.env("SSH_AUTH_INFO_0"),
-	}.Params()
-	p.Conv, p.Log = h, logger
-	res := login.Authenticate(context.Background(), p)
-	return res.Outcome.PAMResult(args.Bypass == conf.BypassSuccess), res.Unprompted
-}
-
-// sudoCommand is the command a sudo login authorizes: SUDO_COMMAND when
-// the process has it, else the sudo process's command line; "" for any
-// service that is not sudo's (login.SudoCommand: elsewhere SUDO_COMMAND
-// is whatever the caller put in the environment).
-func sudoCommand(service string) string {
-	if !login.IsSudoService(service) {
-		return ""
-	}
-	name := C.CString("SUDO_COMMAND")
-	defer C.free(unsafe.Pointer(name))
-	if v := C.c_getenv(name); v != nil {
-		return login.SudoCommand(service, C.GoString(v))
-	}
-	b, err := os.ReadFile("/proc/self/cmdline")
-	if err != nil {
-		return ""
-	}
-	return login.SudoCommand(service, strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " ")))
-}
-
-// handle is the live PAM handle: the login's Conversation.
+// handle is the live PAM handle: the handler's Transaction.
 type handle struct {
 	pamh *C.pam_handle_t
 }
@@ -171,8 +107,38 @@ func (h handle) item(t C.int) string {
 	return ""
 }
 
-// env is a variable of the PAM environment (pam_getenv); "" when unset.
-func (h handle) env(name string) string {
+// User is pam_get_user(3).
+func (h handle) User() (string, error) {
+	var cuser *C.char
+	if rc := C.get_user(h.pamh, &cuser); rc != C.PAM_SUCCESS || cuser == nil {
+		return "", fmt.Errorf("pam_get_user: %s", pamError(rc))
+	}
+	return C.GoString(cuser), nil
+}
+
+// Item is pam_get_item(3) of a string item.
+func (h handle) Item(i pamhandler.Item) string { return h.item(C.int(i)) }
+
+// UID is this process's real uid: the core runs only under real uid 0.
+func (h handle) UID() int { return os.Getuid() }
+
+// Command is the command a sudo login authorizes: SUDO_COMMAND when the
+// process has it, else the sudo process's command line.
+func (h handle) Command() string {
+	name := C.CString("SUDO_COMMAND")
+	defer C.free(unsafe.Pointer(name))
+	if v := C.c_getenv(name); v != nil {
+		return C.GoString(v)
+	}
+	b, err := os.ReadFile("/proc/self/cmdline")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// Env is a variable of the PAM environment (pam_getenv); "" when unset.
+func (h handle) Env(name string) string {
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
 	if v := C.c_pam_getenv(h.pamh, cname); v != nil {
@@ -205,7 +171,7 @@ func (h handle) Prompt(_ context.Context, msg string, echo bool) (string, error)
 }
 
 // Info shows PAM_TEXT_INFO. PAM_SILENT is handled by the flow, as quiet
-// (see authenticate).
+// (see pamhandler).
 func (h handle) Info(_ context.Context, msg string) error {
 	_, err := h.converse(C.PAM_TEXT_INFO, msg)
 	return err

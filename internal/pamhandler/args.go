@@ -1,11 +1,15 @@
-package conf
+package pamhandler
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
 )
 
 // Module modes (the mode= argument).
@@ -23,7 +27,7 @@ const (
 // Args are the PAM module's arguments (the words after the module path in
 // a /etc/pam.d file).
 type Args struct {
-	Conf   string // conf=FILE: the configuration file (absolute); DefaultPAMConfig when not given
+	Conf   string // conf=FILE: the configuration file (absolute); conf.DefaultPAMConfig when not given
 	Debug  bool   // debug: log more detail (duo_unix)
 	Quiet  bool   // quiet: show the user fewer informational messages (pam_duo_go's; duo_unix has no such argument)
 	Mode   string // mode=auto|exec; ModeAuto when not given
@@ -47,6 +51,10 @@ const (
 	MaxLoginTimeout     = time.Hour
 )
 
+// ErrArgument is wrapped by every error of ParseArgs: a module argument it
+// does not understand, or one with a bad value.
+var ErrArgument = errors.New("bad module argument")
+
 // ParseArgs reads the module arguments: duo_unix's conf=FILE and debug,
 // and pam_duo_go's quiet, mode=, core=, helper=, bypass=, login_timeout=
 // and remember_dir= (for tests). When an
@@ -57,11 +65,11 @@ const (
 // refuses the login for such an error (login.Params.ArgError), as
 // duo_unix did.
 func ParseArgs(argv []string) (Args, error) {
-	a := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
+	a := Args{Conf: conf.DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
 	var errs []error
 	bad := func(arg, why string) {
 		a.Unknown = append(a.Unknown, arg)
-		errs = append(errs, newDetail(ErrArgument, fmt.Sprintf("module argument %q: %s", clip(arg, 200), why)))
+		errs = append(errs, &argError{msg: fmt.Sprintf("module argument %q: %s", clip(arg, 200), why)})
 	}
 	for _, arg := range argv {
 		name, value, hasValue := strings.Cut(arg, "=")
@@ -118,7 +126,32 @@ func ParseArgs(argv []string) (Args, error) {
 			bad(arg, "unknown (known: conf=FILE, debug, quiet, mode=auto|exec, core=PATH, helper=PATH, bypass=ignore|success, login_timeout=SECONDS, remember_dir=PATH)")
 		}
 	}
-	return a, joinErrors(errs)
+	switch len(errs) {
+	case 0:
+		return a, nil
+	case 1:
+		return a, errs[0]
+	}
+	return a, errors.Join(errs...)
+}
+
+// argError is one bad argument: its text, matched by errors.Is to
+// ErrArgument without repeating ErrArgument's text.
+type argError struct{ msg string }
+
+func (e *argError) Error() string { return e.msg }
+func (e *argError) Unwrap() error { return ErrArgument }
+
+// clip shortens s for quoting in a message, on a rune boundary.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // absPath returns p cleaned when it is an absolute path without control

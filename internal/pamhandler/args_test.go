@@ -1,15 +1,17 @@
-package conf
+package pamhandler
 
 import (
-	"errors"
-	"reflect"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pam-duo-go/pam_duo_go/conf"
 )
 
 func TestParseArgs(t *testing.T) {
-	def := Args{Conf: DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
+	def := Args{Conf: conf.DefaultPAMConfig, Mode: ModeAuto, Bypass: BypassIgnore, LoginTimeout: DefaultLoginTimeout}
 	with := func(f func(*Args)) Args {
 		a := def
 		f(&a)
@@ -55,27 +57,47 @@ func TestParseArgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseArgs(tt.argv)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %+v, want %+v", got, tt.want)
+			assert.Equal(t, tt.want, got)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
 			}
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Errorf("unexpected error %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrArgument)):
-				t.Errorf("error %v, want ErrArgument with %q", err, tt.wantErr)
-			case err != nil && strings.ContainsAny(err.Error(), "\x1b"):
-				t.Errorf("error %q carries a control character", err)
-			}
+			require.ErrorIs(t, err, ErrArgument)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.NotContains(t, err.Error(), "\x1b", "an error carries a control character")
 		})
 	}
 }
 
 func TestParseArgsSeveralBad(t *testing.T) {
 	a, err := ParseArgs([]string{"nope", "mode=x", "debug"})
-	if !a.Debug || len(a.Unknown) != 2 {
-		t.Errorf("got %+v", a)
+	assert.True(t, a.Debug)
+	assert.Len(t, a.Unknown, 2)
+	require.ErrorIs(t, err, ErrArgument)
+	assert.Contains(t, err.Error(), `"nope"`, "the error names both arguments")
+	assert.Contains(t, err.Error(), `"mode=x"`, "the error names both arguments")
+}
+
+// TestRememberDirArgument came from conf/remember_test.go with ParseArgs.
+func TestRememberDirArgument(t *testing.T) {
+	a, err := ParseArgs([]string{"remember_dir=/tmp/x/../state"})
+	require.NoError(t, err)
+	assert.Equal(t, "/tmp/state", a.RememberDir)
+	_, err = ParseArgs([]string{"remember_dir=state"})
+	assert.ErrorIs(t, err, ErrArgument)
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"short", 200, "short"},
+		{"abcdef", 3, "abc..."},
+		{"aé", 2, "a..."}, // é is two bytes: never cut inside it
 	}
-	if err == nil || !strings.Contains(err.Error(), `"nope"`) || !strings.Contains(err.Error(), `"mode=x"`) {
-		t.Errorf("error %v must name both arguments", err)
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, clip(tt.s, tt.max), "%q", tt.s)
 	}
 }

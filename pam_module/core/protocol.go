@@ -1,0 +1,59 @@
+package main
+
+// The constants pam_module/protocol.h shares with the C module, checked
+// against Go's at compile time: each line below overflows uint, and the
+// core fails to build, when the two sides differ.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/..
+#include <security/pam_appl.h>
+#include "protocol.h"
+*/
+import "C"
+
+import (
+	"time"
+
+	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
+)
+
+// The worker protocol (helper/worker).
+const (
+	_ = uint(C.PDG_HEADER_LEN-worker.HeaderLen) + uint(worker.HeaderLen-C.PDG_HEADER_LEN)
+	_ = uint(C.PDG_MAX_PAYLOAD-worker.MaxPayload) + uint(worker.MaxPayload-C.PDG_MAX_PAYLOAD)
+	_ = uint(C.PDG_MSG_START-int(worker.Start)) + uint(int(worker.Start)-C.PDG_MSG_START)
+	_ = uint(C.PDG_MSG_ANSWER-int(worker.Answer)) + uint(int(worker.Answer)-C.PDG_MSG_ANSWER)
+	_ = uint(C.PDG_MSG_CONV_FAILED-int(worker.ConvFailed)) + uint(int(worker.ConvFailed)-C.PDG_MSG_CONV_FAILED)
+	_ = uint(C.PDG_MSG_PROMPT_ECHO_OFF-int(worker.PromptEchoOff)) + uint(int(worker.PromptEchoOff)-C.PDG_MSG_PROMPT_ECHO_OFF)
+	_ = uint(C.PDG_MSG_PROMPT_ECHO_ON-int(worker.PromptEchoOn)) + uint(int(worker.PromptEchoOn)-C.PDG_MSG_PROMPT_ECHO_ON)
+	_ = uint(C.PDG_MSG_INFO-int(worker.Info)) + uint(int(worker.Info)-C.PDG_MSG_INFO)
+	_ = uint(C.PDG_MSG_ERROR-int(worker.Error)) + uint(int(worker.Error)-C.PDG_MSG_ERROR)
+	_ = uint(C.PDG_MSG_UNPROMPTED-int(worker.Unprompted)) + uint(int(worker.Unprompted)-C.PDG_MSG_UNPROMPTED)
+	_ = uint(C.PDG_MSG_RESULT-int(worker.Result)) + uint(int(worker.Result)-C.PDG_MSG_RESULT)
+)
+
+// The worker's exit statuses and the bounds of login_timeout=
+// (internal/pamhandler).
+const (
+	_ = uint(C.PDG_WORKER_EXIT_ALLOWED-pamhandler.ExitAllowed) + uint(pamhandler.ExitAllowed-C.PDG_WORKER_EXIT_ALLOWED)
+	_ = uint(C.PDG_WORKER_EXIT_DENIED-pamhandler.ExitDenied) + uint(pamhandler.ExitDenied-C.PDG_WORKER_EXIT_DENIED)
+	_ = uint(C.PDG_WORKER_EXIT_FAILED-pamhandler.ExitFailed) + uint(pamhandler.ExitFailed-C.PDG_WORKER_EXIT_FAILED)
+	_ = uint(C.PDG_LOGIN_TIMEOUT_DEFAULT-int(pamhandler.DefaultLoginTimeout/time.Second)) + uint(int(pamhandler.DefaultLoginTimeout/time.Second)-C.PDG_LOGIN_TIMEOUT_DEFAULT)
+	_ = uint(C.PDG_LOGIN_TIMEOUT_MIN-int(pamhandler.MinLoginTimeout/time.Second)) + uint(int(pamhandler.MinLoginTimeout/time.Second)-C.PDG_LOGIN_TIMEOUT_MIN)
+	_ = uint(C.PDG_LOGIN_TIMEOUT_MAX-int(pamhandler.MaxLoginTimeout/time.Second)) + uint(int(pamhandler.MaxLoginTimeout/time.Second)-C.PDG_LOGIN_TIMEOUT_MAX)
+)
+
+// The PAM return codes and items of internal/pamhandler are libpam's.
+const (
+	_ = uint(C.PAM_SUCCESS-pamhandler.Success) + uint(pamhandler.Success-C.PAM_SUCCESS)
+	_ = uint(C.PAM_SERVICE_ERR-pamhandler.ServiceErr) + uint(pamhandler.ServiceErr-C.PAM_SERVICE_ERR)
+	_ = uint(C.PAM_AUTH_ERR-pamhandler.AuthErr) + uint(pamhandler.AuthErr-C.PAM_AUTH_ERR)
+	_ = uint(C.PAM_USER_UNKNOWN-pamhandler.UserUnknown) + uint(pamhandler.UserUnknown-C.PAM_USER_UNKNOWN)
+	_ = uint(C.PAM_MAXTRIES-pamhandler.MaxTries) + uint(pamhandler.MaxTries-C.PAM_MAXTRIES)
+	_ = uint(C.PAM_IGNORE-pamhandler.Ignore) + uint(pamhandler.Ignore-C.PAM_IGNORE)
+	_ = uint(C.PAM_ABORT-pamhandler.Abort) + uint(pamhandler.Abort-C.PAM_ABORT)
+	_ = uint(C.PAM_SERVICE-int(pamhandler.Service)) + uint(int(pamhandler.Service)-C.PAM_SERVICE)
+	_ = uint(C.PAM_TTY-int(pamhandler.TTY)) + uint(int(pamhandler.TTY)-C.PAM_TTY)
+	_ = uint(C.PAM_RHOST-int(pamhandler.RemoteHost)) + uint(int(pamhandler.RemoteHost)-C.PAM_RHOST)
+)
