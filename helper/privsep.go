@@ -64,7 +64,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -396,7 +396,7 @@ func (c *duoChildClient) roundTrip(ctx context.Context, call *childCall) (*child
 	if err != nil {
 		return nil, fmt.Errorf("duo child: encode %s: %w", call.Method, err)
 	}
-	err = worker.WriteMessage(c.toC, worker.Message{Type: worker.Call, Payload: payload})
+	err = wire.WriteMessage(c.toC, wire.Message{Type: wire.Call, Payload: payload})
 	clear(payload)
 	if err != nil {
 		return nil, c.fail(&duo.TransportError{Op: call.Method, Err: childGone(err)})
@@ -443,7 +443,7 @@ func (c *duoChildClient) fail(err error) error {
 // readReply reads messages until the Reply, passing Debug lines on.
 func (c *duoChildClient) readReply(method string) (*childReply, error) {
 	for range 1000 {
-		m, err := worker.ReadMessage(c.fromC)
+		m, err := wire.ReadMessage(c.fromC)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
@@ -451,11 +451,11 @@ func (c *duoChildClient) readReply(method string) (*childReply, error) {
 			return nil, &duo.TransportError{Op: method, Err: childGone(err)}
 		}
 		switch m.Type {
-		case worker.Debug:
+		case wire.Debug:
 			if c.debug != nil {
 				c.debug(string(m.Payload))
 			}
-		case worker.Reply:
+		case wire.Reply:
 			var r childReply
 			if err := json.Unmarshal(m.Payload, &r); err != nil {
 				return nil, &duo.ResponseError{Op: method, Err: fmt.Errorf("duo child: bad reply: %w", err)}
@@ -503,12 +503,12 @@ func serveDuoChild(ctx context.Context, in io.Reader, w io.Writer) int {
 	out := &lockedWriter{w: w} // replies and the client's debug lines
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	calls := make(chan worker.Message)
+	calls := make(chan wire.Message)
 	go func() {
 		defer close(calls)
 		defer cancel() // the parent went away: abandon the call in flight
 		for {
-			m, err := worker.ReadMessage(in)
+			m, err := wire.ReadMessage(in)
 			if err != nil {
 				return
 			}
@@ -521,13 +521,13 @@ func serveDuoChild(ctx context.Context, in io.Reader, w io.Writer) int {
 	}()
 	send := func(r *childReply) bool {
 		payload, err := json.Marshal(r)
-		if err == nil && len(payload) > worker.MaxPayload {
+		if err == nil && len(payload) > wire.MaxPayload {
 			payload, err = json.Marshal(&childReply{Err: &wireError{Kind: "response", Message: "reply too large for the pipe"}})
 		}
 		if err != nil {
 			return false
 		}
-		return worker.WriteMessage(out, worker.Message{Type: worker.Reply, Payload: payload}) == nil
+		return wire.WriteMessage(out, wire.Message{Type: wire.Reply, Payload: payload}) == nil
 	}
 	var client *duo.Client
 	defer func() {
@@ -536,7 +536,7 @@ func serveDuoChild(ctx context.Context, in io.Reader, w io.Writer) int {
 		}
 	}()
 	for {
-		var m worker.Message
+		var m wire.Message
 		var ok bool
 		select {
 		case m, ok = <-calls:
@@ -549,7 +549,7 @@ func serveDuoChild(ctx context.Context, in io.Reader, w io.Writer) int {
 		var call childCall
 		err := json.Unmarshal(m.Payload, &call)
 		m.Wipe()
-		if err != nil || m.Type != worker.Call {
+		if err != nil || m.Type != wire.Call {
 			send(&childReply{Err: &wireError{Kind: "other", Message: "bad call"}})
 			return 1
 		}
@@ -639,7 +639,7 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 // debugLine sends a Debug message to the parent.
 func debugLine(out io.Writer, line string) {
-	_ = worker.WriteMessage(out, worker.Message{Type: worker.Debug, Payload: []byte(clipText(line, worker.MaxPayload))})
+	_ = wire.WriteMessage(out, wire.Message{Type: wire.Debug, Payload: []byte(clipText(line, wire.MaxPayload))})
 }
 
 // handleCall runs one Duo call within the time the parent gave it.

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
@@ -342,12 +342,12 @@ func TestSetuidLogin(t *testing.T) {
 	})
 
 	t.Run("setuid pam-worker refuses a non-root caller", func(t *testing.T) {
-		start, err := (worker.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
+		start, err := (wire.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var in bytes.Buffer
-		if err := worker.WriteMessage(&in, worker.Message{Type: worker.Start, Payload: start}); err != nil {
+		if err := wire.WriteMessage(&in, wire.Message{Type: wire.Start, Payload: start}); err != nil {
 			t.Fatal(err)
 		}
 		out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, "pam-worker")
@@ -458,7 +458,7 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in bytes.Buffer
-	if err := worker.WriteMessage(&in, worker.Message{Type: worker.Call, Payload: hello}); err != nil {
+	if err := wire.WriteMessage(&in, wire.Message{Type: wire.Call, Payload: hello}); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, childCommand)
@@ -466,8 +466,8 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 		t.Fatalf("duo-child exit %d; stderr %q", exit, errOut)
 	}
 	r := strings.NewReader(out)
-	m, err := worker.ReadMessage(r)
-	if err != nil || m.Type != worker.Debug {
+	m, err := wire.ReadMessage(r)
+	if err != nil || m.Type != wire.Debug {
 		t.Fatalf("first message %v %q, %v; want the debug line", m.Type, m.Payload, err)
 	}
 	// Run directly, the child has the test's environment, so its
@@ -477,7 +477,7 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	if !strings.HasPrefix(string(m.Payload), want) {
 		t.Fatalf("child says %q, want %q", m.Payload, want)
 	}
-	if m, err := worker.ReadMessage(r); err != nil || m.Type != worker.Reply {
+	if m, err := wire.ReadMessage(r); err != nil || m.Type != wire.Reply {
 		t.Fatalf("second message %v, %v; want the init reply", m.Type, err)
 	}
 }

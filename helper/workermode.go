@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -75,10 +75,10 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	c := newWorkerConv(ctx, in, out)
 	result := func(code int32, reason string) int {
 		reason = sanitize(reason, false) // the module may log it
-		_ = worker.WriteMessage(out, worker.Message{Type: worker.Result, Payload: worker.EncodeResult(code, reason)})
+		_ = wire.WriteMessage(out, wire.Message{Type: wire.Result, Payload: wire.EncodeResult(code, reason)})
 		return workerExit(code)
 	}
-	var first worker.Message
+	var first wire.Message
 	select {
 	case m, ok := <-c.msgs:
 		if !ok {
@@ -90,10 +90,10 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	case <-ctx.Done():
 		return result(pamServiceErr, "pam-worker: no start message in time")
 	}
-	if first.Type != worker.Start {
+	if first.Type != wire.Start {
 		return result(pamServiceErr, fmt.Sprintf("pam-worker: expected a start message, got %v", first.Type))
 	}
-	si, err := worker.ParseStart(first.Payload)
+	si, err := wire.ParseStart(first.Payload)
 	if err != nil {
 		return result(pamServiceErr, "pam-worker: "+err.Error())
 	}
@@ -107,7 +107,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	if res.Unprompted {
 		// The module remembers it, so that a later step of the same
 		// sshd login does not push again (ARCHITECTURE.md).
-		_ = worker.WriteMessage(out, worker.Message{Type: worker.Unprompted})
+		_ = wire.WriteMessage(out, wire.Message{Type: wire.Unprompted})
 	}
 	return result(pamCode(res.Outcome, args.Bypass == conf.BypassSuccess), res.Reason)
 }
@@ -116,16 +116,16 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 // answered by A (or X), I and E messages.
 type workerConv struct {
 	out     io.Writer
-	msgs    chan worker.Message // messages from the module, closed at EOF or error
-	readErr error               // why msgs was closed; read after it is
+	msgs    chan wire.Message // messages from the module, closed at EOF or error
+	readErr error             // why msgs was closed; read after it is
 }
 
 func newWorkerConv(ctx context.Context, in io.Reader, out io.Writer) *workerConv {
-	c := &workerConv{out: out, msgs: make(chan worker.Message)}
+	c := &workerConv{out: out, msgs: make(chan wire.Message)}
 	go func() {
 		defer close(c.msgs)
 		for {
-			m, err := worker.ReadMessage(in)
+			m, err := wire.ReadMessage(in)
 			if err != nil {
 				c.readErr = err
 				return
@@ -151,9 +151,9 @@ func (c *workerConv) readErrText() string {
 
 // Prompt sends P (echo off) or p (echo on) and waits for A or X.
 func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
-	t := worker.PromptEchoOff
+	t := wire.PromptEchoOff
 	if echo {
-		t = worker.PromptEchoOn
+		t = wire.PromptEchoOn
 	}
 	if err := c.send(t, msg); err != nil {
 		return "", err
@@ -165,9 +165,9 @@ func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string,
 		}
 		defer m.Wipe()
 		switch m.Type {
-		case worker.Answer:
+		case wire.Answer:
 			return string(m.Payload), nil
-		case worker.ConvFailed:
+		case wire.ConvFailed:
 			return "", errConvFailed
 		}
 		return "", fmt.Errorf("pam-worker: expected an answer, got %v", m.Type)
@@ -177,12 +177,12 @@ func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string,
 }
 
 // Info sends an I message.
-func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(worker.Info, msg) }
+func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(wire.Info, msg) }
 
 // Error sends an E message.
-func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(worker.Error, msg) }
+func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(wire.Error, msg) }
 
-func (c *workerConv) send(t worker.Type, msg string) error {
-	msg = clipText(sanitize(msg, true), worker.MaxPayload)
-	return worker.WriteMessage(c.out, worker.Message{Type: t, Payload: []byte(msg)})
+func (c *workerConv) send(t wire.Type, msg string) error {
+	msg = clipText(sanitize(msg, true), wire.MaxPayload)
+	return wire.WriteMessage(c.out, wire.Message{Type: t, Payload: []byte(msg)})
 }
