@@ -18,6 +18,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamstack"
+	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -118,7 +119,7 @@ func parseCheckArgs(args []string) (checkArgs, error) {
 		case strings.HasPrefix(arg, "-c") || strings.HasPrefix(arg, "-u"):
 			opt, val = arg[:2], arg[2:]
 		default:
-			return checkArgs{}, fmt.Errorf("unexpected argument %q", sanitize(clipText(arg, 64), false))
+			return checkArgs{}, fmt.Errorf("unexpected argument %q", sanitize.String(sanitize.Clip(arg, 64), false))
 		}
 		if opt == "-c" {
 			a.configFile, configGiven = val, true
@@ -356,12 +357,12 @@ func checkFile(ctx context.Context, configFile, user string) *fileCheck {
 	fc := &fileCheck{}
 	usedBy, owners := configRule(configFile)
 	cfg, err := conf.LoadOwned(configFile, owners...)
-	c := &configReport{File: sanitize(configFile, false), UsedBy: usedBy, Errors: []string{}, Warnings: []string{}}
+	c := &configReport{File: sanitize.String(configFile, false), UsedBy: usedBy, Errors: []string{}, Warnings: []string{}}
 	fc.Config = c
 	if cfg != nil {
 		fc.skey = cfg.SKey
 		for _, warning := range cfg.Warnings {
-			c.Warnings = append(c.Warnings, sanitize(warning, false))
+			c.Warnings = append(c.Warnings, sanitize.String(warning, false))
 		}
 	}
 	if err == nil && usedBy == "pam_duo_go" {
@@ -371,13 +372,13 @@ func checkFile(ctx context.Context, configFile, user string) *fileCheck {
 	}
 	if err != nil {
 		for _, line := range errorLines(err) {
-			c.Errors = append(c.Errors, sanitize(line, false))
+			c.Errors = append(c.Errors, sanitize.String(line, false))
 		}
 		fc.Exit = checkBadConfig
 		return fc
 	}
 	c.Valid = true
-	d := &duoReport{Host: sanitize(cfg.Host, false), Proxy: sanitize(cfg.HTTPProxy, false)}
+	d := &duoReport{Host: sanitize.String(cfg.Host, false), Proxy: sanitize.String(cfg.HTTPProxy, false)}
 	fc.Duo = d
 	client, err := duo.New(duo.Options{
 		IKey: cfg.IKey, SKey: cfg.SKey, Host: cfg.Host,
@@ -385,13 +386,13 @@ func checkFile(ctx context.Context, configFile, user string) *fileCheck {
 		UserAgent: userAgent(),
 	})
 	if err != nil {
-		d.Error, d.Failure = sanitize(err.Error(), false), "setup"
+		d.Error, d.Failure = sanitize.String(err.Error(), false), "setup"
 		fc.Exit = checkBadConfig
 		return fc
 	}
 	defer client.Close()
 	if _, err := client.Check(ctx); err != nil {
-		d.Error = sanitize(err.Error(), false)
+		d.Error = sanitize.String(err.Error(), false)
 		fc.Exit, d.Failure, d.Advice = classifyDuoFailure(err)
 		return fc
 	}
@@ -514,20 +515,20 @@ const (
 // groups, GECOS: the login's own functions) and, when Duo applies, runs
 // preauth and reports what they would be offered.
 func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user string) *userReport {
-	u := &userReport{Name: sanitize(user, false), Devices: []deviceReport{}}
+	u := &userReport{Name: sanitize.String(user, false), Devices: []deviceReport{}}
 	info, err := login.LookupUser(user)
 	if err != nil {
 		if login.IsUnknownUser(err) {
 			u.Local, u.Note = localUnknown, "no such local user: the login refuses it (PAM_USER_UNKNOWN) without asking Duo"
 		} else {
-			u.Local, u.Note = localLookupFailed, "the account could not be looked up: the login refuses (PAM_SERVICE_ERR): "+sanitize(err.Error(), false)
+			u.Local, u.Note = localLookupFailed, "the account could not be looked up: the login refuses (PAM_SERVICE_ERR): "+sanitize.String(err.Error(), false)
 		}
 		return u
 	}
 	applies, err := login.DuoApplies(cfg, info)
 	switch {
 	case err != nil:
-		u.Local, u.Note = localLookupFailed, "the user's groups could not be read and groups is set: the login refuses (PAM_SERVICE_ERR): "+sanitize(err.Error(), false)
+		u.Local, u.Note = localLookupFailed, "the user's groups could not be read and groups is set: the login refuses (PAM_SERVICE_ERR): "+sanitize.String(err.Error(), false)
 		return u
 	case !applies:
 		u.Local, u.Note = localBypass, "outside groups: Duo does not apply; the module returns PAM_IGNORE (PAM_SUCCESS with bypass=success) and login_duo_go lets the user in, without asking Duo"
@@ -538,7 +539,7 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 	if name, ok := login.DuoUsername(cfg, info); ok {
 		duoUser = name
 		if name != user {
-			u.DuoUser = sanitize(name, false)
+			u.DuoUser = sanitize.String(name, false)
 		}
 	}
 	failmode := "open"
@@ -552,13 +553,13 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 	})
 	if err != nil {
 		u.err = err
-		u.Error = sanitize(err.Error(), false)
+		u.Error = sanitize.String(err.Error(), false)
 		_, u.Failure, u.Advice = classifyDuoFailure(err)
 		return u
 	}
 	u.PreauthOK = true
-	u.Result = sanitize(pre.Result, false)
-	u.StatusMsg = sanitize(pre.StatusMsg, false)
+	u.Result = sanitize.String(pre.Result, false)
+	u.StatusMsg = sanitize.String(pre.StatusMsg, false)
 	switch pre.Result {
 	case duo.ResultAllow:
 		u.Note = "the user would be let in without a second factor (bypass)"
@@ -566,7 +567,7 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 		u.Note = "the user would be denied"
 	case duo.ResultEnroll:
 		u.Note = "the user is not enrolled"
-		u.EnrollPortalURL = sanitize(pre.EnrollPortalURL, false)
+		u.EnrollPortalURL = sanitize.String(pre.EnrollPortalURL, false)
 	}
 	for _, d := range pre.Devices {
 		name := d.DisplayName
@@ -575,19 +576,19 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 		}
 		caps := make([]string, 0, len(d.Capabilities))
 		for _, c := range d.Capabilities {
-			caps = append(caps, sanitize(c, false))
+			caps = append(caps, sanitize.String(c, false))
 		}
-		u.Devices = append(u.Devices, deviceReport{ID: sanitize(d.Device, false), Type: sanitize(d.Type, false),
-			Name: sanitize(name, false), Capabilities: caps})
+		u.Devices = append(u.Devices, deviceReport{ID: sanitize.String(d.Device, false), Type: sanitize.String(d.Type, false),
+			Name: sanitize.String(name, false), Capabilities: caps})
 	}
 	u.VerifiedPush = pre.VerificationCode != ""
 	if pre.Prompt != nil {
 		for _, line := range strings.Split(strings.TrimRight(pre.Prompt.Text, "\n"), "\n") {
-			u.Menu = append(u.Menu, sanitize(line, false))
+			u.Menu = append(u.Menu, sanitize.String(line, false))
 		}
 		u.Factors = map[string]string{}
 		for k, v := range pre.Prompt.Factors {
-			u.Factors[sanitize(k, false)] = sanitize(v, false)
+			u.Factors[sanitize.String(k, false)] = sanitize.String(v, false)
 		}
 	}
 	return u
@@ -658,19 +659,19 @@ func classifyDuoFailure(err error) (int, string, string) {
 // checkPAM lints the PAM configuration directory dir.
 func checkPAM(dir string, opt pamstack.Options) *checkReport {
 	rep := &checkReport{Schema: 1}
-	p := &pamStackReport{Dir: sanitize(dir, false), Findings: []pamstack.Finding{}}
+	p := &pamStackReport{Dir: sanitize.String(dir, false), Findings: []pamstack.Finding{}}
 	rep.PAMStack = p
 	rep.lines = p.text
 	found, err := pamstack.Lint(dir, opt)
 	if err != nil {
-		p.Error = sanitize(err.Error(), false)
+		p.Error = sanitize.String(err.Error(), false)
 		rep.Exit = checkPAMStack
 		return rep
 	}
 	for _, f := range found {
-		f.File, f.Message, f.Fix = sanitize(f.File, false), sanitize(f.Message, false), sanitize(f.Fix, false)
+		f.File, f.Message, f.Fix = sanitize.String(f.File, false), sanitize.String(f.Message, false), sanitize.String(f.Fix, false)
 		for i, s := range f.Services {
-			f.Services[i] = sanitize(s, false)
+			f.Services[i] = sanitize.String(s, false)
 		}
 		p.Findings = append(p.Findings, f)
 		if f.Severity == pamstack.SevError {

@@ -17,6 +17,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 	"github.com/pam-duo-go/pam_duo_go/internal/remember"
+	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -87,7 +88,7 @@ func parseLoginArgs(args []string) (loginOptions, error) {
 				}
 				j = len(a)
 			default:
-				return o, fmt.Errorf("%w: invalid option -- '%s'", errUsage, sanitize(string(c), false))
+				return o, fmt.Errorf("%w: invalid option -- '%s'", errUsage, sanitize.String(string(c), false))
 			}
 		}
 	}
@@ -103,7 +104,7 @@ func remoteAddress(sshConnection, hostFlag string) string {
 			return f[0]
 		}
 	}
-	return clipText(strings.TrimSpace(hostFlag), 255)
+	return sanitize.Clip(strings.TrimSpace(hostFlag), 255)
 }
 
 // syslogLogger writes to syslog (facility authpriv), debug lines too.
@@ -120,7 +121,7 @@ func (l syslogLogger) Log(severity syslog.Priority, line string) {
 	if l.w == nil {
 		return
 	}
-	line = sanitize(line, false)
+	line = sanitize.String(line, false)
 	switch severity {
 	case syslog.LOG_DEBUG:
 		_ = l.w.Debug(line)
@@ -138,7 +139,7 @@ type stderrLogger struct{ w io.Writer }
 
 // Log writes "[priority] line".
 func (l stderrLogger) Log(severity syslog.Priority, line string) {
-	fmt.Fprintf(l.w, "[%d] %s\n", severity, sanitize(line, false))
+	fmt.Fprintf(l.w, "[%d] %s\n", severity, sanitize.String(line, false))
 }
 
 // loginExit is what runLogin does once the flow has decided.
@@ -174,9 +175,9 @@ func decide(res login.Result, showCause bool) loginExit {
 func failClosedMessage(res login.Result, showCause bool) string {
 	switch {
 	case showCause && res.Cause == login.CauseConfig:
-		return "Access denied: the Duo configuration cannot be used: " + sanitize(strings.TrimPrefix(res.Reason, "config: "), true)
+		return "Access denied: the Duo configuration cannot be used: " + sanitize.String(strings.TrimPrefix(res.Reason, "config: "), true)
 	case showCause && res.Cause == login.CauseLocal:
-		return "Access denied: the account could not be looked up: " + sanitize(strings.TrimPrefix(res.Reason, "user lookup: "), false)
+		return "Access denied: the account could not be looked up: " + sanitize.String(strings.TrimPrefix(res.Reason, "user lookup: "), false)
 	}
 	return login.FailClosedMessage(res.Cause)
 }
@@ -325,7 +326,7 @@ func runLogin(args []string) int {
 		Log:          logger,
 	}
 	if pw := os.Getenv("SSH_TTY"); pw != "" {
-		params.TTY = clipText(pw, 255)
+		params.TTY = sanitize.Clip(pw, 255)
 	}
 	if command != nil {
 		params.Command = *command

@@ -64,6 +64,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -639,7 +640,7 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 // debugLine sends a Debug message to the parent.
 func debugLine(out io.Writer, line string) {
-	_ = wire.WriteMessage(out, wire.Message{Type: wire.Debug, Payload: []byte(clipText(line, wire.MaxPayload))})
+	_ = wire.WriteMessage(out, wire.Message{Type: wire.Debug, Payload: []byte(sanitize.Clip(line, wire.MaxPayload))})
 }
 
 // handleCall runs one Duo call within the time the parent gave it.
@@ -662,7 +663,7 @@ func handleCall(ctx context.Context, client *duo.Client, call *childCall) *child
 		// The parent's context bounds the probe (TimeoutMS).
 		err = client.Probe(ctx, childLifetime)
 	default:
-		err = fmt.Errorf("unknown call %q", clipText(call.Method, 32))
+		err = fmt.Errorf("unknown call %q", sanitize.Clip(call.Method, 32))
 	}
 	r.Err = toWireError(err)
 	return &r

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,7 +64,7 @@ func (t *terminal) Prompt(ctx context.Context, msg string, echo bool) (string, e
 	if t.in < 0 {
 		return "", errNoTerminal
 	}
-	if _, err := io.WriteString(t.out, sanitize(msg, true)); err != nil {
+	if _, err := io.WriteString(t.out, sanitize.String(msg, true)); err != nil {
 		return "", fmt.Errorf("write prompt: %w", err)
 	}
 	if !echo {
@@ -78,13 +79,13 @@ func (t *terminal) Prompt(ctx context.Context, msg string, echo bool) (string, e
 
 // Info shows an informational line on stderr.
 func (t *terminal) Info(_ context.Context, msg string) error {
-	_, err := io.WriteString(t.errOut, sanitize(msg, true)+"\n")
+	_, err := io.WriteString(t.errOut, sanitize.String(msg, true)+"\n")
 	return err
 }
 
 // Error shows an error line on stderr.
 func (t *terminal) Error(_ context.Context, msg string) error {
-	_, err := io.WriteString(t.errOut, sanitize(msg, true)+"\n")
+	_, err := io.WriteString(t.errOut, sanitize.String(msg, true)+"\n")
 	return err
 }
 

@@ -69,30 +69,6 @@ func TestRemoteAddress(t *testing.T) {
 	}
 }
 
-func TestSanitize(t *testing.T) {
-	tests := []struct {
-		in   string
-		keep bool
-		want string
-	}{
-		{"plain text", false, "plain text"},
-		{"line1\nline2", true, "line1\nline2"},
-		{"line1\nline2", false, `line1\x0aline2`},
-		{"\x1b[2J\x07", true, `\x1b[2J\x07`},
-		{"tab\there", false, "tab\there"},
-		{"cr\r", true, `cr\x0d`},
-		{"del\x7f", true, `del\x7f`},
-		{"c1 \u009b", true, `c1 \xc2\x9b`},
-		{"bad \xff utf8", true, `bad \xff utf8`},
-		{"accents é ✓", true, "accents é ✓"},
-	}
-	for _, tt := range tests {
-		if got := sanitize(tt.in, tt.keep); got != tt.want {
-			t.Errorf("sanitize(%q, %v) = %q, want %q", tt.in, tt.keep, got, tt.want)
-		}
-	}
-}
-
 func TestDecide(t *testing.T) {
 	tests := []struct {
 		o       login.Outcome

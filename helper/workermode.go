@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -74,7 +75,7 @@ func runWorker(args []string) int {
 func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	c := newWorkerConv(ctx, in, out)
 	result := func(code int32, reason string) int {
-		reason = sanitize(reason, false) // the module may log it
+		reason = sanitize.String(reason, false) // the module may log it
 		_ = wire.WriteMessage(out, wire.Message{Type: wire.Result, Payload: wire.EncodeResult(code, reason)})
 		return workerExit(code)
 	}
@@ -183,6 +184,6 @@ func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(w
 func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(wire.Error, msg) }
 
 func (c *workerConv) send(t wire.Type, msg string) error {
-	msg = clipText(sanitize(msg, true), wire.MaxPayload)
+	msg = sanitize.Clip(sanitize.String(msg, true), wire.MaxPayload)
 	return wire.WriteMessage(c.out, wire.Message{Type: t, Payload: []byte(msg)})
 }

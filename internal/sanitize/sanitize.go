@@ -1,4 +1,8 @@
-package main
+// Package sanitize makes untrusted text (from Duo, the config, the
+// environment or the command line) safe to show on a terminal or write to
+// a log, and clips text at a rune boundary. It is login_duo_go's escaping,
+// moved as it was from the helper's main package.
+package sanitize
 
 import (
 	"fmt"
@@ -7,11 +11,11 @@ import (
 	"unicode/utf8"
 )
 
-// sanitize makes text from Duo, the config or the environment safe to show
+// String makes text from Duo, the config or the environment safe to show
 // on a terminal: control characters (C0, DEL, C1), other non-printable
 // runes and invalid UTF-8 become \xNN escapes. Newlines are kept when
 // keepNewlines is set (menus span lines); tabs are always kept.
-func sanitize(s string, keepNewlines bool) string {
+func String(s string, keepNewlines bool) string {
 	clean := true
 	for _, r := range s {
 		if !safeRune(r, keepNewlines) {
@@ -50,8 +54,8 @@ func safeRune(r rune, keepNewlines bool) bool {
 	}
 }
 
-// clipText shortens s to at most n bytes (on a rune boundary).
-func clipText(s string, n int) string {
+// Clip shortens s to at most n bytes (on a rune boundary).
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
