@@ -19,6 +19,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamstack"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -64,11 +65,11 @@ type checkArgs struct {
 func runCheck(args []string) int {
 	// Setuid root must not let anyone read files they could not read:
 	// normal file permissions decide.
-	if err := dropToReal(); err != nil {
+	if err := setuid.DropToReal(); err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go check: couldn't drop privileges: %v\n", err)
 		return checkBadConfig
 	}
-	sanitizeEnv()
+	setuid.SanitizeEnv()
 	a, err := parseCheckArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go check: %v\n%s", err, usageText)

@@ -18,6 +18,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -190,7 +191,7 @@ func failClosedMessage(res login.Result, showCause bool) string {
 const loginService = "login_duo_go"
 
 func runLogin(args []string) int {
-	userEnv := sanitizeEnv()
+	userEnv := setuid.SanitizeEnv()
 	die := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "login_duo_go: "+format+"\n", a...)
 		return 1
@@ -204,37 +205,37 @@ func runLogin(args []string) int {
 		fmt.Printf("login_duo_go %s\n", version)
 		return 0
 	}
-	start := currentIDs()
+	start := setuid.Current()
 	// Installed setuid (or setgid), -c and -f would let a caller choose
 	// what the privileged process reads and whom Duo is asked about: only
 	// root may. A plain binary runs with the caller's own rights and reads
 	// only what the caller can, so anyone may, as with duo_unix (Duo's
 	// shared-account setup: a non-setuid login_duo, a config the account
 	// owns, command="login_duo -f alice" in authorized_keys).
-	setuid := start.euid != start.ruid || start.egid != start.rgid
-	if (opts.config != "" || opts.duoUser != "") && setuid && start.ruid != 0 {
-		_ = dropToReal()
+	setUID := start.EUID != start.RUID || start.EGID != start.RGID
+	if (opts.config != "" || opts.duoUser != "") && setUID && start.RUID != 0 {
+		_ = setuid.DropToReal()
 		return die("Only root may specify -c or -f")
 	}
-	privileged := start.euid == 0
+	privileged := start.EUID == 0
 	// -d shows the config's values (host, ikey, what the flow decided):
 	// on the terminal only for root, or for anyone running a copy that is
 	// not setuid (they can read the file anyway). A setuid helper's other
 	// callers get the debug lines in the system log.
-	debugOnTerminal := opts.debug && (start.ruid == 0 || !setuid)
+	debugOnTerminal := opts.debug && (start.RUID == 0 || !setUID)
 	if debugOnTerminal {
 		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
 	}
 	if !privileged {
 		// Installed setuid to some other account, or not setuid: run as
 		// the caller, with the caller's rights.
-		if err := dropToReal(); err != nil {
+		if err := setuid.DropToReal(); err != nil {
 			return die("couldn't drop privileges: %v", err)
 		}
 	}
-	me, err := passwd.LookupUID(start.ruid)
+	me, err := passwd.LookupUID(start.RUID)
 	if err != nil {
-		_ = dropToReal()
+		_ = setuid.DropToReal()
 		return die("Who are you? %v", err)
 	}
 	configFile := defaultConfig
@@ -271,7 +272,7 @@ func runLogin(args []string) int {
 	// one: without it the login is refused in any failmode.
 	if privileged {
 		if _, err := lookupServiceAccount(); err != nil {
-			_ = dropToReal()
+			_ = setuid.DropToReal()
 			if logger == nil {
 				logger = newSyslogLogger()
 			}
@@ -302,7 +303,7 @@ func runLogin(args []string) int {
 		envPasscode = os.Getenv("DUO_PASSCODE")
 	}
 	os.Unsetenv("DUO_PASSCODE")
-	userEnv = envWithout(userEnv, "DUO_PASSCODE")
+	userEnv = setuid.EnvWithout(userEnv, "DUO_PASSCODE")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer stop()
@@ -316,7 +317,7 @@ func runLogin(args []string) int {
 		ConfigOwners: owners,
 		Debug:        opts.debug, // lines go to logger: the terminal or syslog
 		User:         duoUser,
-		UID:          start.ruid,
+		UID:          start.RUID,
 		Service:      loginService,
 		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
 		Headless:     headless,
@@ -348,7 +349,7 @@ func runLogin(args []string) int {
 			}
 			c, err := spawnDuoChild(ctx, cfg, debug)
 			// Whatever happened, root is no longer needed.
-			if derr := dropToReal(); derr != nil {
+			if derr := setuid.DropToReal(); derr != nil {
 				fmt.Fprintf(os.Stderr, "login_duo_go: couldn't drop privileges: %v\n", derr)
 				os.Exit(1)
 			}
@@ -373,7 +374,7 @@ func runLogin(args []string) int {
 	if child != nil {
 		child.shutdown()
 	}
-	if err := dropToReal(); err != nil {
+	if err := setuid.DropToReal(); err != nil {
 		return die("couldn't drop privileges: %v", err)
 	}
 	// A signal (Ctrl-C, the connection hanging up) cancels the login: the
@@ -385,7 +386,7 @@ func runLogin(args []string) int {
 		res = login.Result{Outcome: login.Aborted, Reason: "interrupted by a signal"}
 	}
 
-	d := decide(res, start.ruid == 0 || !setuid)
+	d := decide(res, start.RUID == 0 || !setUID)
 	if !d.allowed {
 		fmt.Fprintf(os.Stderr, "%s\n", d.message)
 		return 1

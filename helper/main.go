@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,7 +63,7 @@ pam-worker is run by the pam_duo_go PAM module (root only).
 `
 
 func main() {
-	if err := ensureStdFDs(); err != nil {
+	if err := setuid.EnsureStdFDs(); err != nil {
 		// Nowhere safe to write to: exit quietly.
 		os.Exit(1)
 	}

@@ -55,7 +55,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -65,6 +64,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -139,28 +139,6 @@ func configOwners() []int {
 		return nil
 	}
 	return []int{uid}
-}
-
-// selfPath returns the absolute path of this binary, checked to be owned by
-// root and not writable by group or others (it is about to be run with a
-// service account's credentials by root).
-func selfPath() (string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("find own binary: %w", err)
-	}
-	if !filepath.IsAbs(exe) {
-		return "", fmt.Errorf("own binary %q: not an absolute path", exe)
-	}
-	fi, err := os.Stat(exe)
-	if err != nil {
-		return "", fmt.Errorf("own binary: %w", err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
-		return "", fmt.Errorf("own binary %s must be owned by root and not writable by group or others", exe)
-	}
-	return exe, nil
 }
 
 // childInit is the first call: what the child needs to reach Duo. The CA
@@ -263,7 +241,7 @@ type duoChildClient struct {
 // startDuoChild starts the Duo child as acct and sends it cfg. It must be
 // called with root privileges. It does not drop the parent's privileges.
 func startDuoChild(ctx context.Context, cfg *conf.Config, acct serviceAccount, debug func(string)) (*duoChildClient, error) {
-	exe, err := selfPath()
+	exe, err := setuid.SelfPath()
 	if err != nil {
 		return nil, err
 	}
@@ -479,18 +457,18 @@ func runDuoChild(args []string) int {
 	}
 	// The exec of this setuid binary made us euid 0 again: go back to the
 	// real ids (the service account) before anything else.
-	start := currentIDs()
-	if start.euid == 0 {
+	start := setuid.Current()
+	if start.EUID == 0 {
 		if err := syscall.Setgroups(nil); err != nil {
 			fmt.Fprintf(os.Stderr, "login_duo_go duo-child: %v\n", err)
 			return 1
 		}
 	}
-	if err := dropTo(start.ruid, start.rgid, nil); err != nil {
+	if err := setuid.DropTo(start.RUID, start.RGID, nil); err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go duo-child: drop privileges: %v\n", err)
 		return 1
 	}
-	if start.ruid == 0 {
+	if start.RUID == 0 {
 		fmt.Fprintln(os.Stderr, "login_duo_go duo-child: refusing to run as root")
 		return 1
 	}
@@ -566,7 +544,7 @@ func serveDuoChild(ctx context.Context, in io.Reader, w io.Writer) int {
 				return 1
 			}
 			if call.Init.Debug {
-				debugLine(out, "duo child: running as "+currentIDs().String()+"; GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
+				debugLine(out, "duo child: running as "+setuid.Current().String()+"; GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
 			}
 			if !send(&childReply{}) {
 				return 1

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/internal/remember"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
 
 // rememberCommand is the subcommand of the remember keeper.
@@ -46,7 +47,7 @@ type rememberKeeper struct {
 // startRememberKeeper starts the keeper (as root: real, effective and
 // saved uid 0) for approvals of user in login mode's service.
 func startRememberKeeper(user string) (*rememberKeeper, error) {
-	exe, err := selfPath()
+	exe, err := setuid.SelfPath()
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +117,11 @@ func (k *rememberKeeper) close() {
 // in login mode's service only.
 func runRememberSave(args []string) int {
 	if len(args) != 1 || os.Getuid() != 0 || os.Geteuid() != 0 {
-		_ = dropToReal()
+		_ = setuid.DropToReal()
 		fmt.Fprint(os.Stderr, "login_duo_go remember-save: for login_duo_go's own use\n")
 		return 64
 	}
-	sanitizeEnv()
+	setuid.SanitizeEnv()
 	got := make(chan []byte, 1)
 	go func() {
 		b, _ := io.ReadAll(io.LimitReader(os.Stdin, maxKeeperInput+1))

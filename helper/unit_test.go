@@ -162,14 +162,6 @@ func TestWireErrorKeepsTypes(t *testing.T) {
 	}
 }
 
-func TestEnvWithout(t *testing.T) {
-	env := []string{"A=1", "DUO_PASSCODE=123456", "B=2", "DUO_PASSCODE_X=keep"}
-	got := strings.Join(envWithout(env, "DUO_PASSCODE"), " ")
-	if got != "A=1 B=2 DUO_PASSCODE_X=keep" {
-		t.Fatalf("envWithout = %q", got)
-	}
-}
-
 func TestErrorLines(t *testing.T) {
 	err := errors.Join(errors.New("line 3: unknown key \"foo\""), fmt.Errorf("wrapped: %w", errors.New("a\nb")))
 	got := strings.Join(errorLines(err), "|")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -60,11 +61,11 @@ func runWorker(args []string) int {
 	// A setuid start by someone else must not read config files (or
 	// anything named by conf=) as root on their behalf.
 	if os.Getuid() != 0 {
-		_ = dropToReal()
+		_ = setuid.DropToReal()
 		fmt.Fprint(os.Stderr, "login_duo_go pam-worker: only root (the pam_duo_go module) may run the worker\n")
 		return 2
 	}
-	sanitizeEnv()
+	setuid.SanitizeEnv()
 	// The login bounds itself (login_timeout=); this only backs it up.
 	ctx, cancel := context.WithTimeout(context.Background(), conf.MaxLoginTimeout+startTimeout)
 	defer cancel()
