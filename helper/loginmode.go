@@ -19,6 +19,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
+	"github.com/pam-duo-go/pam_duo_go/internal/tty"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -254,7 +255,7 @@ func runLogin(args []string) int {
 	} else if hasOriginalCommand {
 		command = &originalCommand
 	}
-	headless := hasOriginalCommand || !isTerminal(0)
+	headless := hasOriginalCommand || !tty.IsTerminal(0)
 
 	var debug func(string)
 	var logger login.Logger
@@ -308,7 +309,7 @@ func runLogin(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer stop()
 
-	term := openTerminal()
+	term := tty.Open()
 	defer term.Close()
 
 	params := login.Params{
