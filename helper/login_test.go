@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/ptytest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
@@ -219,7 +220,7 @@ func TestLoginInteractive(t *testing.T) {
 func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	needLoginRoot(t)
 	e2e.EnsureServiceAccount(t)
-	acct, err := lookupServiceAccount()
+	acct, err := privsep.LookupAccount(privsepUser)
 	if err != nil {
 		t.Fatal(err)
 	}

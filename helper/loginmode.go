@@ -16,17 +16,44 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/internal/tty"
 	"github.com/pam-duo-go/pam_duo_go/login"
+	"os/user"
+	"strconv"
 )
 
 // defaultConfig is login mode's config file; packagers and tests may move
 // it with -ldflags "-X main.defaultConfig=PATH". No environment variable
 // changes it.
 var defaultConfig = conf.DefaultLoginConfig
+
+// privsepUser is the service account the Duo child runs as
+// (privsep.LookupAccount); set at build time with
+// -ldflags "-X main.privsepUser=NAME".
+var privsepUser = "_pam_duo_go"
+
+// legacyConfigOwner may own login_duo.conf besides root: duo_unix's
+// documentation had it owned by sshd (0600).
+const legacyConfigOwner = "sshd"
+
+// configOwners lists the uids besides root that may own login_duo_go's
+// config: sshd's when it exists, because duo_unix's documentation had
+// login_duo.conf owned by it.
+func configOwners() []int {
+	u, err := user.Lookup(legacyConfigOwner)
+	if err != nil {
+		return nil
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil || uid == 0 {
+		return nil
+	}
+	return []int{uid}
+}
 
 // motdFile is printed after a successful interactive login when motd=yes.
 const motdFile = "/etc/motd"
@@ -272,7 +299,7 @@ func runLogin(args []string) int {
 	// The Duo child runs as its own system account, never as a shared
 	// one: without it the login is refused in any failmode.
 	if privileged {
-		if _, err := lookupServiceAccount(); err != nil {
+		if _, err := privsep.LookupAccount(privsepUser); err != nil {
 			_ = setuid.DropToReal()
 			if logger == nil {
 				logger = newSyslogLogger()
@@ -342,7 +369,7 @@ func runLogin(args []string) int {
 		}
 	}
 
-	var child *duoChildClient
+	var child *privsep.Client
 	if privileged {
 		params.NewClient = func(cfg *conf.Config) (login.DuoAPI, error) {
 			if child != nil {
@@ -373,7 +400,7 @@ func runLogin(args []string) int {
 		keeper.close()
 	}
 	if child != nil {
-		child.shutdown()
+		child.Shutdown()
 	}
 	if err := setuid.DropToReal(); err != nil {
 		return die("couldn't drop privileges: %v", err)
@@ -408,12 +435,12 @@ func localGroups(pw *passwd.Entry, duoName string) (*login.UserInfo, error) {
 }
 
 // spawnDuoChild starts the Duo child as the service account.
-func spawnDuoChild(ctx context.Context, cfg *conf.Config, debug func(string)) (*duoChildClient, error) {
-	acct, err := lookupServiceAccount()
+func spawnDuoChild(ctx context.Context, cfg *conf.Config, debug func(string)) (*privsep.Client, error) {
+	acct, err := privsep.LookupAccount(privsepUser)
 	if err != nil {
 		return nil, err
 	}
-	return startDuoChild(ctx, cfg, acct, debug)
+	return privsep.Start(ctx, cfg, acct, debug)
 }
 
 // printMotd copies the start of motdFile to w; a missing file is fine.

@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
 
@@ -79,8 +80,8 @@ func run(args []string) int {
 			return runWorker(args[1:])
 		case "check":
 			return runCheck(args[1:])
-		case childCommand:
-			return runDuoChild(args[1:])
+		case privsep.ChildCommand:
+			return privsep.RunChild(args[1:], userAgent())
 		case rememberCommand:
 			return runRememberSave(args[1:])
 		case "--help":

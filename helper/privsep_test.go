@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
@@ -154,7 +155,7 @@ func TestSetuidLogin(t *testing.T) {
 	needRoot(t)
 	u := testUser(t)
 	e2e.EnsureServiceAccount(t)
-	acct, err := lookupServiceAccount()
+	acct, err := privsep.LookupAccount(privsepUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +422,7 @@ func TestDuoChildRunsAsServiceAccount(t *testing.T) {
 	if err := runBounded(cmd); err != nil || out.String() != "ok\n" {
 		t.Fatalf("%v, stdout %q; stderr:\n%s", err, out.String(), errb.String())
 	}
-	// GOMAXPROCS=1 from childEnv: one P, fewer threads (bench figures).
+	// GOMAXPROCS=1 from privsep.Env: one P, fewer threads (bench figures).
 	want := "duo child: running as uid=" + itoa3(uid) + " gid=" + itoa3(gid) + " groups=[]; GOMAXPROCS=1\n"
 	if !strings.Contains(errb.String(), want) {
 		t.Fatalf("stderr lacks %q:\n%s", want, errb.String())
@@ -451,8 +452,9 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	needRoot(t)
 	u := testUser(t)
 	bin := installSetuid(t, suidDir(t))
-	hello, err := json.Marshal(&childCall{Method: "init", Init: &childInit{
-		IKey: "DIXXXXXXXXXXXXXXXXXX", SKey: strings.Repeat("s", 40), Host: "127.0.0.1:9", Debug: true,
+	// The init call as the parent sends it (privsep's wire format).
+	hello, err := json.Marshal(map[string]any{"Method": "init", "Init": map[string]any{
+		"IKey": "DIXXXXXXXXXXXXXXXXXX", "SKey": strings.Repeat("s", 40), "Host": "127.0.0.1:9", "Debug": true,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +463,7 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	if err := wire.WriteMessage(&in, wire.Message{Type: wire.Call, Payload: hello}); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, childCommand)
+	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, privsep.ChildCommand)
 	if exit != 0 {
 		t.Fatalf("duo-child exit %d; stderr %q", exit, errOut)
 	}

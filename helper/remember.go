@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
@@ -58,7 +59,7 @@ func startRememberKeeper(user string) (*rememberKeeper, error) {
 	cmd := &exec.Cmd{
 		Path:  exe,
 		Args:  []string{"login_duo_go", rememberCommand, user},
-		Env:   childEnv,
+		Env:   privsep.Env,
 		Dir:   "/",
 		Stdin: r,
 		SysProcAttr: &syscall.SysProcAttr{

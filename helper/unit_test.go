@@ -2,13 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -127,38 +125,6 @@ func TestParseCheckArgs(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
 			t.Errorf("parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 		}
-	}
-}
-
-func TestWireErrorKeepsTypes(t *testing.T) {
-	tests := []struct {
-		name        string
-		err         error
-		unavailable bool
-		check       func(error) bool
-	}{
-		{"api 401", &duo.APIError{StatusCode: 401, Code: 40101, Message: "Missing request credentials"}, false,
-			func(e error) bool { var a *duo.APIError; return errors.As(e, &a) && a.Code == 40101 }},
-		{"api 503", &duo.APIError{StatusCode: 503, Code: 50301, Message: "down"}, true, nil},
-		{"transport", &duo.TransportError{Op: "preauth", Err: errors.New("connection refused")}, true,
-			func(e error) bool { var x *duo.TransportError; return errors.As(e, &x) && x.Op == "preauth" }},
-		{"response", &duo.ResponseError{Op: "auth", StatusCode: 200, Err: errors.New("bad json")}, true, nil},
-		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), true,
-			func(e error) bool { return errors.Is(e, context.DeadlineExceeded) }},
-		{"canceled", context.Canceled, false, func(e error) bool { return errors.Is(e, context.Canceled) }},
-		{"other", errors.New("odd"), false, nil},
-	}
-	for _, tt := range tests {
-		got := toWireError(tt.err).toError()
-		if duo.IsUnavailable(got) != tt.unavailable {
-			t.Errorf("%s: IsUnavailable after the pipe = %v, want %v (%v)", tt.name, !tt.unavailable, tt.unavailable, got)
-		}
-		if tt.check != nil && !tt.check(got) {
-			t.Errorf("%s: error after the pipe lost its identity: %#v", tt.name, got)
-		}
-	}
-	if toWireError(nil) != nil {
-		t.Error("toWireError(nil) != nil")
 	}
 }
 
