@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/check"
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
@@ -367,8 +368,8 @@ func TestSetuidLogin(t *testing.T) {
 	} {
 		t.Run(c.name+" cannot read the config", func(t *testing.T) {
 			out, errOut, exit := runAs(t, u, nil, c.args...)
-			if exit != checkBadConfig || !strings.Contains(out, "permission denied") {
-				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, checkBadConfig)
+			if exit != check.ExitBadConfig || !strings.Contains(out, "permission denied") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, check.ExitBadConfig)
 			}
 		})
 	}

@@ -128,14 +128,6 @@ func TestParseCheckArgs(t *testing.T) {
 	}
 }
 
-func TestErrorLines(t *testing.T) {
-	err := errors.Join(errors.New("line 3: unknown key \"foo\""), fmt.Errorf("wrapped: %w", errors.New("a\nb")))
-	got := strings.Join(errorLines(err), "|")
-	if got != `line 3: unknown key "foo"|wrapped: a|b` {
-		t.Fatalf("errorLines = %q", got)
-	}
-}
-
 func TestStderrLoggerSanitizes(t *testing.T) {
 	var b bytes.Buffer
 	stderrLogger{&b}.Log(6, "user=\x1b[31mx")
