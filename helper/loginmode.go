@@ -12,12 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
-	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
-	"github.com/pam-duo-go/pam_duo_go/internal/remember"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/internal/tty"
@@ -211,19 +208,15 @@ func failClosedMessage(res login.Result, showCause bool) string {
 	return login.FailClosedMessage(res.Cause)
 }
 
-// runLogin is login mode: authenticate the real user (or -f's Duo user)
-// with Duo, then exec the shell or command. It returns the exit status
-// when it does not exec.
 // loginService is login mode's service name, in the log and in the scope
 // of remembered approvals.
 const loginService = "login_duo_go"
 
+// runLogin is login mode: authenticate the real user (or -f's Duo user)
+// with Duo, then exec the shell or command. It returns the exit status
+// when it does not exec.
 func runLogin(args []string) int {
 	userEnv := setuid.SanitizeEnv()
-	die := func(format string, a ...any) int {
-		fmt.Fprintf(os.Stderr, "login_duo_go: "+format+"\n", a...)
-		return 1
-	}
 	opts, err := parseLoginArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go: %v\n%s", strings.TrimPrefix(err.Error(), "usage: "), usageText)
@@ -233,101 +226,24 @@ func runLogin(args []string) int {
 		fmt.Printf("login_duo_go %s\n", version)
 		return 0
 	}
-	start := setuid.Current()
-	// Installed setuid (or setgid), -c and -f would let a caller choose
-	// what the privileged process reads and whom Duo is asked about: only
-	// root may. A plain binary runs with the caller's own rights and reads
-	// only what the caller can, so anyone may, as with duo_unix (Duo's
-	// shared-account setup: a non-setuid login_duo, a config the account
-	// owns, command="login_duo -f alice" in authorized_keys).
-	setUID := start.EUID != start.RUID || start.EGID != start.RGID
-	if (opts.config != "" || opts.duoUser != "") && setUID && start.RUID != 0 {
+	inv, exit := newInvocation(opts)
+	if inv == nil {
+		return exit
+	}
+	root := &rootPhase{privileged: inv.privileged, configFile: inv.configFile, duoUser: inv.duoUser, debug: inv.debug}
+	if err := root.checkAccount(); err != nil {
 		_ = setuid.DropToReal()
-		return die("Only root may specify -c or -f")
-	}
-	privileged := start.EUID == 0
-	// -d shows the config's values (host, ikey, what the flow decided):
-	// on the terminal only for root, or for anyone running a copy that is
-	// not setuid (they can read the file anyway). A setuid helper's other
-	// callers get the debug lines in the system log.
-	debugOnTerminal := opts.debug && (start.RUID == 0 || !setUID)
-	if debugOnTerminal {
-		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
-	}
-	if !privileged {
-		// Installed setuid to some other account, or not setuid: run as
-		// the caller, with the caller's rights.
-		if err := setuid.DropToReal(); err != nil {
-			return die("couldn't drop privileges: %v", err)
+		logger := inv.logger
+		if logger == nil {
+			logger = newSyslogLogger()
 		}
+		logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
+			User: inv.duoUser, Service: "login_duo_go", Cause: "local", Reason: err.Error()}))
+		return die("%v", err)
 	}
-	me, err := passwd.LookupUID(start.RUID)
-	if err != nil {
-		_ = setuid.DropToReal()
-		return die("Who are you? %v", err)
-	}
-	configFile := defaultConfig
-	if opts.config != "" {
-		configFile = opts.config
-	}
-	duoUser := me.Name
-	if opts.duoUser != "" {
-		duoUser = opts.duoUser
-	}
-	originalCommand, hasOriginalCommand := os.LookupEnv("SSH_ORIGINAL_COMMAND")
-	var command *string
-	if len(opts.command) > 0 {
-		c := strings.Join(opts.command, " ")
-		command = &c
-	} else if hasOriginalCommand {
-		command = &originalCommand
-	}
-	headless := hasOriginalCommand || !tty.IsTerminal(0)
-
-	var debug func(string)
-	var logger login.Logger
-	switch {
-	case debugOnTerminal:
-		logger = stderrLogger{os.Stderr}
-	case opts.debug:
-		logger = newSyslogLogger()
-	}
-	if logger != nil {
-		debug = func(s string) { logger.Log(syslog.LOG_DEBUG, s) }
-	}
-
-	// The Duo child runs as its own system account, never as a shared
-	// one: without it the login is refused in any failmode.
-	if privileged {
-		if _, err := privsep.LookupAccount(privsepUser); err != nil {
-			_ = setuid.DropToReal()
-			if logger == nil {
-				logger = newSyslogLogger()
-			}
-			logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
-				User: duoUser, Service: "login_duo_go", Cause: "local", Reason: err.Error()}))
-			return die("%v", err)
-		}
-	}
-
-	// Read the config (as root) for the front end's own keys; the flow
-	// loads and reports it again itself.
-	var motd, acceptEnv bool
-	var keeper *rememberKeeper
-	owners := configOwners()
-	if cfg, err := conf.LoadOwned(configFile, owners...); err == nil {
-		motd, acceptEnv = cfg.Motd, cfg.AcceptEnvFactor
-		if cfg.Remember > 0 && privileged {
-			// Approvals are saved by root only, after this process has
-			// dropped to the user: start the root keeper now. Without it
-			// nothing is saved (a full login next time).
-			if keeper, err = startRememberKeeper(duoUser); err != nil && debug != nil {
-				debug("remember: " + err.Error())
-			}
-		}
-	}
+	root.loadConfig()
 	envPasscode := ""
-	if acceptEnv {
+	if root.cfg != nil && root.cfg.AcceptEnvFactor {
 		envPasscode = os.Getenv("DUO_PASSCODE")
 	}
 	os.Unsetenv("DUO_PASSCODE")
@@ -335,74 +251,11 @@ func runLogin(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer stop()
-
 	term := tty.Open()
 	defer term.Close()
 
-	params := login.Params{
-		Program:      "login_duo_go",
-		ConfigFile:   configFile,
-		ConfigOwners: owners,
-		Debug:        opts.debug, // lines go to logger: the terminal or syslog
-		User:         duoUser,
-		UID:          start.RUID,
-		Service:      loginService,
-		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
-		Headless:     headless,
-		NoProgress:   headless,
-		EnvPasscode:  envPasscode,
-		Conv:         term,
-		Log:          logger,
-	}
-	if pw := os.Getenv("SSH_TTY"); pw != "" {
-		params.TTY = sanitize.Clip(pw, 255)
-	}
-	if command != nil {
-		params.Command = *command
-	}
-
-	if opts.duoUser != "" {
-		// -f: Duo is asked about duoUser, but groups are the real local
-		// user's, and GECOS is not consulted (as in duo_unix).
-		params.LookupUser = func(string) (*login.UserInfo, error) {
-			return localGroups(me, duoUser)
-		}
-	}
-
-	var child *privsep.Client
-	if privileged {
-		params.NewClient = func(cfg *conf.Config) (login.DuoAPI, error) {
-			if child != nil {
-				return child, nil
-			}
-			c, err := spawnDuoChild(ctx, cfg, debug)
-			// Whatever happened, root is no longer needed.
-			if derr := setuid.DropToReal(); derr != nil {
-				fmt.Fprintf(os.Stderr, "login_duo_go: couldn't drop privileges: %v\n", derr)
-				os.Exit(1)
-			}
-			if err != nil {
-				return nil, err
-			}
-			child = c
-			return c, nil
-		}
-	}
-	if keeper != nil {
-		params.RememberSave = keeper.save
-	} else {
-		params.RememberSave = func(remember.Scope, string, time.Duration) error {
-			return errors.New("remember: no root keeper (login_duo_go is not setuid root)")
-		}
-	}
-	res := login.Authenticate(ctx, params)
-	if keeper != nil {
-		keeper.close()
-	}
-	if child != nil {
-		child.Shutdown()
-	}
-	if err := setuid.DropToReal(); err != nil {
+	res := login.Authenticate(ctx, inv.params(ctx, root, term, envPasscode))
+	if err := root.end(); err != nil {
 		return die("couldn't drop privileges: %v", err)
 	}
 	// A signal (Ctrl-C, the connection hanging up) cancels the login: the
@@ -414,16 +267,140 @@ func runLogin(args []string) int {
 		res = login.Result{Outcome: login.Aborted, Reason: "interrupted by a signal"}
 	}
 
-	d := decide(res, start.RUID == 0 || !setUID)
+	d := decide(res, inv.start.RUID == 0 || !inv.setUID)
 	if !d.allowed {
 		fmt.Fprintf(os.Stderr, "%s\n", d.message)
 		return 1
 	}
-	if motd && !headless && res.Outcome != login.FailOpen {
+	if root.cfg != nil && root.cfg.Motd && !inv.headless && res.Outcome != login.FailOpen {
 		printMotd(os.Stdout)
 	}
-	err = execShell(me, command, userEnv)
+	err = execShell(inv.me, inv.command, userEnv)
 	return die("%v", err)
+}
+
+// die prints login mode's error line and returns its exit status, 1.
+func die(format string, a ...any) int {
+	fmt.Fprintf(os.Stderr, "login_duo_go: "+format+"\n", a...)
+	return 1
+}
+
+// invocation is who runs login mode, with which rights, and what for.
+type invocation struct {
+	opts       loginOptions
+	start      setuid.IDs // the ids login_duo_go started with
+	setUID     bool       // installed setuid or setgid (and run by another)
+	privileged bool       // effective uid 0: the root phase runs
+	me         *passwd.Entry
+	configFile string
+	duoUser    string
+	command    *string // the command to run; nil for a login shell
+	headless   bool    // no terminal to prompt on, or a forced command
+	logger     login.Logger
+	debug      func(string) // nil without -d
+}
+
+// newInvocation checks the command line against the caller's rights,
+// gives up root at once when it will not be needed, and says who logs in.
+// On failure it says why and returns nil and the exit status.
+func newInvocation(opts loginOptions) (*invocation, int) {
+	inv := &invocation{opts: opts, start: setuid.Current()}
+	start := inv.start
+	// Installed setuid (or setgid), -c and -f would let a caller choose
+	// what the privileged process reads and whom Duo is asked about: only
+	// root may. A plain binary runs with the caller's own rights and reads
+	// only what the caller can, so anyone may, as with duo_unix (Duo's
+	// shared-account setup: a non-setuid login_duo, a config the account
+	// owns, command="login_duo -f alice" in authorized_keys).
+	inv.setUID = start.EUID != start.RUID || start.EGID != start.RGID
+	if (opts.config != "" || opts.duoUser != "") && inv.setUID && start.RUID != 0 {
+		_ = setuid.DropToReal()
+		return nil, die("Only root may specify -c or -f")
+	}
+	inv.privileged = start.EUID == 0
+	// -d shows the config's values (host, ikey, what the flow decided):
+	// on the terminal only for root, or for anyone running a copy that is
+	// not setuid (they can read the file anyway). A setuid helper's other
+	// callers get the debug lines in the system log.
+	debugOnTerminal := opts.debug && (start.RUID == 0 || !inv.setUID)
+	if debugOnTerminal {
+		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
+	}
+	if !inv.privileged {
+		// Installed setuid to some other account, or not setuid: run as
+		// the caller, with the caller's rights.
+		if err := setuid.DropToReal(); err != nil {
+			return nil, die("couldn't drop privileges: %v", err)
+		}
+	}
+	me, err := passwd.LookupUID(start.RUID)
+	if err != nil {
+		_ = setuid.DropToReal()
+		return nil, die("Who are you? %v", err)
+	}
+	inv.me, inv.configFile, inv.duoUser = me, defaultConfig, me.Name
+	if opts.config != "" {
+		inv.configFile = opts.config
+	}
+	if opts.duoUser != "" {
+		inv.duoUser = opts.duoUser
+	}
+	originalCommand, hasOriginalCommand := os.LookupEnv("SSH_ORIGINAL_COMMAND")
+	if len(opts.command) > 0 {
+		c := strings.Join(opts.command, " ")
+		inv.command = &c
+	} else if hasOriginalCommand {
+		inv.command = &originalCommand
+	}
+	inv.headless = hasOriginalCommand || !tty.IsTerminal(0)
+	switch {
+	case debugOnTerminal:
+		inv.logger = stderrLogger{os.Stderr}
+	case opts.debug:
+		inv.logger = newSyslogLogger()
+	}
+	if inv.logger != nil {
+		inv.debug = func(s string) { inv.logger.Log(syslog.LOG_DEBUG, s) }
+	}
+	return inv, 0
+}
+
+// params are the flow's parameters for this login.
+func (inv *invocation) params(ctx context.Context, root *rootPhase, term *tty.Terminal, envPasscode string) login.Params {
+	p := login.Params{
+		Program:      "login_duo_go",
+		ConfigFile:   inv.configFile,
+		ConfigOwners: root.owners,
+		Config:       root.cfg,
+		Debug:        inv.opts.debug, // lines go to logger: the terminal or syslog
+		User:         inv.duoUser,
+		UID:          inv.start.RUID,
+		Service:      loginService,
+		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), inv.opts.host),
+		Headless:     inv.headless,
+		NoProgress:   inv.headless,
+		EnvPasscode:  envPasscode,
+		Conv:         term,
+		Log:          inv.logger,
+		RememberSave: root.rememberSave,
+	}
+	if pw := os.Getenv("SSH_TTY"); pw != "" {
+		p.TTY = sanitize.Clip(pw, 255)
+	}
+	if inv.command != nil {
+		p.Command = *inv.command
+	}
+	if inv.opts.duoUser != "" {
+		// -f: Duo is asked about duoUser, but groups are the real local
+		// user's, and GECOS is not consulted (as in duo_unix).
+		p.LookupUser = func(string) (*login.UserInfo, error) {
+			return localGroups(inv.me, inv.duoUser)
+		}
+	}
+	if inv.privileged {
+		p.NewClient = root.startChild(ctx)
+	}
+	return p
 }
 
 // localGroups describes the local account pw for the flow under the name
@@ -432,15 +409,6 @@ func localGroups(pw *passwd.Entry, duoName string) (*login.UserInfo, error) {
 	info := &login.UserInfo{Name: duoName, UID: pw.UID}
 	info.Groups, info.GroupsErr = login.GroupNames(pw.Name, pw.GID)
 	return info, nil
-}
-
-// spawnDuoChild starts the Duo child as the service account.
-func spawnDuoChild(ctx context.Context, cfg *conf.Config, debug func(string)) (*privsep.Client, error) {
-	acct, err := privsep.LookupAccount(privsepUser)
-	if err != nil {
-		return nil, err
-	}
-	return privsep.Start(ctx, cfg, acct, debug)
 }
 
 // printMotd copies the start of motdFile to w; a missing file is fine.

@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/keeper"
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
@@ -82,8 +83,8 @@ func run(args []string) int {
 			return runCheck(args[1:])
 		case privsep.ChildCommand:
 			return privsep.RunChild(args[1:], userAgent())
-		case rememberCommand:
-			return runRememberSave(args[1:])
+		case keeper.Command:
+			return keeper.Run(args[1:], loginService)
 		case "--help":
 			fmt.Print(usageText)
 			return 0
