@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/user"
@@ -473,21 +471,4 @@ func newClockEnv(t *testing.T, off time.Duration) (string, *mockEnv) {
 	conf := filepath.Join(t.TempDir(), "login_duo.conf")
 	require.NoError(t, mock.WriteConfig(conf, nil))
 	return conf, &mockEnv{mock: mock, conf: conf}
-}
-
-// TestCheckEveryConfig: check without -c reports on each file and exits
-// with the first failure (here the second file's).
-func TestCheckEveryConfig(t *testing.T) {
-	good := newMockEnv(t, nil)
-	bad := filepath.Join(t.TempDir(), "pam_duo.conf")
-	require.NoError(t, os.WriteFile(bad, []byte("[duo]\nfailmode = maybe\n"), 0o600))
-	rep := check.Configs(context.Background(), []string{good.conf, bad}, "", check.Options{UserAgent: userAgent(), LoginConfigOwners: configOwners})
-	assert.Equal(t, check.ExitBadConfig, rep.Exit)
-	require.Len(t, rep.Configs, 2)
-	assert.Equal(t, check.ExitOK, rep.Configs[0].Exit)
-	assert.Equal(t, check.ExitBadConfig, rep.Configs[1].Exit)
-	var buf bytes.Buffer
-	require.NoError(t, writeReport(&buf, rep, false))
-	assert.Contains(t, buf.String(), "login_duo.conf: ok")
-	assert.Contains(t, buf.String(), "pam_duo.conf: INVALID")
 }

@@ -6,7 +6,7 @@
 // The results are a Report whose JSON form is login_duo_go(8)'s stable
 // interface; login_duo_go's main parses the command line and prints it.
 // Every value from a file, the network or the user is escaped before it
-// enters a Report; Report.Redact takes the secret keys out of the output.
+// enters a Report; Report.Write takes the secret keys out of the output.
 package check
 
 import (
@@ -69,10 +69,10 @@ type Report struct {
 	skeys    []string        // redacted from the output, whatever carries them
 }
 
-// Redact replaces every secret key the checked files hold with "[skey]"
+// redact replaces every secret key the checked files hold with "[skey]"
 // in out, the report printed in any form: whatever carries a key (an
 // error quoting a line, a proxy URL) never shows it.
-func (r *Report) Redact(out []byte) []byte {
+func (r *Report) redact(out []byte) []byte {
 	for _, skey := range r.skeys {
 		if skey != "" {
 			out = bytes.ReplaceAll(out, []byte(skey), []byte("[skey]"))
