@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/internal/logsink"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 	"github.com/pam-duo-go/pam_duo_go/internal/sanitize"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
@@ -133,41 +134,6 @@ func remoteAddress(sshConnection, hostFlag string) string {
 	return sanitize.Clip(strings.TrimSpace(hostFlag), 255)
 }
 
-// syslogLogger writes to syslog (facility authpriv), debug lines too.
-type syslogLogger struct{ w *syslog.Writer }
-
-// newSyslogLogger connects to syslog; with no syslog it logs nothing.
-func newSyslogLogger() syslogLogger {
-	w, _ := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, "login_duo_go")
-	return syslogLogger{w}
-}
-
-// Log writes line at severity.
-func (l syslogLogger) Log(severity syslog.Priority, line string) {
-	if l.w == nil {
-		return
-	}
-	line = sanitize.String(line, false)
-	switch severity {
-	case syslog.LOG_DEBUG:
-		_ = l.w.Debug(line)
-	case syslog.LOG_ERR:
-		_ = l.w.Err(line)
-	case syslog.LOG_WARNING:
-		_ = l.w.Warning(line)
-	default:
-		_ = l.w.Info(line)
-	}
-}
-
-// stderrLogger is the -d logger: syslog lines go to stderr instead.
-type stderrLogger struct{ w io.Writer }
-
-// Log writes "[priority] line".
-func (l stderrLogger) Log(severity syslog.Priority, line string) {
-	fmt.Fprintf(l.w, "[%d] %s\n", severity, sanitize.String(line, false))
-}
-
 // loginExit is what runLogin does once the flow has decided.
 type loginExit struct {
 	allowed bool
@@ -235,7 +201,7 @@ func runLogin(args []string) int {
 		_ = setuid.DropToReal()
 		logger := inv.logger
 		if logger == nil {
-			logger = newSyslogLogger()
+			logger = logsink.Syslog("login_duo_go")
 		}
 		logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
 			User: inv.duoUser, Service: "login_duo_go", Cause: "local", Reason: err.Error()}))
@@ -355,9 +321,9 @@ func newInvocation(opts loginOptions) (*invocation, int) {
 	inv.headless = hasOriginalCommand || !tty.IsTerminal(0)
 	switch {
 	case debugOnTerminal:
-		inv.logger = stderrLogger{os.Stderr}
+		inv.logger = logsink.Stderr(os.Stderr)
 	case opts.debug:
-		inv.logger = newSyslogLogger()
+		inv.logger = logsink.Syslog("login_duo_go")
 	}
 	if inv.logger != nil {
 		inv.debug = func(s string) { inv.logger.Log(syslog.LOG_DEBUG, s) }

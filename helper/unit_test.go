@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -125,14 +124,6 @@ func TestParseCheckArgs(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
 			t.Errorf("parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 		}
-	}
-}
-
-func TestStderrLoggerSanitizes(t *testing.T) {
-	var b bytes.Buffer
-	stderrLogger{&b}.Log(6, "user=\x1b[31mx")
-	if b.String() != "[6] user=\\x1b[31mx\n" {
-		t.Fatalf("logger wrote %q", b.String())
 	}
 }
 
