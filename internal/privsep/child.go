@@ -58,32 +58,7 @@ func Serve(ctx context.Context, in io.Reader, w io.Writer, userAgent string) int
 	out := &lockedWriter{w: w} // replies and the client's debug lines
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	calls := make(chan wire.Message)
-	go func() {
-		defer close(calls)
-		defer cancel() // the parent went away: abandon the call in flight
-		for {
-			m, err := wire.ReadMessage(in)
-			if err != nil {
-				return
-			}
-			select {
-			case calls <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	send := func(r *childReply) bool {
-		payload, err := json.Marshal(r)
-		if err == nil && len(payload) > wire.MaxPayload {
-			payload, err = json.Marshal(&childReply{Err: &wireError{Kind: "response", Message: "reply too large for the pipe"}})
-		}
-		if err != nil {
-			return false
-		}
-		return wire.WriteMessage(out, wire.Message{Type: wire.Reply, Payload: payload}) == nil
-	}
+	calls := readCalls(ctx, cancel, in)
 	var client *duo.Client
 	defer func() {
 		if client != nil {
@@ -104,37 +79,75 @@ func Serve(ctx context.Context, in io.Reader, w io.Writer, userAgent string) int
 		var call childCall
 		err := json.Unmarshal(m.Payload, &call)
 		m.Wipe()
-		if err != nil || m.Type != wire.Call {
-			send(&childReply{Err: &wireError{Kind: "other", Message: "bad call"}})
-			return 1
+		// A bad call, a bad or failed init and a call before init end the
+		// child (fatal); a Duo error is only the call's answer.
+		reply, fatal := &childReply{}, true
+		switch {
+		case err != nil || m.Type != wire.Call:
+			reply.Err = &wireError{Kind: "other", Message: "bad call"}
+		case call.Method == "init" && (client != nil || call.Init == nil):
+			reply.Err = &wireError{Kind: "other", Message: "bad init"}
+		case call.Method == "init":
+			client, reply = initClient(call.Init, out, userAgent)
+			fatal = client == nil
+		case client == nil:
+			reply.Err = &wireError{Kind: "other", Message: "call before init"}
+		default:
+			reply, fatal = handleCall(ctx, client, &call), false
 		}
-		if call.Method == "init" {
-			if client != nil || call.Init == nil {
-				send(&childReply{Err: &wireError{Kind: "other", Message: "bad init"}})
-				return 1
-			}
-			client, err = newChildClient(call.Init, out, userAgent)
-			call.Init.SKey = ""
-			if err != nil {
-				send(&childReply{Err: &wireError{Kind: "other", Message: err.Error()}})
-				return 1
-			}
-			if call.Init.Debug {
-				debugLine(out, "duo child: running as "+setuid.Current().String()+"; GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
-			}
-			if !send(&childReply{}) {
-				return 1
-			}
-			continue
-		}
-		if client == nil {
-			send(&childReply{Err: &wireError{Kind: "other", Message: "call before init"}})
-			return 1
-		}
-		if !send(handleCall(ctx, client, &call)) {
+		if !sendReply(out, reply) || fatal {
 			return 1
 		}
 	}
+}
+
+// readCalls passes the messages read from in on, until in ends (then it
+// cancels ctx: the parent went away, the call in flight is abandoned).
+func readCalls(ctx context.Context, cancel context.CancelFunc, in io.Reader) <-chan wire.Message {
+	calls := make(chan wire.Message)
+	go func() {
+		defer close(calls)
+		defer cancel()
+		for {
+			m, err := wire.ReadMessage(in)
+			if err != nil {
+				return
+			}
+			select {
+			case calls <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return calls
+}
+
+// sendReply writes one Reply; a reply too large for the pipe becomes an
+// error reply.
+func sendReply(out io.Writer, r *childReply) bool {
+	payload, err := json.Marshal(r)
+	if err == nil && len(payload) > wire.MaxPayload {
+		payload, err = json.Marshal(&childReply{Err: &wireError{Kind: "response", Message: "reply too large for the pipe"}})
+	}
+	if err != nil {
+		return false
+	}
+	return wire.WriteMessage(out, wire.Message{Type: wire.Reply, Payload: payload}) == nil
+}
+
+// initClient answers the init call: the child's Duo client, or the error
+// reply that ends the child.
+func initClient(in *childInit, out io.Writer, userAgent string) (*duo.Client, *childReply) {
+	client, err := newChildClient(in, out, userAgent)
+	in.SKey = ""
+	if err != nil {
+		return nil, &childReply{Err: &wireError{Kind: "other", Message: err.Error()}}
+	}
+	if in.Debug {
+		debugLine(out, "duo child: running as "+setuid.Current().String()+"; GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
+	}
+	return client, &childReply{}
 }
 
 // newChildClient makes the child's Duo client from the init call; with
