@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/user"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/check"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,7 +36,7 @@ func checkCases() []checkCase {
 				e := newMockEnv(t, nil)
 				return e.conf, e
 			},
-			wantExit: checkOK,
+			wantExit: check.ExitOK,
 			wantOut:  []string{": ok\n", "check ok", "server clock offset: "},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Config)
@@ -57,7 +56,7 @@ func checkCases() []checkCase {
 			},
 			// -u names a local account, as the login's user is one.
 			args:     []string{"-u", "root"},
-			wantExit: checkOK,
+			wantExit: check.ExitOK,
 			wantOut:  []string{"check ok", `user root: preauth result "auth"`},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.User)
@@ -77,7 +76,7 @@ func checkCases() []checkCase {
 				e.conf = writeConfNamed(t, e, "pam_duo.conf", sshdUID(t))
 				return e.conf, e
 			},
-			wantExit: checkBadConfig,
+			wantExit: check.ExitBadConfig,
 			wantOut:  []string{"INVALID", "(sshd), not root"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Config)
@@ -93,7 +92,7 @@ func checkCases() []checkCase {
 				e.conf = writeConfNamed(t, e, "login_duo.conf", sshdUID(t))
 				return e.conf, e
 			},
-			wantExit: checkOK,
+			wantExit: check.ExitOK,
 			wantOut:  []string{": ok\n", "check ok"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Config)
@@ -111,7 +110,7 @@ func checkCases() []checkCase {
 				return e.conf, e
 			},
 			args:     []string{"-u", "root"},
-			wantExit: checkOK,
+			wantExit: check.ExitOK,
 			wantOut:  []string{"user root: outside groups", "PAM_IGNORE"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.User)
@@ -128,7 +127,7 @@ func checkCases() []checkCase {
 				return e.conf, e
 			},
 			args:     []string{"-u", "no-such-user-pdg"},
-			wantExit: checkBadUser,
+			wantExit: check.ExitBadUser,
 			wantOut:  []string{"no such local user", "PAM_USER_UNKNOWN"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.User)
@@ -140,7 +139,7 @@ func checkCases() []checkCase {
 			setup: func(t *testing.T) (string, *mockEnv) {
 				return newClockEnv(t, time.Hour)
 			},
-			wantExit: checkClock,
+			wantExit: check.ExitClock,
 			wantOut:  []string{"check ok", "server clock offset: +3", "ERROR: this host's clock"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Duo)
@@ -154,7 +153,7 @@ func checkCases() []checkCase {
 			setup: func(t *testing.T) (string, *mockEnv) {
 				return newClockEnv(t, -2*time.Minute)
 			},
-			wantExit: checkOK,
+			wantExit: check.ExitOK,
 			wantOut:  []string{"server clock offset: -1", "WARNING: "},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Duo)
@@ -168,7 +167,7 @@ func checkCases() []checkCase {
 				e := newMockEnv(t, map[string]string{"skey": strings.Repeat("Z", 40)})
 				return e.conf, e
 			},
-			wantExit: checkRefused,
+			wantExit: check.ExitRefused,
 			wantOut:  []string{"check FAILED", "Duo refused the request"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Duo)
@@ -184,7 +183,7 @@ func checkCases() []checkCase {
 				e.mock.Close()
 				return e.conf, e
 			},
-			wantExit: checkUnreachable,
+			wantExit: check.ExitUnreachable,
 			wantOut:  []string{"check FAILED", "could not be reached"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Duo)
@@ -200,7 +199,7 @@ func checkCases() []checkCase {
 				}
 				return conf, nil
 			},
-			wantExit: checkBadConfig,
+			wantExit: check.ExitBadConfig,
 			wantOut:  []string{"INVALID", "bad.conf:3: ", "bad.conf:4: "},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Config)
@@ -214,7 +213,7 @@ func checkCases() []checkCase {
 			setup: func(t *testing.T) (string, *mockEnv) {
 				return filepath.Join(t.TempDir(), "none.conf"), nil
 			},
-			wantExit: checkBadConfig,
+			wantExit: check.ExitBadConfig,
 			wantOut:  []string{"INVALID", "no such file"},
 			wantJSON: func(t *testing.T, r jsonReport) {
 				require.NotNil(t, r.Config)
@@ -398,13 +397,13 @@ func TestCheckPAMStack(t *testing.T) {
 	}{
 		{"clean", func(t *testing.T) string {
 			return dir(t, map[string]string{"sshd": "auth requisite pam_unix.so\nauth required pam_permit.so\n"})
-		}, checkOK, nil, []string{": ok (0 errors, 0 warnings)"}},
+		}, check.ExitOK, nil, []string{": ok (0 errors, 0 warnings)"}},
 		{"warning only", func(t *testing.T) string {
 			return dir(t, map[string]string{"sshd": "auth required pam_permit.so\nsession optional pam_nonexistent_pdg.so\n"})
-		}, checkOK, []string{"missing-module"}, []string{"sshd:2: warning: ", "fix: "}},
-		{"twice", corpus("trap-twice"), checkPAMStack, []string{"duo-twice"}, []string{"sshd:2: error: ", "ERRORS"}},
-		{"bypass denied", corpus("trap-required-only"), checkPAMStack, []string{"bypass-denied"}, []string{"sshd:3: error: "}},
-		{"missing dir", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") }, checkPAMStack, nil,
+		}, check.ExitOK, []string{"missing-module"}, []string{"sshd:2: warning: ", "fix: "}},
+		{"twice", corpus("trap-twice"), check.ExitPAMStack, []string{"duo-twice"}, []string{"sshd:2: error: ", "ERRORS"}},
+		{"bypass denied", corpus("trap-required-only"), check.ExitPAMStack, []string{"bypass-denied"}, []string{"sshd:3: error: "}},
+		{"missing dir", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") }, check.ExitPAMStack, nil,
 			[]string{"cannot be read"}},
 	}
 	for _, tt := range tests {
@@ -478,59 +477,6 @@ func newClockEnv(t *testing.T, off time.Duration) (string, *mockEnv) {
 	conf := filepath.Join(t.TempDir(), "login_duo.conf")
 	require.NoError(t, mock.WriteConfig(conf, nil))
 	return conf, &mockEnv{mock: mock, conf: conf}
-}
-
-// TestPresentConfigs: a plain check looks at every config present: the
-// defaults and each conf= of a pam_duo_go.so line, once each.
-func TestPresentConfigs(t *testing.T) {
-	dir := t.TempDir()
-	pamConf := filepath.Join(dir, "pam_duo.conf")
-	loginConf := filepath.Join(dir, "login_duo.conf")
-	sudoConf := filepath.Join(dir, "sudo.conf")
-	absent := filepath.Join(dir, "absent.conf")
-	pamd := filepath.Join(dir, "pam.d")
-	require.NoError(t, os.Mkdir(pamd, 0o755))
-	for _, p := range []string{pamConf, loginConf, sudoConf} {
-		require.NoError(t, os.WriteFile(p, nil, 0o600))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(pamd, "sudo"), []byte(
-		"auth required pam_duo_go.so conf="+sudoConf+"\n"+
-			"auth required pam_duo_go.so conf="+absent+"\n"+
-			"auth required /lib/security/pam_duo_go.so debug conf="+pamConf+"\n"+
-			"auth required pam_duo_go.so conf=relative.conf\n"), 0o644))
-	tests := []struct {
-		name     string
-		defaults []string
-		want     []string
-	}{
-		{"both defaults and a conf=", []string{pamConf, loginConf}, []string{pamConf, loginConf, sudoConf}},
-		{"one default missing", []string{absent, loginConf}, []string{loginConf, pamConf, sudoConf}},
-		{"none present: the defaults, reported missing", []string{absent + "1", absent + "2"},
-			[]string{pamConf, sudoConf}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, presentConfigs(tt.defaults, pamd))
-		})
-	}
-	assert.Equal(t, []string{absent + "1", absent + "2"}, presentConfigs([]string{absent + "1", absent + "2"}, filepath.Join(dir, "none")))
-}
-
-// TestCheckEveryConfig: check without -c reports on each file and exits
-// with the first failure (here the second file's).
-func TestCheckEveryConfig(t *testing.T) {
-	good := newMockEnv(t, nil)
-	bad := filepath.Join(t.TempDir(), "pam_duo.conf")
-	require.NoError(t, os.WriteFile(bad, []byte("[duo]\nfailmode = maybe\n"), 0o600))
-	rep := check(context.Background(), []string{good.conf, bad}, "")
-	assert.Equal(t, checkBadConfig, rep.Exit)
-	require.Len(t, rep.Configs, 2)
-	assert.Equal(t, checkOK, rep.Configs[0].Exit)
-	assert.Equal(t, checkBadConfig, rep.Configs[1].Exit)
-	var buf bytes.Buffer
-	require.NoError(t, rep.write(&buf, false))
-	assert.Contains(t, buf.String(), "login_duo.conf: ok")
-	assert.Contains(t, buf.String(), "pam_duo.conf: INVALID")
 }
 
 // TestCheckFIPS: check reports FIPS 140-3 mode in one text line and in

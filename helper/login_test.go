@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
+	"github.com/pam-duo-go/pam_duo_go/internal/ptytest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
@@ -115,13 +117,13 @@ func runOnPTY(t *testing.T, env *mockEnv, extraEnv []string, args []string, step
 // runArgvOnPTY is runOnPTY for any command line.
 func runArgvOnPTY(t *testing.T, env *mockEnv, extraEnv []string, argv []string, steps []step) (screen string, exit int) {
 	t.Helper()
-	p := openPTY(t)
+	p := ptytest.Open(t)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "TERM=dumb", "SSH_CONNECTION=192.0.2.10 51234 192.0.2.1 22"}, extraEnv...)
-	p.start(t, cmd)
+	p.Start(t, cmd)
 	at := 0
 	for _, s := range steps {
-		at = p.waitForAfter(t, at, s.waitFor, loginLimit)
+		at = p.WaitForAfter(t, at, s.waitFor, loginLimit)
 		if s.check != nil {
 			s.check()
 		}
@@ -129,7 +131,7 @@ func runArgvOnPTY(t *testing.T, env *mockEnv, extraEnv []string, argv []string, 
 			p.Type(t, s.typed)
 		}
 	}
-	exit = p.waitExit(t, cmd, loginLimit)
+	exit = p.WaitExit(t, cmd, loginLimit)
 	return normalizeScreen(p.Screen(), env), exit
 }
 
@@ -218,7 +220,7 @@ func TestLoginInteractive(t *testing.T) {
 func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	needLoginRoot(t)
 	e2e.EnsureServiceAccount(t)
-	acct, err := lookupServiceAccount()
+	acct, err := privsep.LookupAccount(privsepUser)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,46 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
+	"github.com/pam-duo-go/pam_duo_go/internal/logsink"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
-	"github.com/pam-duo-go/pam_duo_go/internal/remember"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
+	"github.com/pam-duo-go/pam_duo_go/internal/tty"
 	"github.com/pam-duo-go/pam_duo_go/login"
+	"os/user"
+	"strconv"
 )
 
 // defaultConfig is login mode's config file; packagers and tests may move
 // it with -ldflags "-X main.defaultConfig=PATH". No environment variable
 // changes it.
 var defaultConfig = conf.DefaultLoginConfig
+
+// privsepUser is the service account the Duo child runs as
+// (privsep.LookupAccount); set at build time with
+// -ldflags "-X main.privsepUser=NAME".
+var privsepUser = "_pam_duo_go"
+
+// legacyConfigOwner may own login_duo.conf besides root: duo_unix's
+// documentation had it owned by sshd (0600).
+const legacyConfigOwner = "sshd"
+
+// configOwners lists the uids besides root that may own login_duo_go's
+// config: sshd's when it exists, because duo_unix's documentation had
+// login_duo.conf owned by it.
+func configOwners() []int {
+	u, err := user.Lookup(legacyConfigOwner)
+	if err != nil {
+		return nil
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil || uid == 0 {
+		return nil
+	}
+	return []int{uid}
+}
 
 // motdFile is printed after a successful interactive login when motd=yes.
 const motdFile = "/etc/motd"
@@ -87,7 +115,7 @@ func parseLoginArgs(args []string) (loginOptions, error) {
 				}
 				j = len(a)
 			default:
-				return o, fmt.Errorf("%w: invalid option -- '%s'", errUsage, sanitize(string(c), false))
+				return o, fmt.Errorf("%w: invalid option -- '%s'", errUsage, escape.Line(string(c)))
 			}
 		}
 	}
@@ -103,42 +131,7 @@ func remoteAddress(sshConnection, hostFlag string) string {
 			return f[0]
 		}
 	}
-	return clipText(strings.TrimSpace(hostFlag), 255)
-}
-
-// syslogLogger writes to syslog (facility authpriv), debug lines too.
-type syslogLogger struct{ w *syslog.Writer }
-
-// newSyslogLogger connects to syslog; with no syslog it logs nothing.
-func newSyslogLogger() syslogLogger {
-	w, _ := syslog.New(syslog.LOG_AUTHPRIV|syslog.LOG_INFO, "login_duo_go")
-	return syslogLogger{w}
-}
-
-// Log writes line at severity.
-func (l syslogLogger) Log(severity syslog.Priority, line string) {
-	if l.w == nil {
-		return
-	}
-	line = sanitize(line, false)
-	switch severity {
-	case syslog.LOG_DEBUG:
-		_ = l.w.Debug(line)
-	case syslog.LOG_ERR:
-		_ = l.w.Err(line)
-	case syslog.LOG_WARNING:
-		_ = l.w.Warning(line)
-	default:
-		_ = l.w.Info(line)
-	}
-}
-
-// stderrLogger is the -d logger: syslog lines go to stderr instead.
-type stderrLogger struct{ w io.Writer }
-
-// Log writes "[priority] line".
-func (l stderrLogger) Log(severity syslog.Priority, line string) {
-	fmt.Fprintf(l.w, "[%d] %s\n", severity, sanitize(line, false))
+	return escape.Clip(strings.TrimSpace(hostFlag), 255, "")
 }
 
 // loginExit is what runLogin does once the flow has decided.
@@ -174,26 +167,22 @@ func decide(res login.Result, showCause bool) loginExit {
 func failClosedMessage(res login.Result, showCause bool) string {
 	switch {
 	case showCause && res.Cause == login.CauseConfig:
-		return "Access denied: the Duo configuration cannot be used: " + sanitize(strings.TrimPrefix(res.Reason, "config: "), true)
+		return "Access denied: the Duo configuration cannot be used: " + escape.Terminal(strings.TrimPrefix(res.Reason, "config: "))
 	case showCause && res.Cause == login.CauseLocal:
-		return "Access denied: the account could not be looked up: " + sanitize(strings.TrimPrefix(res.Reason, "user lookup: "), false)
+		return "Access denied: the account could not be looked up: " + escape.Line(strings.TrimPrefix(res.Reason, "user lookup: "))
 	}
 	return login.FailClosedMessage(res.Cause)
 }
 
-// runLogin is login mode: authenticate the real user (or -f's Duo user)
-// with Duo, then exec the shell or command. It returns the exit status
-// when it does not exec.
 // loginService is login mode's service name, in the log and in the scope
 // of remembered approvals.
 const loginService = "login_duo_go"
 
+// runLogin is login mode: authenticate the real user (or -f's Duo user)
+// with Duo, then exec the shell or command. It returns the exit status
+// when it does not exec.
 func runLogin(args []string) int {
-	userEnv := sanitizeEnv()
-	die := func(format string, a ...any) int {
-		fmt.Fprintf(os.Stderr, "login_duo_go: "+format+"\n", a...)
-		return 1
-	}
+	userEnv := setuid.SanitizeEnv()
 	opts, err := parseLoginArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go: %v\n%s", strings.TrimPrefix(err.Error(), "usage: "), usageText)
@@ -203,179 +192,36 @@ func runLogin(args []string) int {
 		fmt.Printf("login_duo_go %s\n", version)
 		return 0
 	}
-	start := currentIDs()
-	// Installed setuid (or setgid), -c and -f would let a caller choose
-	// what the privileged process reads and whom Duo is asked about: only
-	// root may. A plain binary runs with the caller's own rights and reads
-	// only what the caller can, so anyone may, as with duo_unix (Duo's
-	// shared-account setup: a non-setuid login_duo, a config the account
-	// owns, command="login_duo -f alice" in authorized_keys).
-	setuid := start.euid != start.ruid || start.egid != start.rgid
-	if (opts.config != "" || opts.duoUser != "") && setuid && start.ruid != 0 {
-		_ = dropToReal()
-		return die("Only root may specify -c or -f")
+	inv, exit := newInvocation(opts)
+	if inv == nil {
+		return exit
 	}
-	privileged := start.euid == 0
-	// -d shows the config's values (host, ikey, what the flow decided):
-	// on the terminal only for root, or for anyone running a copy that is
-	// not setuid (they can read the file anyway). A setuid helper's other
-	// callers get the debug lines in the system log.
-	debugOnTerminal := opts.debug && (start.ruid == 0 || !setuid)
-	if debugOnTerminal {
-		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
-	}
-	if !privileged {
-		// Installed setuid to some other account, or not setuid: run as
-		// the caller, with the caller's rights.
-		if err := dropToReal(); err != nil {
-			return die("couldn't drop privileges: %v", err)
+	root := &rootPhase{privileged: inv.privileged, configFile: inv.configFile, duoUser: inv.duoUser, debug: inv.debug}
+	if err := root.checkAccount(); err != nil {
+		_ = setuid.DropToReal()
+		logger := inv.logger
+		if logger == nil {
+			logger = logsink.Syslog("login_duo_go")
 		}
+		logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
+			User: inv.duoUser, Service: "login_duo_go", Cause: "local", Reason: err.Error()}))
+		return die("%v", err)
 	}
-	me, err := passwd.LookupUID(start.ruid)
-	if err != nil {
-		_ = dropToReal()
-		return die("Who are you? %v", err)
-	}
-	configFile := defaultConfig
-	if opts.config != "" {
-		configFile = opts.config
-	}
-	duoUser := me.Name
-	if opts.duoUser != "" {
-		duoUser = opts.duoUser
-	}
-	originalCommand, hasOriginalCommand := os.LookupEnv("SSH_ORIGINAL_COMMAND")
-	var command *string
-	if len(opts.command) > 0 {
-		c := strings.Join(opts.command, " ")
-		command = &c
-	} else if hasOriginalCommand {
-		command = &originalCommand
-	}
-	headless := hasOriginalCommand || !isTerminal(0)
-
-	var debug func(string)
-	var logger login.Logger
-	switch {
-	case debugOnTerminal:
-		logger = stderrLogger{os.Stderr}
-	case opts.debug:
-		logger = newSyslogLogger()
-	}
-	if logger != nil {
-		debug = func(s string) { logger.Log(syslog.LOG_DEBUG, s) }
-	}
-
-	// The Duo child runs as its own system account, never as a shared
-	// one: without it the login is refused in any failmode.
-	if privileged {
-		if _, err := lookupServiceAccount(); err != nil {
-			_ = dropToReal()
-			if logger == nil {
-				logger = newSyslogLogger()
-			}
-			logger.Log(syslog.LOG_ERR, "failclosed "+login.LogFields(login.LogLine{
-				User: duoUser, Service: "login_duo_go", Cause: "local", Reason: err.Error()}))
-			return die("%v", err)
-		}
-	}
-
-	// Read the config (as root) for the front end's own keys; the flow
-	// loads and reports it again itself.
-	var motd, acceptEnv bool
-	var keeper *rememberKeeper
-	owners := configOwners()
-	if cfg, err := conf.LoadOwned(configFile, owners...); err == nil {
-		motd, acceptEnv = cfg.Motd, cfg.AcceptEnvFactor
-		if cfg.Remember > 0 && privileged {
-			// Approvals are saved by root only, after this process has
-			// dropped to the user: start the root keeper now. Without it
-			// nothing is saved (a full login next time).
-			if keeper, err = startRememberKeeper(duoUser); err != nil && debug != nil {
-				debug("remember: " + err.Error())
-			}
-		}
-	}
+	root.loadConfig()
 	envPasscode := ""
-	if acceptEnv {
+	if root.cfg != nil && root.cfg.AcceptEnvFactor {
 		envPasscode = os.Getenv("DUO_PASSCODE")
 	}
 	os.Unsetenv("DUO_PASSCODE")
-	userEnv = envWithout(userEnv, "DUO_PASSCODE")
+	userEnv = setuid.EnvWithout(userEnv, "DUO_PASSCODE")
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer stop()
-
-	term := openTerminal()
+	term := tty.Open()
 	defer term.Close()
 
-	ui := login.UI{Mode: login.Interactive}
-	if headless {
-		ui.Mode = login.Headless // no prompts, no progress lines
-	}
-	params := login.Params{
-		Program:      "login_duo_go",
-		ConfigFile:   configFile,
-		ConfigOwners: owners,
-		Debug:        opts.debug, // lines go to logger: the terminal or syslog
-		User:         duoUser,
-		UID:          start.ruid,
-		Service:      loginService,
-		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), opts.host),
-		UI:           ui,
-		EnvPasscode:  envPasscode,
-		Conv:         term,
-		Log:          logger,
-	}
-	if pw := os.Getenv("SSH_TTY"); pw != "" {
-		params.TTY = clipText(pw, 255)
-	}
-	if command != nil {
-		params.Command = *command
-	}
-
-	if opts.duoUser != "" {
-		// -f: Duo is asked about duoUser, but groups are the real local
-		// user's, and GECOS is not consulted (as in duo_unix).
-		params.LookupUser = func(string) (*login.UserInfo, error) {
-			return localGroups(me, duoUser)
-		}
-	}
-
-	var child *duoChildClient
-	if privileged {
-		params.NewClient = func(cfg *conf.Config) (login.DuoAPI, error) {
-			if child != nil {
-				return child, nil
-			}
-			c, err := spawnDuoChild(ctx, cfg, debug)
-			// Whatever happened, root is no longer needed.
-			if derr := dropToReal(); derr != nil {
-				fmt.Fprintf(os.Stderr, "login_duo_go: couldn't drop privileges: %v\n", derr)
-				os.Exit(1)
-			}
-			if err != nil {
-				return nil, err
-			}
-			child = c
-			return c, nil
-		}
-	}
-	if keeper != nil {
-		params.RememberSave = keeper.save
-	} else {
-		params.RememberSave = func(remember.Scope, string, time.Duration) error {
-			return errors.New("remember: no root keeper (login_duo_go is not setuid root)")
-		}
-	}
-	res := login.Authenticate(ctx, params)
-	if keeper != nil {
-		keeper.close()
-	}
-	if child != nil {
-		child.shutdown()
-	}
-	if err := dropToReal(); err != nil {
+	res := login.Authenticate(ctx, inv.params(ctx, root, term, envPasscode))
+	if err := root.end(); err != nil {
 		return die("couldn't drop privileges: %v", err)
 	}
 	// A signal (Ctrl-C, the connection hanging up) cancels the login: the
@@ -387,16 +233,148 @@ func runLogin(args []string) int {
 		res = login.Result{Outcome: login.Aborted, Reason: "interrupted by a signal"}
 	}
 
-	d := decide(res, start.ruid == 0 || !setuid)
+	d := decide(res, inv.start.RUID == 0 || !inv.setUID)
 	if !d.allowed {
 		fmt.Fprintf(os.Stderr, "%s\n", d.message)
 		return 1
 	}
-	if motd && !headless && res.Outcome != login.FailOpen {
+	if root.cfg != nil && root.cfg.Motd && !inv.headless && res.Outcome != login.FailOpen {
 		printMotd(os.Stdout)
 	}
-	err = execShell(me, command, userEnv)
+	err = execShell(inv.me, inv.command, userEnv)
 	return die("%v", err)
+}
+
+// die prints login mode's error line and returns its exit status, 1.
+func die(format string, a ...any) int {
+	fmt.Fprintf(os.Stderr, "login_duo_go: "+format+"\n", a...)
+	return 1
+}
+
+// invocation is who runs login mode, with which rights, and what for.
+type invocation struct {
+	opts       loginOptions
+	start      setuid.IDs // the ids login_duo_go started with
+	setUID     bool       // installed setuid or setgid (and run by another)
+	privileged bool       // effective uid 0: the root phase runs
+	me         *passwd.Entry
+	configFile string
+	duoUser    string
+	command    *string // the command to run; nil for a login shell
+	headless   bool    // no terminal to prompt on, or a forced command
+	logger     login.Logger
+	debug      func(string) // nil without -d
+}
+
+// newInvocation checks the command line against the caller's rights,
+// gives up root at once when it will not be needed, and says who logs in.
+// On failure it says why and returns nil and the exit status.
+func newInvocation(opts loginOptions) (*invocation, int) {
+	inv := &invocation{opts: opts, start: setuid.Current()}
+	start := inv.start
+	// Installed setuid (or setgid), -c and -f would let a caller choose
+	// what the privileged process reads and whom Duo is asked about: only
+	// root may. A plain binary runs with the caller's own rights and reads
+	// only what the caller can, so anyone may, as with duo_unix (Duo's
+	// shared-account setup: a non-setuid login_duo, a config the account
+	// owns, command="login_duo -f alice" in authorized_keys).
+	inv.setUID = start.EUID != start.RUID || start.EGID != start.RGID
+	if (opts.config != "" || opts.duoUser != "") && inv.setUID && start.RUID != 0 {
+		_ = setuid.DropToReal()
+		return nil, die("Only root may specify -c or -f")
+	}
+	inv.privileged = start.EUID == 0
+	// -d shows the config's values (host, ikey, what the flow decided):
+	// on the terminal only for root, or for anyone running a copy that is
+	// not setuid (they can read the file anyway). A setuid helper's other
+	// callers get the debug lines in the system log.
+	debugOnTerminal := opts.debug && (start.RUID == 0 || !inv.setUID)
+	if debugOnTerminal {
+		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
+	}
+	if !inv.privileged {
+		// Installed setuid to some other account, or not setuid: run as
+		// the caller, with the caller's rights.
+		if err := setuid.DropToReal(); err != nil {
+			return nil, die("couldn't drop privileges: %v", err)
+		}
+	}
+	me, err := passwd.LookupUID(start.RUID)
+	if err != nil {
+		_ = setuid.DropToReal()
+		return nil, die("Who are you? %v", err)
+	}
+	inv.me, inv.configFile, inv.duoUser = me, defaultConfig, me.Name
+	if opts.config != "" {
+		inv.configFile = opts.config
+	}
+	if opts.duoUser != "" {
+		inv.duoUser = opts.duoUser
+	}
+	originalCommand, hasOriginalCommand := os.LookupEnv("SSH_ORIGINAL_COMMAND")
+	if len(opts.command) > 0 {
+		c := strings.Join(opts.command, " ")
+		inv.command = &c
+	} else if hasOriginalCommand {
+		inv.command = &originalCommand
+	}
+	inv.headless = hasOriginalCommand || !tty.IsTerminal(0)
+	switch {
+	case debugOnTerminal:
+		inv.logger = logsink.Stderr(os.Stderr)
+	case opts.debug:
+		inv.logger = logsink.Syslog("login_duo_go")
+	}
+	if inv.logger != nil {
+		inv.debug = func(s string) { inv.logger.Log(syslog.LOG_DEBUG, s) }
+	}
+	return inv, 0
+}
+
+// params are the flow's parameters for this login.
+// ui is what the conversation can do: no terminal means no prompts and
+// no progress lines.
+func (inv *invocation) ui() login.UI {
+	if inv.headless {
+		return login.UI{Mode: login.Headless}
+	}
+	return login.UI{Mode: login.Interactive}
+}
+
+func (inv *invocation) params(ctx context.Context, root *rootPhase, term *tty.Terminal, envPasscode string) login.Params {
+	p := login.Params{
+		Program:      "login_duo_go",
+		ConfigFile:   inv.configFile,
+		ConfigOwners: root.owners,
+		Config:       root.cfg,
+		Debug:        inv.opts.debug, // lines go to logger: the terminal or syslog
+		User:         inv.duoUser,
+		UID:          inv.start.RUID,
+		Service:      loginService,
+		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), inv.opts.host),
+		UI:           inv.ui(),
+		EnvPasscode:  envPasscode,
+		Conv:         term,
+		Log:          inv.logger,
+		RememberSave: root.rememberSave,
+	}
+	if pw := os.Getenv("SSH_TTY"); pw != "" {
+		p.TTY = escape.Clip(pw, 255, "")
+	}
+	if inv.command != nil {
+		p.Command = *inv.command
+	}
+	if inv.opts.duoUser != "" {
+		// -f: Duo is asked about duoUser, but groups are the real local
+		// user's, and GECOS is not consulted (as in duo_unix).
+		p.LookupUser = func(string) (*login.UserInfo, error) {
+			return localGroups(inv.me, inv.duoUser)
+		}
+	}
+	if inv.privileged {
+		p.NewClient = root.startChild(ctx)
+	}
+	return p
 }
 
 // localGroups describes the local account pw for the flow under the name
@@ -405,15 +383,6 @@ func localGroups(pw *passwd.Entry, duoName string) (*login.UserInfo, error) {
 	info := &login.UserInfo{Name: duoName, UID: pw.UID}
 	info.Groups, info.GroupsErr = login.GroupNames(pw.Name, pw.GID)
 	return info, nil
-}
-
-// spawnDuoChild starts the Duo child as the service account.
-func spawnDuoChild(ctx context.Context, cfg *conf.Config, debug func(string)) (*duoChildClient, error) {
-	acct, err := lookupServiceAccount()
-	if err != nil {
-		return nil, err
-	}
-	return startDuoChild(ctx, cfg, acct, debug)
 }
 
 // printMotd copies the start of motdFile to w; a missing file is fine.

@@ -19,6 +19,9 @@ import (
 	"os"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+	"github.com/pam-duo-go/pam_duo_go/internal/keeper"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -62,7 +65,7 @@ pam-worker is run by the pam_duo_go PAM module (root only).
 `
 
 func main() {
-	if err := ensureStdFDs(); err != nil {
+	if err := setuid.EnsureStdFDs(); err != nil {
 		// Nowhere safe to write to: exit quietly.
 		os.Exit(1)
 	}
@@ -78,10 +81,10 @@ func run(args []string) int {
 			return runWorker(args[1:])
 		case "check":
 			return runCheck(args[1:])
-		case childCommand:
-			return runDuoChild(args[1:])
-		case rememberCommand:
-			return runRememberSave(args[1:])
+		case privsep.ChildCommand:
+			return privsep.RunChild(args[1:], userAgent())
+		case keeper.Command:
+			return keeper.Run(args[1:], loginService)
 		case "--help":
 			fmt.Print(usageText)
 			return 0

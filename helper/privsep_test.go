@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/check"
+	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
@@ -154,7 +156,7 @@ func TestSetuidLogin(t *testing.T) {
 	needRoot(t)
 	u := testUser(t)
 	e2e.EnsureServiceAccount(t)
-	acct, err := lookupServiceAccount()
+	acct, err := privsep.LookupAccount(privsepUser)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,12 +344,12 @@ func TestSetuidLogin(t *testing.T) {
 	})
 
 	t.Run("setuid pam-worker refuses a non-root caller", func(t *testing.T) {
-		start, err := (worker.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
+		start, err := (wire.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var in bytes.Buffer
-		if err := worker.WriteMessage(&in, worker.Message{Type: worker.Start, Payload: start}); err != nil {
+		if err := wire.WriteMessage(&in, wire.Message{Type: wire.Start, Payload: start}); err != nil {
 			t.Fatal(err)
 		}
 		out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, "pam-worker")
@@ -366,8 +368,8 @@ func TestSetuidLogin(t *testing.T) {
 	} {
 		t.Run(c.name+" cannot read the config", func(t *testing.T) {
 			out, errOut, exit := runAs(t, u, nil, c.args...)
-			if exit != checkBadConfig || !strings.Contains(out, "permission denied") {
-				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, checkBadConfig)
+			if exit != check.ExitBadConfig || !strings.Contains(out, "permission denied") {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, check.ExitBadConfig)
 			}
 		})
 	}
@@ -421,7 +423,7 @@ func TestDuoChildRunsAsServiceAccount(t *testing.T) {
 	if err := runBounded(cmd); err != nil || out.String() != "ok\n" {
 		t.Fatalf("%v, stdout %q; stderr:\n%s", err, out.String(), errb.String())
 	}
-	// GOMAXPROCS=1 from childEnv: one P, fewer threads (bench figures).
+	// GOMAXPROCS=1 from privsep.Env: one P, fewer threads (bench figures).
 	want := "duo child: running as uid=" + itoa3(uid) + " gid=" + itoa3(gid) + " groups=[]; GOMAXPROCS=1\n"
 	if !strings.Contains(errb.String(), want) {
 		t.Fatalf("stderr lacks %q:\n%s", want, errb.String())
@@ -451,23 +453,24 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	needRoot(t)
 	u := testUser(t)
 	bin := installSetuid(t, suidDir(t))
-	hello, err := json.Marshal(&childCall{Method: "init", Init: &childInit{
-		IKey: "DIXXXXXXXXXXXXXXXXXX", SKey: strings.Repeat("s", 40), Host: "127.0.0.1:9", Debug: true,
+	// The init call as the parent sends it (privsep's wire format).
+	hello, err := json.Marshal(map[string]any{"Method": "init", "Init": map[string]any{
+		"IKey": "DIXXXXXXXXXXXXXXXXXX", "SKey": strings.Repeat("s", 40), "Host": "127.0.0.1:9", "Debug": true,
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var in bytes.Buffer
-	if err := worker.WriteMessage(&in, worker.Message{Type: worker.Call, Payload: hello}); err != nil {
+	if err := wire.WriteMessage(&in, wire.Message{Type: wire.Call, Payload: hello}); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, childCommand)
+	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, privsep.ChildCommand)
 	if exit != 0 {
 		t.Fatalf("duo-child exit %d; stderr %q", exit, errOut)
 	}
 	r := strings.NewReader(out)
-	m, err := worker.ReadMessage(r)
-	if err != nil || m.Type != worker.Debug {
+	m, err := wire.ReadMessage(r)
+	if err != nil || m.Type != wire.Debug {
 		t.Fatalf("first message %v %q, %v; want the debug line", m.Type, m.Payload, err)
 	}
 	// Run directly, the child has the test's environment, so its
@@ -477,7 +480,7 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	if !strings.HasPrefix(string(m.Payload), want) {
 		t.Fatalf("child says %q, want %q", m.Payload, want)
 	}
-	if m, err := worker.ReadMessage(r); err != nil || m.Type != worker.Reply {
+	if m, err := wire.ReadMessage(r); err != nil || m.Type != wire.Reply {
 		t.Fatalf("second message %v, %v; want the init reply", m.Type, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/keeper"
 	"github.com/pam-duo-go/pam_duo_go/internal/qr"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
@@ -99,7 +100,7 @@ func TestRememberKeeperRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := []string{rememberCommand}
+			args := []string{keeper.Command}
 			if tt.args != "" {
 				args = append(args, tt.args)
 			}

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -66,30 +63,6 @@ func TestRemoteAddress(t *testing.T) {
 	for _, tt := range tests {
 		if got := remoteAddress(tt.conn, tt.host); got != tt.want {
 			t.Errorf("remoteAddress(%q, %q) = %q, want %q", tt.conn, tt.host, got, tt.want)
-		}
-	}
-}
-
-func TestSanitize(t *testing.T) {
-	tests := []struct {
-		in   string
-		keep bool
-		want string
-	}{
-		{"plain text", false, "plain text"},
-		{"line1\nline2", true, "line1\nline2"},
-		{"line1\nline2", false, `line1\x0aline2`},
-		{"\x1b[2J\x07", true, `\x1b[2J\x07`},
-		{"tab\there", false, `tab\x09here`}, // one line: a tab is escaped (escape.Line)
-		{"cr\r", true, `cr\x0d`},
-		{"del\x7f", true, `del\x7f`},
-		{"c1 \u009b", true, `c1 \xc2\x9b`},
-		{"bad \xff utf8", true, `bad \xff utf8`},
-		{"accents é ✓", true, "accents é ✓"},
-	}
-	for _, tt := range tests {
-		if got := sanitize(tt.in, tt.keep); got != tt.want {
-			t.Errorf("sanitize(%q, %v) = %q, want %q", tt.in, tt.keep, got, tt.want)
 		}
 	}
 }
@@ -152,62 +125,6 @@ func TestParseCheckArgs(t *testing.T) {
 		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
 			t.Errorf("parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 		}
-	}
-}
-
-func TestWireErrorKeepsTypes(t *testing.T) {
-	tests := []struct {
-		name        string
-		err         error
-		unavailable bool
-		check       func(error) bool
-	}{
-		{"api 401", &duo.APIError{StatusCode: 401, Code: 40101, Message: "Missing request credentials"}, false,
-			func(e error) bool { var a *duo.APIError; return errors.As(e, &a) && a.Code == 40101 }},
-		{"api 503", &duo.APIError{StatusCode: 503, Code: 50301, Message: "down"}, true, nil},
-		{"transport", &duo.TransportError{Op: "preauth", Err: errors.New("connection refused")}, true,
-			func(e error) bool { var x *duo.TransportError; return errors.As(e, &x) && x.Op == "preauth" }},
-		{"response", &duo.ResponseError{Op: "auth", StatusCode: 200, Err: errors.New("bad json")}, true, nil},
-		{"deadline", fmt.Errorf("wait: %w", context.DeadlineExceeded), true,
-			func(e error) bool { return errors.Is(e, context.DeadlineExceeded) }},
-		{"canceled", context.Canceled, false, func(e error) bool { return errors.Is(e, context.Canceled) }},
-		{"other", errors.New("odd"), false, nil},
-	}
-	for _, tt := range tests {
-		got := toWireError(tt.err).toError()
-		if duo.IsUnavailable(got) != tt.unavailable {
-			t.Errorf("%s: IsUnavailable after the pipe = %v, want %v (%v)", tt.name, !tt.unavailable, tt.unavailable, got)
-		}
-		if tt.check != nil && !tt.check(got) {
-			t.Errorf("%s: error after the pipe lost its identity: %#v", tt.name, got)
-		}
-	}
-	if toWireError(nil) != nil {
-		t.Error("toWireError(nil) != nil")
-	}
-}
-
-func TestEnvWithout(t *testing.T) {
-	env := []string{"A=1", "DUO_PASSCODE=123456", "B=2", "DUO_PASSCODE_X=keep"}
-	got := strings.Join(envWithout(env, "DUO_PASSCODE"), " ")
-	if got != "A=1 B=2 DUO_PASSCODE_X=keep" {
-		t.Fatalf("envWithout = %q", got)
-	}
-}
-
-func TestErrorLines(t *testing.T) {
-	err := errors.Join(errors.New("line 3: unknown key \"foo\""), fmt.Errorf("wrapped: %w", errors.New("a\nb")))
-	got := strings.Join(errorLines(err), "|")
-	if got != `line 3: unknown key "foo"|wrapped: a|b` {
-		t.Fatalf("errorLines = %q", got)
-	}
-}
-
-func TestStderrLoggerSanitizes(t *testing.T) {
-	var b bytes.Buffer
-	stderrLogger{&b}.Log(6, "user=\x1b[31mx")
-	if b.String() != "[6] user=\\x1b[31mx\n" {
-		t.Fatalf("logger wrote %q", b.String())
 	}
 }
 

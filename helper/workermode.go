@@ -8,8 +8,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
+	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 )
 
 // startTimeout bounds the wait for the module's Start message.
@@ -28,11 +30,11 @@ func runWorker(args []string) int {
 	// A setuid start by someone else must not read config files (or
 	// anything named by conf=) as root on their behalf.
 	if os.Getuid() != 0 {
-		_ = dropToReal()
+		_ = setuid.DropToReal()
 		fmt.Fprint(os.Stderr, "login_duo_go pam-worker: only root (the pam_duo_go module) may run the worker\n")
 		return 2
 	}
-	sanitizeEnv()
+	setuid.SanitizeEnv()
 	// The login bounds itself (login_timeout=); this only backs it up.
 	ctx, cancel := context.WithTimeout(context.Background(), pamhandler.MaxLoginTimeout+startTimeout)
 	defer cancel()
@@ -44,11 +46,11 @@ func runWorker(args []string) int {
 func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	c := newWorkerConv(ctx, in, out)
 	result := func(code int, reason string) int {
-		reason = sanitize(reason, false) // the module may log it
-		_ = worker.WriteMessage(out, worker.Message{Type: worker.Result, Payload: worker.EncodeResult(int32(code), reason)})
+		reason = escape.Line(reason) // the module may log it
+		_ = wire.WriteMessage(out, wire.Message{Type: wire.Result, Payload: wire.EncodeResult(int32(code), reason)})
 		return pamhandler.ExitStatus(code)
 	}
-	var first worker.Message
+	var first wire.Message
 	select {
 	case m, ok := <-c.msgs:
 		if !ok {
@@ -60,10 +62,10 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	case <-ctx.Done():
 		return result(pamhandler.ServiceErr, "pam-worker: no start message in time")
 	}
-	if first.Type != worker.Start {
+	if first.Type != wire.Start {
 		return result(pamhandler.ServiceErr, fmt.Sprintf("pam-worker: expected a start message, got %v", first.Type))
 	}
-	si, err := worker.ParseStart(first.Payload)
+	si, err := wire.ParseStart(first.Payload)
 	if err != nil {
 		return result(pamhandler.ServiceErr, "pam-worker: "+err.Error())
 	}
@@ -71,7 +73,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	if res.Unprompted {
 		// The module remembers it, so that a later step of the same
 		// sshd login does not push again (ARCHITECTURE.md).
-		_ = worker.WriteMessage(out, worker.Message{Type: worker.Unprompted})
+		_ = wire.WriteMessage(out, wire.Message{Type: wire.Unprompted})
 	}
 	return result(res.Code, res.Reason)
 }
@@ -79,7 +81,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 // startTx is the handler's Transaction in the worker: the PAM items as the
 // module's start message gave them, the conversation over the socket.
 type startTx struct {
-	si worker.StartInfo
+	si wire.StartInfo
 	*workerConv
 }
 
@@ -118,16 +120,16 @@ func (t startTx) Command() string { return t.si.Command }
 // answered by A (or X), I and E messages.
 type workerConv struct {
 	out     io.Writer
-	msgs    chan worker.Message // messages from the module, closed at EOF or error
-	readErr error               // why msgs was closed; read after it is
+	msgs    chan wire.Message // messages from the module, closed at EOF or error
+	readErr error             // why msgs was closed; read after it is
 }
 
 func newWorkerConv(ctx context.Context, in io.Reader, out io.Writer) *workerConv {
-	c := &workerConv{out: out, msgs: make(chan worker.Message)}
+	c := &workerConv{out: out, msgs: make(chan wire.Message)}
 	go func() {
 		defer close(c.msgs)
 		for {
-			m, err := worker.ReadMessage(in)
+			m, err := wire.ReadMessage(in)
 			if err != nil {
 				c.readErr = err
 				return
@@ -153,9 +155,9 @@ func (c *workerConv) readErrText() string {
 
 // Prompt sends P (echo off) or p (echo on) and waits for A or X.
 func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
-	t := worker.PromptEchoOff
+	t := wire.PromptEchoOff
 	if echo {
-		t = worker.PromptEchoOn
+		t = wire.PromptEchoOn
 	}
 	if err := c.send(t, msg); err != nil {
 		return "", err
@@ -167,9 +169,9 @@ func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string,
 		}
 		defer m.Wipe()
 		switch m.Type {
-		case worker.Answer:
+		case wire.Answer:
 			return string(m.Payload), nil
-		case worker.ConvFailed:
+		case wire.ConvFailed:
 			return "", errConvFailed
 		}
 		return "", fmt.Errorf("pam-worker: expected an answer, got %v", m.Type)
@@ -179,12 +181,12 @@ func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string,
 }
 
 // Info sends an I message.
-func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(worker.Info, msg) }
+func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(wire.Info, msg) }
 
 // Error sends an E message.
-func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(worker.Error, msg) }
+func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(wire.Error, msg) }
 
-func (c *workerConv) send(t worker.Type, msg string) error {
-	msg = clipText(sanitize(msg, true), worker.MaxPayload)
-	return worker.WriteMessage(c.out, worker.Message{Type: t, Payload: []byte(msg)})
+func (c *workerConv) send(t wire.Type, msg string) error {
+	msg = escape.Clip(escape.Terminal(msg), wire.MaxPayload, "")
+	return wire.WriteMessage(c.out, wire.Message{Type: t, Payload: []byte(msg)})
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 )
 
 // workerProc is `login_duo_go pam-worker` driven over pipes, the way the
@@ -26,13 +26,13 @@ type workerProc struct {
 	toW    io.WriteCloser
 	fromW  io.ReadCloser
 	stderr bytes.Buffer
-	msgs   chan worker.Message
+	msgs   chan wire.Message
 	rerr   chan error
 }
 
 func startWorker(t *testing.T, env ...string) *workerProc {
 	t.Helper()
-	w := &workerProc{msgs: make(chan worker.Message, 16), rerr: make(chan error, 1)}
+	w := &workerProc{msgs: make(chan wire.Message, 16), rerr: make(chan error, 1)}
 	w.cmd = exec.Command(helperBin, "pam-worker")
 	w.cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	w.cmd.Stderr = &w.stderr
@@ -44,7 +44,7 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 	require.NoError(t, w.cmd.Start())
 	go func() {
 		for {
-			m, err := worker.ReadMessage(w.fromW)
+			m, err := wire.ReadMessage(w.fromW)
 			if err != nil {
 				w.rerr <- err
 				close(w.msgs)
@@ -61,21 +61,21 @@ func startWorker(t *testing.T, env ...string) *workerProc {
 	return w
 }
 
-func (w *workerProc) send(t *testing.T, typ worker.Type, payload []byte) {
+func (w *workerProc) send(t *testing.T, typ wire.Type, payload []byte) {
 	t.Helper()
-	require.NoError(t, worker.WriteMessage(w.toW, worker.Message{Type: typ, Payload: payload}), "send %v", typ)
+	require.NoError(t, wire.WriteMessage(w.toW, wire.Message{Type: typ, Payload: payload}), "send %v", typ)
 }
 
-func (w *workerProc) start(t *testing.T, si worker.StartInfo) {
+func (w *workerProc) start(t *testing.T, si wire.StartInfo) {
 	t.Helper()
 	p, err := si.Encode()
 	require.NoError(t, err)
-	w.send(t, worker.Start, p)
+	w.send(t, wire.Start, p)
 }
 
 // next returns the worker's next message; it fails the test if none comes
 // within limit.
-func (w *workerProc) next(t *testing.T, limit time.Duration) worker.Message {
+func (w *workerProc) next(t *testing.T, limit time.Duration) wire.Message {
 	t.Helper()
 	select {
 	case m, ok := <-w.msgs:
@@ -86,7 +86,7 @@ func (w *workerProc) next(t *testing.T, limit time.Duration) worker.Message {
 	case <-time.After(limit):
 		require.FailNow(t, "no message from the worker", "within %v", limit)
 	}
-	return worker.Message{}
+	return wire.Message{}
 }
 
 // result reads messages up to the Result, collecting the text of the
@@ -95,11 +95,11 @@ func (w *workerProc) result(t *testing.T) (code int32, reason string, shown []st
 	t.Helper()
 	for range 100 {
 		m := w.next(t, 60*time.Second)
-		if m.Type != worker.Result {
+		if m.Type != wire.Result {
 			shown = append(shown, string(m.Type)+":"+string(m.Payload))
 			continue
 		}
-		code, reason, err := worker.ParseResult(m.Payload)
+		code, reason, err := wire.ParseResult(m.Payload)
 		require.NoError(t, err)
 		return code, reason, shown, w.wait(t)
 	}
@@ -139,8 +139,8 @@ func TestWorkerMalformed(t *testing.T) {
 		raw    []byte // written as is
 		reason string // part of the result's reason
 	}{
-		{"not a start", mustEncode(t, worker.Answer, "123456"), "expected a start message"},
-		{"bad start", mustEncode(t, worker.Start, "rhost=1.2.3.4"), "no user"},
+		{"not a start", mustEncode(t, wire.Answer, "123456"), "expected a start message"},
+		{"bad start", mustEncode(t, wire.Start, "rhost=1.2.3.4"), "no user"},
 		{"unknown type", []byte("Z\x00\x00\x00\x00"), "unknown message type"},
 		{"oversized", []byte("S\x00\x10\x00\x00"), "larger than"},
 		{"truncated then EOF", []byte("S\x00\x00\x01\x00user=a"), "truncated"},
@@ -175,9 +175,9 @@ func TestWorkerRefusesNonRoot(t *testing.T) {
 	assert.Contains(t, string(out), "only root")
 }
 
-func mustEncode(t *testing.T, typ worker.Type, payload string) []byte {
+func mustEncode(t *testing.T, typ wire.Type, payload string) []byte {
 	t.Helper()
-	b, err := worker.Encode(worker.Message{Type: typ, Payload: []byte(payload)})
+	b, err := wire.Encode(wire.Message{Type: typ, Payload: []byte(payload)})
 	require.NoError(t, err)
 	return b
 }
@@ -223,33 +223,33 @@ func TestWorkerLogin(t *testing.T) {
 			if service == "" {
 				service = "sshd"
 			}
-			w.start(t, worker.StartInfo{User: u.name, RHost: "192.0.2.10", Service: service, TTY: "ssh",
+			w.start(t, wire.StartInfo{User: u.name, RHost: "192.0.2.10", Service: service, TTY: "ssh",
 				UID: 0, Args: []string{"conf=" + env.conf}})
 			answers := tt.answers
 			var shown []string
 			for range 100 {
 				m := w.next(t, loginLimit)
 				switch m.Type {
-				case worker.PromptEchoOff, worker.PromptEchoOn:
+				case wire.PromptEchoOff, wire.PromptEchoOn:
 					if strings.Contains(string(m.Payload), "Press Enter") {
-						w.send(t, worker.Answer, nil)
+						w.send(t, wire.Answer, nil)
 						shown = append(shown, string(m.Type)+":"+string(m.Payload))
 						continue
 					}
 					require.NotEmpty(t, answers, "unexpected prompt %q; shown so far %q", m.Payload, shown)
 					if answers[0] == "X" {
-						w.send(t, worker.ConvFailed, nil)
+						w.send(t, wire.ConvFailed, nil)
 					} else {
-						w.send(t, worker.Answer, []byte(answers[0]))
+						w.send(t, wire.Answer, []byte(answers[0]))
 					}
 					answers = answers[1:]
 					shown = append(shown, string(m.Type)+":"+string(m.Payload))
-				case worker.Info, worker.Error:
+				case wire.Info, wire.Error:
 					shown = append(shown, string(m.Type)+":"+string(m.Payload))
-				case worker.Unprompted:
+				case wire.Unprompted:
 					shown = append(shown, "M:")
-				case worker.Result:
-					code, reason, err := worker.ParseResult(m.Payload)
+				case wire.Result:
+					code, reason, err := wire.ParseResult(m.Payload)
 					require.NoError(t, err)
 					require.Equal(t, tt.wantCode, code, "result %q; shown %q; auths %q", reason, shown, env.authFactors())
 					assert.Equal(t, pamhandler.ExitStatus(int(code)), w.wait(t), "exit status")
@@ -291,7 +291,7 @@ func TestWorkerBypassSuccess(t *testing.T) {
 				args = append(args, tt.arg)
 			}
 			w := startWorker(t)
-			w.start(t, worker.StartInfo{User: u.name, Service: "sudo", UID: 0, Args: args})
+			w.start(t, wire.StartInfo{User: u.name, Service: "sudo", UID: 0, Args: args})
 			code, reason, shown, _ := w.result(t)
 			require.Equal(t, tt.want, code, "reason %q", reason)
 			assert.Empty(t, shown)
@@ -303,7 +303,7 @@ func TestWorkerBypassSuccess(t *testing.T) {
 // TestStartTx: the worker hands the handler the PAM items, environment and
 // process facts of the module's start message, and nothing else.
 func TestStartTx(t *testing.T) {
-	si := worker.StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sudo", TTY: "/dev/pts/3", Command: "/usr/bin/id",
+	si := wire.StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sudo", TTY: "/dev/pts/3", Command: "/usr/bin/id",
 		UID: 1000, AuthInfo: "publickey ssh-ed25519 AAAA"}
 	tx := startTx{si: si}
 	user, err := tx.User()

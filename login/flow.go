@@ -129,7 +129,10 @@ func (s *session) loadConfig() (r Result, done bool) {
 	if path == "" {
 		path = conf.DefaultPAMConfig
 	}
-	cfg, err := conf.LoadOwned(path, s.p.ConfigOwners...)
+	cfg, err := s.p.Config, error(nil)
+	if cfg == nil {
+		cfg, err = conf.LoadOwned(path, s.p.ConfigOwners...)
+	}
 	if err != nil {
 		// failmode is for Duo being unreachable, never for a config that
 		// cannot be trusted: a missing, unreadable, world-readable or

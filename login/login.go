@@ -102,7 +102,11 @@ type Params struct {
 	// own ConfigFile: login_duo_go passes its service account, which owned
 	// duo_unix's login_duo.conf.
 	ConfigOwners []int
-	Debug        bool
+	// Config, when not nil, is ConfigFile already loaded (login_duo_go
+	// loads it once, as root, before the flow runs); nil: the flow loads
+	// ConfigFile itself.
+	Config *conf.Config
+	Debug  bool
 
 	User       string // PAM_USER or the login_duo_go user
 	UID        int    // real uid of the PAM process (su logins use the invoking user); -1 unknown

@@ -3,7 +3,7 @@
  * Go side: the worker protocol of ARCHITECTURE.md (message types, the
  * payload limit, exit statuses) and the bounds of login_timeout=.
  *
- * Go has its own copy of each (helper/worker, internal/pamhandler);
+ * Go has its own copy of each (internal/wire, internal/pamhandler);
  * pam_module/core/protocol.go includes this header and fails to compile
  * when a value differs. The PAM return codes are libpam's
  * (<security/_pam_types.h>): the same file checks Go's copy

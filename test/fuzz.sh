@@ -22,7 +22,7 @@ fuzzers=(
 	"FuzzParse ./conf"                   # the config loader
 	"FuzzDecodeEnvelope ./duo"           # Duo's response decoder
 	"FuzzParseAnswer ./login"            # the menu answer parser
-	"FuzzDecode ./helper/worker"         # the PAM worker protocol
+	"FuzzDecode ./internal/wire"          # the PAM worker protocol
 )
 
 corpus_files() { find "$1/testdata/fuzz/$2" -type f 2>/dev/null | sort; }

@@ -14,23 +14,23 @@ import "C"
 import (
 	"time"
 
-	"github.com/pam-duo-go/pam_duo_go/helper/worker"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
+	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 )
 
-// The worker protocol (helper/worker).
+// The worker protocol (internal/wire).
 const (
-	_ = uint(C.PDG_HEADER_LEN-worker.HeaderLen) + uint(worker.HeaderLen-C.PDG_HEADER_LEN)
-	_ = uint(C.PDG_MAX_PAYLOAD-worker.MaxPayload) + uint(worker.MaxPayload-C.PDG_MAX_PAYLOAD)
-	_ = uint(C.PDG_MSG_START-int(worker.Start)) + uint(int(worker.Start)-C.PDG_MSG_START)
-	_ = uint(C.PDG_MSG_ANSWER-int(worker.Answer)) + uint(int(worker.Answer)-C.PDG_MSG_ANSWER)
-	_ = uint(C.PDG_MSG_CONV_FAILED-int(worker.ConvFailed)) + uint(int(worker.ConvFailed)-C.PDG_MSG_CONV_FAILED)
-	_ = uint(C.PDG_MSG_PROMPT_ECHO_OFF-int(worker.PromptEchoOff)) + uint(int(worker.PromptEchoOff)-C.PDG_MSG_PROMPT_ECHO_OFF)
-	_ = uint(C.PDG_MSG_PROMPT_ECHO_ON-int(worker.PromptEchoOn)) + uint(int(worker.PromptEchoOn)-C.PDG_MSG_PROMPT_ECHO_ON)
-	_ = uint(C.PDG_MSG_INFO-int(worker.Info)) + uint(int(worker.Info)-C.PDG_MSG_INFO)
-	_ = uint(C.PDG_MSG_ERROR-int(worker.Error)) + uint(int(worker.Error)-C.PDG_MSG_ERROR)
-	_ = uint(C.PDG_MSG_UNPROMPTED-int(worker.Unprompted)) + uint(int(worker.Unprompted)-C.PDG_MSG_UNPROMPTED)
-	_ = uint(C.PDG_MSG_RESULT-int(worker.Result)) + uint(int(worker.Result)-C.PDG_MSG_RESULT)
+	_ = uint(C.PDG_HEADER_LEN-wire.HeaderLen) + uint(wire.HeaderLen-C.PDG_HEADER_LEN)
+	_ = uint(C.PDG_MAX_PAYLOAD-wire.MaxPayload) + uint(wire.MaxPayload-C.PDG_MAX_PAYLOAD)
+	_ = uint(C.PDG_MSG_START-int(wire.Start)) + uint(int(wire.Start)-C.PDG_MSG_START)
+	_ = uint(C.PDG_MSG_ANSWER-int(wire.Answer)) + uint(int(wire.Answer)-C.PDG_MSG_ANSWER)
+	_ = uint(C.PDG_MSG_CONV_FAILED-int(wire.ConvFailed)) + uint(int(wire.ConvFailed)-C.PDG_MSG_CONV_FAILED)
+	_ = uint(C.PDG_MSG_PROMPT_ECHO_OFF-int(wire.PromptEchoOff)) + uint(int(wire.PromptEchoOff)-C.PDG_MSG_PROMPT_ECHO_OFF)
+	_ = uint(C.PDG_MSG_PROMPT_ECHO_ON-int(wire.PromptEchoOn)) + uint(int(wire.PromptEchoOn)-C.PDG_MSG_PROMPT_ECHO_ON)
+	_ = uint(C.PDG_MSG_INFO-int(wire.Info)) + uint(int(wire.Info)-C.PDG_MSG_INFO)
+	_ = uint(C.PDG_MSG_ERROR-int(wire.Error)) + uint(int(wire.Error)-C.PDG_MSG_ERROR)
+	_ = uint(C.PDG_MSG_UNPROMPTED-int(wire.Unprompted)) + uint(int(wire.Unprompted)-C.PDG_MSG_UNPROMPTED)
+	_ = uint(C.PDG_MSG_RESULT-int(wire.Result)) + uint(int(wire.Result)-C.PDG_MSG_RESULT)
 )
 
 // The worker's exit statuses and the bounds of login_timeout=

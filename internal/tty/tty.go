@@ -1,4 +1,8 @@
-package main
+// Package tty is login_duo_go's conversation with the user: prompts and
+// answers on the user's terminal, answers read with echo off when asked
+// and without blocking past the login's deadline, info and error lines on
+// stderr. Everything shown is escaped (internal/escape).
+package tty
 
 import (
 	"bytes"
@@ -9,61 +13,69 @@ import (
 	"os"
 	"time"
 
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 	"golang.org/x/sys/unix"
 )
 
 // maxAnswer bounds one typed answer, in bytes.
 const maxAnswer = 4096
 
-// errNoTerminal is returned by Prompt when there is no terminal to ask on.
-var errNoTerminal = errors.New("no terminal to prompt on")
+// ErrNoTerminal is returned by Prompt when there is no terminal to ask on.
+var ErrNoTerminal = errors.New("no terminal to prompt on")
 
-// terminal is login_duo_go's login.Conversation: prompts and answers on the
+// Terminal is login_duo_go's login.Conversation: prompts and answers on the
 // user's terminal (/dev/tty, else stdin/stdout when stdin is a terminal),
 // answers read with echo off when asked, info and error lines on stderr.
 // Everything shown is sanitized.
-type terminal struct {
+type Terminal struct {
 	in     int       // fd answers are read from; -1 without a terminal
 	out    io.Writer // where prompts are written
 	errOut io.Writer // where info and error lines are written
 	tty    *os.File  // /dev/tty when it was opened (closed by Close)
 }
 
-// openTerminal finds the user's terminal. Without one it still returns a
-// terminal whose Prompt fails and whose Info and Error write to stderr.
-func openTerminal() *terminal {
-	t := &terminal{in: -1, out: os.Stderr, errOut: os.Stderr}
+// Open finds the user's terminal. Without one it still returns a
+// Terminal whose Prompt fails and whose Info and Error write to stderr.
+func Open() *Terminal {
+	t := &Terminal{in: -1, out: os.Stderr, errOut: os.Stderr}
 	if f, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
 		t.tty, t.in, t.out = f, int(f.Fd()), f
 		return t
 	}
-	if isTerminal(0) {
+	if IsTerminal(0) {
 		t.in, t.out = 0, os.Stdout
 	}
 	return t
 }
 
+// New returns a Terminal that reads answers from the terminal fd in and
+// writes prompts to out and info and error lines to errOut; in < 0 means
+// there is no terminal to prompt on.
+func New(in int, out, errOut io.Writer) *Terminal {
+	return &Terminal{in: in, out: out, errOut: errOut}
+}
+
 // Close releases /dev/tty.
-func (t *terminal) Close() error {
+func (t *Terminal) Close() error {
 	if t.tty != nil {
 		return t.tty.Close()
 	}
 	return nil
 }
 
-// isTerminal reports whether fd is a terminal.
-func isTerminal(fd int) bool {
+// IsTerminal reports whether fd is a terminal.
+func IsTerminal(fd int) bool {
 	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	return err == nil
 }
 
 // Prompt shows msg and reads one line; with echo false the terminal does
 // not show what is typed (the newline is still echoed).
-func (t *terminal) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
+func (t *Terminal) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
 	if t.in < 0 {
-		return "", errNoTerminal
+		return "", ErrNoTerminal
 	}
-	if _, err := io.WriteString(t.out, sanitize(msg, true)); err != nil {
+	if _, err := io.WriteString(t.out, escape.Terminal(msg)); err != nil {
 		return "", fmt.Errorf("write prompt: %w", err)
 	}
 	if !echo {
@@ -77,14 +89,14 @@ func (t *terminal) Prompt(ctx context.Context, msg string, echo bool) (string, e
 }
 
 // Info shows an informational line on stderr.
-func (t *terminal) Info(_ context.Context, msg string) error {
-	_, err := io.WriteString(t.errOut, sanitize(msg, true)+"\n")
+func (t *Terminal) Info(_ context.Context, msg string) error {
+	_, err := io.WriteString(t.errOut, escape.Terminal(msg)+"\n")
 	return err
 }
 
 // Error shows an error line on stderr.
-func (t *terminal) Error(_ context.Context, msg string) error {
-	_, err := io.WriteString(t.errOut, sanitize(msg, true)+"\n")
+func (t *Terminal) Error(_ context.Context, msg string) error {
+	_, err := io.WriteString(t.errOut, escape.Terminal(msg)+"\n")
 	return err
 }
 

@@ -1,6 +1,9 @@
-package main
-
-// Running a Go program setuid root: the caveats and what this file does.
+// Package setuid holds what login_duo_go needs to run safely as a setuid
+// root program: closed standard fds reopened, the environment scrubbed,
+// privileges dropped for good on every thread, and its own binary checked
+// before it is run again with other credentials.
+//
+// Running a Go program setuid root: the caveats and what this package does.
 //
 //   - The Go runtime reads GOTRACEBACK, GODEBUG, GOGC, GOMEMLIMIT and
 //     GOMAXPROCS from the caller's environment before main runs; nothing here
@@ -12,23 +15,24 @@ package main
 //     uses. Runtime-level GODEBUG knobs (gctrace, schedtrace, ...) print
 //     statistics to the caller's own stderr; none changes privileges. The
 //     library-level GODEBUG settings (crypto/tls, crypto/x509, net/http)
-//     are re-read when GODEBUG changes, so sanitizeEnv unsets GODEBUG before
+//     are re-read when GODEBUG changes, so SanitizeEnv unsets GODEBUG before
 //     any of that code runs, and the Duo child is started with an explicit
 //     environment without it. That is why accepting the runtime's early
 //     read is acceptable.
 //   - No environment variable may change the config path, the proxy or TLS
-//     trust: sanitizeEnv removes the proxy variables (net/http reads them
+//     trust: SanitizeEnv removes the proxy variables (net/http reads them
 //     once, lazily), SSL_CERT_FILE and SSL_CERT_DIR from this process's
 //     environment at start, before any HTTP or x509 code runs. The user's
 //     original environment is kept aside for the command we exec.
-//   - ensureStdFDs reopens /dev/null on closed fds 0/1/2 in every mode, so
+//   - EnsureStdFDs reopens /dev/null on closed fds 0/1/2 in every mode, so
 //     that a file we open can never become someone's stdin or stderr (the
 //     runtime does this only for setuid starts).
 //   - Dropping privileges: since Go 1.16, syscall.Setresuid, Setresgid and
 //     Setgroups change the credentials of every thread of the process (the
 //     runtime broadcasts them), so a goroutine on another OS thread cannot
-//     keep root. dropTo sets all three ids (real, effective, saved) and then
+//     keep root. DropTo sets all three ids (real, effective, saved) and then
 //     checks the result, including that root cannot be regained.
+package setuid
 
 import (
 	"errors"
@@ -39,10 +43,11 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+	"path/filepath"
 )
 
-// ensureStdFDs opens /dev/null on whichever of fds 0, 1 and 2 is closed.
-func ensureStdFDs() error {
+// EnsureStdFDs opens /dev/null on whichever of fds 0, 1 and 2 is closed.
+func EnsureStdFDs() error {
 	for fd := 0; fd <= 2; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil || !errors.Is(err, unix.EBADF) {
 			continue
@@ -82,10 +87,10 @@ func isTimeOrLocaleVar(k string) bool {
 	return strings.HasPrefix(k, "LC_")
 }
 
-// sanitizeEnv removes untrustedEnv, TZ and the locale variables from the
+// SanitizeEnv removes untrustedEnv, TZ and the locale variables from the
 // environment and returns the environment as it was, for the user's
 // command. It runs before anything logs: Go then uses /etc/localtime.
-func sanitizeEnv() []string {
+func SanitizeEnv() []string {
 	orig := os.Environ()
 	for _, k := range untrustedEnv {
 		os.Unsetenv(k)
@@ -98,37 +103,39 @@ func sanitizeEnv() []string {
 	return orig
 }
 
-// envWithout returns env without the entries for the named variables.
-func envWithout(env []string, names ...string) []string {
+// EnvWithout returns env without the entries for the named variables.
+func EnvWithout(env []string, names ...string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(names, k)
 	})
 }
 
-// ids is a process's real, effective and saved user and group ids.
-type ids struct {
-	ruid, euid, suid int
-	rgid, egid, sgid int
+// IDs is a process's real, effective and saved user and group ids.
+type IDs struct {
+	RUID, EUID, SUID int
+	RGID, EGID, SGID int
 }
 
-func currentIDs() ids {
-	var c ids
-	c.ruid, c.euid, c.suid = unix.Getresuid()
-	c.rgid, c.egid, c.sgid = unix.Getresgid()
+// Current returns this process's ids.
+func Current() IDs {
+	var c IDs
+	c.RUID, c.EUID, c.SUID = unix.Getresuid()
+	c.RGID, c.EGID, c.SGID = unix.Getresgid()
 	return c
 }
 
-func (c ids) String() string {
+// String shows the ids and the supplementary groups, as -d logs them.
+func (c IDs) String() string {
 	groups, _ := unix.Getgroups()
-	return fmt.Sprintf("uid=%d/%d/%d gid=%d/%d/%d groups=%v", c.ruid, c.euid, c.suid, c.rgid, c.egid, c.sgid, groups)
+	return fmt.Sprintf("uid=%d/%d/%d gid=%d/%d/%d groups=%v", c.RUID, c.EUID, c.SUID, c.RGID, c.EGID, c.SGID, groups)
 }
 
-// dropTo makes uid and gid the real, effective and saved ids of every
+// DropTo makes uid and gid the real, effective and saved ids of every
 // thread. groups replaces the supplementary groups unless it is nil (then
 // they are kept: a setuid start keeps the caller's own groups). It fails
 // unless the change took and, for a non-root uid, root cannot be regained.
-func dropTo(uid, gid int, groups []int) error {
+func DropTo(uid, gid int, groups []int) error {
 	if groups != nil {
 		if err := syscall.Setgroups(groups); err != nil {
 			return fmt.Errorf("setgroups: %w", err)
@@ -140,8 +147,8 @@ func dropTo(uid, gid int, groups []int) error {
 	if err := syscall.Setresuid(uid, uid, uid); err != nil {
 		return fmt.Errorf("setresuid(%d): %w", uid, err)
 	}
-	now := currentIDs()
-	if now.ruid != uid || now.euid != uid || now.suid != uid || now.rgid != gid || now.egid != gid || now.sgid != gid {
+	now := Current()
+	if now.RUID != uid || now.EUID != uid || now.SUID != uid || now.RGID != gid || now.EGID != gid || now.SGID != gid {
 		return fmt.Errorf("privileges not dropped: %v", now)
 	}
 	if uid != 0 {
@@ -152,12 +159,34 @@ func dropTo(uid, gid int, groups []int) error {
 	return nil
 }
 
-// dropToReal gives up the setuid privileges: the real ids become the
+// DropToReal gives up the setuid privileges: the real ids become the
 // effective and saved ids too; the supplementary groups are the caller's.
-func dropToReal() error {
-	c := currentIDs()
-	if c.euid == c.ruid && c.suid == c.ruid && c.egid == c.rgid && c.sgid == c.rgid {
+func DropToReal() error {
+	c := Current()
+	if c.EUID == c.RUID && c.SUID == c.RUID && c.EGID == c.RGID && c.SGID == c.RGID {
 		return nil
 	}
-	return dropTo(c.ruid, c.rgid, nil)
+	return DropTo(c.RUID, c.RGID, nil)
+}
+
+// SelfPath returns the absolute path of this binary, checked to be owned by
+// root and not writable by group or others (it is about to be run with a
+// service account's credentials by root).
+func SelfPath() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("find own binary: %w", err)
+	}
+	if !filepath.IsAbs(exe) {
+		return "", fmt.Errorf("own binary %q: not an absolute path", exe)
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "", fmt.Errorf("own binary: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+		return "", fmt.Errorf("own binary %s must be owned by root and not writable by group or others", exe)
+	}
+	return exe, nil
 }
