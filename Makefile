@@ -29,7 +29,16 @@ LDFLAGS    ?=
 MODULE_CFLAGS = -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
 	-DPAM_DUO_GO_CORE_PATH='"$(COREPATH)"' -DPAM_DUO_GO_HELPER_PATH='"$(HELPERPATH)"'
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
-GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION)
+GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION) $(GO_EXTLDFLAGS)
+# Packed relative relocations (DT_RELR: binutils >= 2.38, glibc >= 2.36)
+# for the core and login_duo_go, which the C linker links: each has about
+# 30,000 relative relocations, 0.7 MB of .rela.dyn that the dynamic loader
+# reads at every load (in every login's process), against 11 kB of .relr.dyn
+# (0.7 MB less peak RSS per login). Only when $(CC) links it without a
+# warning; other toolchains get the usual table. RELR= turns it off.
+RELR       ?= $(shell printf 'int x; int *p = &x;\n' | $(CC) -x c -shared -fPIC -Wl,--fatal-warnings \
+	-Wl,-z,pack-relative-relocs -o /dev/null - >/dev/null 2>&1 && echo -Wl,-z,pack-relative-relocs)
+GO_EXTLDFLAGS = $(if $(RELR),-extldflags=$(RELR))
 TEST_TIMEOUT ?= 14m
 # test/fresh builds a Debian root and runs the README's command in it:
 # about 3 minutes with its cache warm, more than TEST_TIMEOUT cold.
