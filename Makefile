@@ -35,9 +35,11 @@ GO_LDFLAGS  = -X github.com/pam-duo-go/pam_duo_go/duo.Version=$(VERSION) $(GO_EX
 # 30,000 relative relocations, 0.7 MB of .rela.dyn that the dynamic loader
 # reads at every load (in every login's process), against 11 kB of .relr.dyn
 # (0.7 MB less peak RSS per login). Only when $(CC) links it without a
-# warning; other toolchains get the usual table. RELR= turns it off.
-RELR       ?= $(shell printf 'int x; int *p = &x;\n' | $(CC) -x c -shared -fPIC -Wl,--fatal-warnings \
-	-Wl,-z,pack-relative-relocs -o /dev/null - >/dev/null 2>&1 && echo -Wl,-z,pack-relative-relocs)
+# warning; other toolchains get the usual table. RELR= turns it off. The
+# probe runs once, when a Go build first needs it.
+RELR_PROBE = $(shell t=$$(mktemp) && printf 'int x; int *p = &x;\n' | $(CC) -x c -shared -fPIC \
+	-Wl,--fatal-warnings -Wl,-z,pack-relative-relocs -o $$t - >/dev/null 2>&1 && echo -Wl,-z,pack-relative-relocs; rm -f $$t)
+RELR       ?= $(eval RELR := $(RELR_PROBE))$(RELR)
 GO_EXTLDFLAGS = $(if $(RELR),-extldflags=$(RELR))
 TEST_TIMEOUT ?= 14m
 # test/fresh builds a Debian root and runs the README's command in it:
