@@ -182,6 +182,14 @@ func New(o Options) (*Client, error) {
 			return nil, err
 		}
 	}
+	if roots == nil && o.SystemRoots {
+		// The store crypto/x509 would load at the first handshake, loaded
+		// in a fraction of its time (sysroots.go); on an error, nil lets
+		// crypto/x509 load it and report it itself.
+		if pool, err := systemRoots(); err == nil {
+			roots = pool
+		}
+	}
 	proxy, err := parseProxy(o.Proxy)
 	if err != nil {
 		return nil, err
@@ -191,7 +199,7 @@ func New(o Options) (*Client, error) {
 	c.tr = &http.Transport{
 		DialContext: dialer.DialContext,
 		TLSClientConfig: &tls.Config{
-			RootCAs:    roots, // nil with SystemRoots: the system store
+			RootCAs:    roots,
 			ServerName: serverName,
 			MinVersion: max(tls.VersionTLS12, o.MinTLSVersion),
 		},

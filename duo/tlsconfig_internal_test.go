@@ -2,6 +2,7 @@ package duo
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -9,9 +10,14 @@ import (
 )
 
 // TestTLSSettings: min_tls only ever raises the floor of TLS 1.2, and
-// disable_ca_pinning trusts the system store (nil RootCAs) instead of
-// Duo's pinned roots, unless a cafile is given.
+// disable_ca_pinning trusts the system store (the certificates of
+// x509.SystemCertPool) instead of Duo's pinned roots, unless a cafile is
+// given.
 func TestTLSSettings(t *testing.T) {
+	pinned, err := duoRoots()
+	require.NoError(t, err)
+	system, err := x509.SystemCertPool()
+	require.NoError(t, err)
 	base := Options{IKey: "DIWJ8X6AEYOR5OMC6TQ1", SKey: "secret", Host: "api-xxxxxxxx.duosecurity.com"}
 	for _, tt := range []struct {
 		name       string
@@ -32,7 +38,9 @@ func TestTLSSettings(t *testing.T) {
 			defer c.Close()
 			cfg := c.tr.TLSClientConfig
 			assert.Equal(t, tt.wantMin, cfg.MinVersion)
-			assert.Equal(t, tt.wantPinned, cfg.RootCAs != nil)
+			require.NotNil(t, cfg.RootCAs)
+			assert.Equal(t, tt.wantPinned, cfg.RootCAs.Equal(pinned), "Duo's pinned roots")
+			assert.Equal(t, !tt.wantPinned, cfg.RootCAs.Equal(system), "the system store")
 		})
 	}
 }

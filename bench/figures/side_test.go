@@ -295,7 +295,7 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 		}
 		return ps
 	}
-	benchFloor(t, art, tab, treeusage, n)
+	benchFloor(t, art, tab, treeusage, client, n)
 	base := map[string]float64{} // each pair's 0 ms wall, ours
 	for _, delay := range []time.Duration{0, 50 * time.Millisecond} {
 		m := newSideMock(t, delay, treeusage)
@@ -348,16 +348,38 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 // process that does nothing, in C and in Go, and login_duo_go's own
 // start (runtime, package init, -v). A login in mode=exec starts one Go
 // process more than in process; login_duo_go starts two (itself and its
-// Duo child).
-func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage string, n int) {
+// Duo child). Then the same C PAM client as the side by side, with a C
+// module that only prompts (the client's own cost, no Duo) and with
+// pam_duo_go.so refusing at once for a missing config (the cost of its
+// Go core, in process and exec'd, without TLS or Duo).
+func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage, client string, n int) {
 	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	gostart := filepath.Join(dir, "gostart")
 	build := exec.Command("go", "build", "-o", gostart, "./bench/gostart")
 	build.Dir = art.Root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building gostart: %v\n%s", err, out)
 	}
+	promptonly := filepath.Join(dir, "promptonly.so")
+	gcc := exec.Command("gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-o", promptonly, filepath.Join(art.Root, "bench", "promptonly.c"), "-lpam")
+	if out, err := gcc.CombinedOutput(); err != nil {
+		t.Fatalf("building promptonly.so: %v\n%s", err, out)
+	}
 	m := &sideMock{dir: dir, treeusage: treeusage}
+	missing := filepath.Join(dir, "missing.conf") // never created
+	stack := func(name, authLine string) []string {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, sideService), []byte(e2e.Stack(authLine)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return []string{client, d, sideService, "root", passcode}
+	}
 	progs := []struct {
 		name string
 		argv []string
@@ -365,19 +387,25 @@ func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage string, n
 		{"/bin/true (C)", []string{"/bin/true"}},
 		{"an empty Go program (bench/gostart)", []string{gostart}},
 		{"login_duo_go -v (its start: runtime, package init)", []string{art.Helper, "-v"}},
+		{"the PAM client with a C module that only prompts (bench/promptonly.c)", stack("promptonly", "auth required "+promptonly)},
+		{"the PAM client, pam_duo_go.so in process refusing a missing config (the Go core's start, no Duo)",
+			stack("floor-lazy", art.AuthLine("required", missing, e2e.Modes[0]))},
+		{"the same, mode=exec (the worker's start, no Duo)", stack("floor-exec", art.AuthLine("required", missing, e2e.Modes[1]))},
 	}
 	var parts []string
 	for _, p := range progs {
-		var cpus, rsss, faults []float64
+		var walls, cpus, rsss, faults, csws []float64
 		for i := 0; i < n; i++ {
 			s, err := m.run(p.argv...)
 			if err != nil {
 				t.Errorf("%s: %v", p.name, err)
 				break
 			}
-			cpus, rsss, faults = append(cpus, s.cpu), append(rsss, s.maxRSS), append(faults, s.faults)
+			walls, cpus, rsss = append(walls, s.wall), append(cpus, s.cpu), append(rsss, s.maxRSS)
+			faults, csws = append(faults, s.faults), append(csws, s.csw)
 		}
-		parts = append(parts, fmt.Sprintf("%s: CPU mean %s ms, peak RSS %.1f MB, %.0f minor page faults", p.name, ms1(mean(cpus)), mean(rsss)/1024, mean(faults)))
+		parts = append(parts, fmt.Sprintf("%s: wall mean %s ms, CPU mean %s ms, peak RSS %.1f MB, %.0f minor page faults, %.0f voluntary context switches",
+			p.name, ms1(mean(walls)), ms1(mean(cpus)), mean(rsss)/1024, mean(faults), mean(csws)))
 	}
 	tab.add("5 floor: one process started and ended", fmt.Sprint(n), strings.Join(parts, "; "),
 		"mode=exec starts one Go process more than in process, login_duo_go two (itself and its Duo child): each costs at least the login_duo_go -v figure")
