@@ -88,6 +88,10 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 // client's size bound.
 var ErrResponseTooLarge = errors.New("response body too large")
 
+// ErrInvalidRequest is wrapped by the errors the client returns, before
+// any network traffic, for requests it will not send.
+var ErrInvalidRequest = errors.New("invalid request")
+
 // Kind is what a failed call means for a login. Classify is the one place
 // that decides it; login turns a Kind into an outcome.
 type Kind int
