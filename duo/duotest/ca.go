@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"time"
 )
 
@@ -77,4 +78,18 @@ func newTestCA(hosts []string) (*testCA, error) {
 		pool:    pool,
 		leaf:    tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey},
 	}, nil
+}
+
+// CAPEM returns the test CA certificate in PEM form.
+func (s *Server) CAPEM() []byte { return append([]byte(nil), s.ca.certPEM...) }
+
+// CertPool returns a pool holding the test CA.
+func (s *Server) CertPool() *x509.CertPool { return s.ca.pool.Clone() }
+
+// WriteCAFile writes the test CA certificate to path.
+func (s *Server) WriteCAFile(path string) error {
+	if err := os.WriteFile(path, s.ca.certPEM, 0o644); err != nil {
+		return fmt.Errorf("duotest: write CA: %w", err)
+	}
+	return nil
 }

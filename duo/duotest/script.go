@@ -107,24 +107,9 @@ func (u *User) devices() []duo.Device {
 	return u.Devices
 }
 
-// Fault is a misbehaviour injected into the answer of an endpoint.
-type Fault struct {
-	Times int // how many requests it applies to: 0 means 1, -1 forever
-
-	Status     int    // answer with this HTTP status and a FAIL envelope
-	Code       int    // Duo code for the envelope (default Status*100)
-	Message    string // envelope message
-	RetryAfter string // Retry-After header value, sent with any fault that answers
-	// XRetryAfter is an X-Retry-After header value (Duo's other name for
-	// it, which duo_unix also reads), sent with any fault that answers.
-	XRetryAfter string
-
-	Body            []byte        // raw body instead of an envelope (with Status, default 200)
-	Malformed       bool          // invalid JSON
-	Truncate        bool          // promise a longer body than is sent, then close
-	HugeBytes       int64         // stream this many bytes of a never-ending JSON string
-	HTML            bool          // an HTML error page (502)
-	Delay           time.Duration // wait before answering (then answer normally unless other fields say otherwise)
-	Hang            bool          // never answer (until the client gives up or the server closes)
-	CloseConnection bool          // close the connection without an answer
+// AddUser adds or replaces a scripted user.
+func (s *Server) AddUser(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[u.Name] = &u
 }
