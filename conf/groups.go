@@ -214,3 +214,38 @@ func dropEmptyPatterns(list string) string {
 	}
 	return strings.Join(kept, ",")
 }
+
+// setGroups adds the pattern lists of a groups (or group) entry.
+func (p *parser) setGroups(e entry) {
+	var parts []string
+	for _, part := range e.parts {
+		if part != "" {
+			parts = append(parts, part)
+		}
+	}
+	value := strings.Join(parts, " ")
+	lists := splitGroupLists(value)
+	if len(lists) == 0 {
+		p.warn(e.line, e.key+" is empty: Duo applies to every user")
+	}
+	for _, list := range lists {
+		// duo_unix (OpenSSH's matcher) takes an empty pattern, which
+		// matches no group: its own test config has a trailing comma.
+		if pruned := dropEmptyPatterns(list); pruned != list {
+			p.warn(e.line, fmt.Sprintf("%s: pattern list %q has an empty pattern (a doubled, leading or trailing comma); it matches no group and is ignored", e.key, clip(list, 64)))
+			if list = pruned; list == "" {
+				continue
+			}
+		}
+		if msg := checkPatternList(list); msg != "" {
+			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: pattern list %q: %s", e.key, clip(list, 64), msg))
+			continue
+		}
+		if len(p.cfg.Groups) == MaxGroupLists {
+			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: more than %d pattern lists", e.key, MaxGroupLists))
+			return
+		}
+		p.cfg.Groups = append(p.cfg.Groups, list)
+		p.last["groups"] = e
+	}
+}

@@ -1,10 +1,12 @@
 package conf
 
 import (
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -160,6 +162,16 @@ func boolSetter(field func(*Config) *bool) func(p *parser, e entry, value string
 	}
 }
 
+// The lengths of Duo's keys. Another length is accepted (Duo decides) with
+// a warning, which login_duo_go check prints.
+const (
+	ikeyLen = 20
+	skeyLen = 40
+)
+
+// maxPushText bounds push_type and display_username, which Duo Mobile shows.
+const maxPushText = 256
+
 func (p *parser) setIKey(e entry, value string) {
 	if p.checkKeyText(e, value, true) {
 		p.cfg.IKey = value
@@ -295,5 +307,83 @@ func (p *parser) setEnrollQR(e entry, value string) {
 		} else {
 			p.invalid(e, value, "want yes (dark), light or no")
 		}
+	}
+}
+
+// tlsVersions are min_tls's values, as newer duo_unix reads them.
+var tlsVersions = map[string]uint16{
+	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
+}
+
+// setMinTLS reads min_tls: 1.0 to 1.3 (also written TLSv1.2); below 1.2,
+// the client's floor, it keeps 1.2 and warns.
+func (p *parser) setMinTLS(e entry, value string) {
+	v := strings.TrimPrefix(strings.ToLower(value), "tlsv")
+	n, ok := tlsVersions[v]
+	if !ok {
+		p.invalid(e, value, "want 1.0, 1.1, 1.2 or 1.3")
+		return
+	}
+	if n < tls.VersionTLS12 {
+		p.warn(e.line, fmt.Sprintf("min_tls = %s is below pam_duo_go's floor: TLS 1.2 is used at least", value))
+		n = tls.VersionTLS12
+	}
+	p.cfg.MinTLS = n
+}
+
+// setRemember reads remember: off (0, no, off, false) or a duration, whole
+// seconds or a number with the unit s, m or h ("900", "15m", "8h"), at
+// most MaxRemember (longer is lowered to it, with a warning).
+func (p *parser) setRemember(e entry, value string) {
+	if b, ok := parseBool(value); ok && !b {
+		p.cfg.Remember = 0
+		return
+	}
+	d, ok := parseDuration(value)
+	switch {
+	case !ok:
+		p.invalid(e, value, "want off or a duration such as 900, 15m or 8h")
+	case d > MaxRemember:
+		p.cfg.Remember = MaxRemember
+		p.warn(e.line, fmt.Sprintf("remember = %s is lowered to %v, the longest allowed", value, MaxRemember))
+	default:
+		p.cfg.Remember = d
+	}
+}
+
+// setHTTPSTimeout reads https_timeout: whole seconds. duo_unix read 0 or
+// less as "no timeout"; pam_duo_go always bounds requests, so those mean
+// DefaultHTTPSTimeout (with a warning).
+func (p *parser) setHTTPSTimeout(e entry, value string) {
+	n, err := strconv.Atoi(value)
+	switch {
+	case err != nil:
+		p.invalid(e, value, "want a whole number of seconds")
+	case n <= 0:
+		p.cfg.HTTPSTimeout = DefaultHTTPSTimeout
+		p.warn(e.line, fmt.Sprintf("https_timeout = %d: duo_unix read 0 or less as no timeout; pam_duo_go uses the default, %v", n, DefaultHTTPSTimeout))
+	case int64(n) > int64(MaxHTTPSTimeout/time.Second):
+		p.cfg.HTTPSTimeout = MaxHTTPSTimeout
+		p.warn(e.line, fmt.Sprintf("https_timeout = %d is lowered to %v", n, MaxHTTPSTimeout))
+	default:
+		p.cfg.HTTPSTimeout = time.Duration(n) * time.Second
+	}
+}
+
+// setPrompts reads prompts, clamped into 1..3 like duo_unix (with a
+// warning).
+func (p *parser) setPrompts(e entry, value string) {
+	n, err := strconv.Atoi(value)
+	switch {
+	case err != nil:
+		p.invalid(e, value, "want 1, 2 or 3")
+	case n < 1:
+		p.cfg.Prompts = 1
+		p.warn(e.line, fmt.Sprintf("prompts = %d is raised to 1", n))
+	case n > MaxPrompts:
+		p.cfg.Prompts = MaxPrompts
+		p.warn(e.line, fmt.Sprintf("prompts = %d is lowered to %d, the most duo_unix allows", n, MaxPrompts))
+	default:
+		p.cfg.Prompts = n
 	}
 }

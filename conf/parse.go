@@ -2,10 +2,7 @@ package conf
 
 import (
 	"cmp"
-	"crypto/tls"
 	"fmt"
-	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,9 +27,6 @@ const (
 	// MaxPrompts is the most prompts duo_unix allows.
 	MaxPrompts = 3
 )
-
-// maxPushText bounds push_type and display_username, which Duo Mobile shows.
-const maxPushText = 256
 
 // Parse reads a configuration from data, without any check of file
 // permissions; name is used in messages (usually the file's path).
@@ -216,39 +210,6 @@ func (p *parser) singleValue(e entry) (string, bool) {
 	return value, true
 }
 
-// tlsVersions are min_tls's values, as newer duo_unix reads them.
-var tlsVersions = map[string]uint16{
-	"1.0": tls.VersionTLS10, "1.1": tls.VersionTLS11, "1.2": tls.VersionTLS12, "1.3": tls.VersionTLS13,
-}
-
-// setMinTLS reads min_tls: 1.0 to 1.3 (also written TLSv1.2); below 1.2,
-// the client's floor, it keeps 1.2 and warns.
-func (p *parser) setMinTLS(e entry, value string) {
-	v := strings.TrimPrefix(strings.ToLower(value), "tlsv")
-	n, ok := tlsVersions[v]
-	if !ok {
-		p.invalid(e, value, "want 1.0, 1.1, 1.2 or 1.3")
-		return
-	}
-	if n < tls.VersionTLS12 {
-		p.warn(e.line, fmt.Sprintf("min_tls = %s is below pam_duo_go's floor: TLS 1.2 is used at least", value))
-		n = tls.VersionTLS12
-	}
-	p.cfg.MinTLS = n
-}
-
-// parseBool reads duo_unix's booleans (yes, true, on, 1 and their
-// opposites), in any case.
-func parseBool(s string) (value, ok bool) {
-	switch strings.ToLower(s) {
-	case "yes", "true", "on", "1":
-		return true, true
-	case "no", "false", "off", "0":
-		return false, true
-	}
-	return false, false
-}
-
 // invalid reports value as wrong for e's key; value is quoted in the
 // message (never for skey).
 func (p *parser) invalid(e entry, value, why string) {
@@ -258,144 +219,6 @@ func (p *parser) invalid(e entry, value, why string) {
 	}
 	p.fail(e.line, e.key, ErrInvalidValue, msg)
 }
-
-// checkKeyText checks an ikey or skey: printable ASCII without spaces. An
-// empty value is left for checkRequired. The skey never goes in a message.
-func (p *parser) checkKeyText(e entry, value string, show bool) bool {
-	for i := 0; i < len(value); i++ {
-		if value[i] <= ' ' || value[i] > '~' {
-			if show {
-				p.invalid(e, value, "want printable ASCII without spaces")
-			} else {
-				p.fail(e.line, e.key, ErrInvalidValue, "skey: want printable ASCII without spaces (value not shown)")
-			}
-			return false
-		}
-	}
-	return true
-}
-
-// setRemember reads remember: off (0, no, off, false) or a duration, whole
-// seconds or a number with the unit s, m or h ("900", "15m", "8h"), at
-// most MaxRemember (longer is lowered to it, with a warning).
-func (p *parser) setRemember(e entry, value string) {
-	if b, ok := parseBool(value); ok && !b {
-		p.cfg.Remember = 0
-		return
-	}
-	d, ok := parseDuration(value)
-	switch {
-	case !ok:
-		p.invalid(e, value, "want off or a duration such as 900, 15m or 8h")
-	case d > MaxRemember:
-		p.cfg.Remember = MaxRemember
-		p.warn(e.line, fmt.Sprintf("remember = %s is lowered to %v, the longest allowed", value, MaxRemember))
-	default:
-		p.cfg.Remember = d
-	}
-}
-
-// parseDuration reads a non-negative whole number with an optional unit
-// s, m or h (seconds when none).
-func parseDuration(value string) (time.Duration, bool) {
-	unit := time.Second
-	num := value
-	switch {
-	case strings.HasSuffix(value, "s"):
-		num = strings.TrimSuffix(value, "s")
-	case strings.HasSuffix(value, "m"):
-		num, unit = strings.TrimSuffix(value, "m"), time.Minute
-	case strings.HasSuffix(value, "h"):
-		num, unit = strings.TrimSuffix(value, "h"), time.Hour
-	}
-	if num == "" || len(num) > 6 || strings.TrimLeft(num, "0123456789") != "" {
-		return 0, false
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil {
-		return 0, false
-	}
-	return time.Duration(n) * unit, true
-}
-
-// setHTTPSTimeout reads https_timeout: whole seconds. duo_unix read 0 or
-// less as "no timeout"; pam_duo_go always bounds requests, so those mean
-// DefaultHTTPSTimeout (with a warning).
-func (p *parser) setHTTPSTimeout(e entry, value string) {
-	n, err := strconv.Atoi(value)
-	switch {
-	case err != nil:
-		p.invalid(e, value, "want a whole number of seconds")
-	case n <= 0:
-		p.cfg.HTTPSTimeout = DefaultHTTPSTimeout
-		p.warn(e.line, fmt.Sprintf("https_timeout = %d: duo_unix read 0 or less as no timeout; pam_duo_go uses the default, %v", n, DefaultHTTPSTimeout))
-	case int64(n) > int64(MaxHTTPSTimeout/time.Second):
-		p.cfg.HTTPSTimeout = MaxHTTPSTimeout
-		p.warn(e.line, fmt.Sprintf("https_timeout = %d is lowered to %v", n, MaxHTTPSTimeout))
-	default:
-		p.cfg.HTTPSTimeout = time.Duration(n) * time.Second
-	}
-}
-
-// setPrompts reads prompts, clamped into 1..3 like duo_unix (with a
-// warning).
-func (p *parser) setPrompts(e entry, value string) {
-	n, err := strconv.Atoi(value)
-	switch {
-	case err != nil:
-		p.invalid(e, value, "want 1, 2 or 3")
-	case n < 1:
-		p.cfg.Prompts = 1
-		p.warn(e.line, fmt.Sprintf("prompts = %d is raised to 1", n))
-	case n > MaxPrompts:
-		p.cfg.Prompts = MaxPrompts
-		p.warn(e.line, fmt.Sprintf("prompts = %d is lowered to %d, the most duo_unix allows", n, MaxPrompts))
-	default:
-		p.cfg.Prompts = n
-	}
-}
-
-// setGroups adds the pattern lists of a groups (or group) entry.
-func (p *parser) setGroups(e entry) {
-	var parts []string
-	for _, part := range e.parts {
-		if part != "" {
-			parts = append(parts, part)
-		}
-	}
-	value := strings.Join(parts, " ")
-	lists := splitGroupLists(value)
-	if len(lists) == 0 {
-		p.warn(e.line, e.key+" is empty: Duo applies to every user")
-	}
-	for _, list := range lists {
-		// duo_unix (OpenSSH's matcher) takes an empty pattern, which
-		// matches no group: its own test config has a trailing comma.
-		if pruned := dropEmptyPatterns(list); pruned != list {
-			p.warn(e.line, fmt.Sprintf("%s: pattern list %q has an empty pattern (a doubled, leading or trailing comma); it matches no group and is ignored", e.key, clip(list, 64)))
-			if list = pruned; list == "" {
-				continue
-			}
-		}
-		if msg := checkPatternList(list); msg != "" {
-			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: pattern list %q: %s", e.key, clip(list, 64), msg))
-			continue
-		}
-		if len(p.cfg.Groups) == MaxGroupLists {
-			p.fail(e.line, e.key, ErrInvalidValue, fmt.Sprintf("%s: more than %d pattern lists", e.key, MaxGroupLists))
-			return
-		}
-		p.cfg.Groups = append(p.cfg.Groups, list)
-		p.last["groups"] = e
-	}
-}
-
-// The lengths of Duo's keys. Another length is accepted (Duo decides) with
-// a warning, which login_duo_go check prints.
-const (
-	ikeyLen = 20
-	skeyLen = 40
-)
 
 // checkRequired reports a missing or empty ikey, skey or host.
 func (p *parser) checkRequired() {
@@ -497,99 +320,6 @@ func (p *parser) checkCombinations() {
 }
 
 const gecosWarning = "the GECOS field is used as the Duo username, but users can often change their own GECOS (chfn) and so choose whose Duo login they answer; prefer Duo username aliases, or restrict chfn (CHFN_RESTRICT in login.defs)"
-
-// isPunct is C's ispunct in the C locale.
-func isPunct(b byte) bool {
-	return b > ' ' && b < 0x7f && !('0' <= b && b <= '9') && !('a' <= b && b <= 'z') && !('A' <= b && b <= 'Z')
-}
-
-// checkHost checks a host value: a host name or IP address with an
-// optional port, nothing else. It returns what is wrong, or "".
-func checkHost(v string) string {
-	switch {
-	case strings.Contains(v, "://"):
-		return "want the API host name alone, without https:// (api-XXXXXXXX.duosecurity.com)"
-	case strings.ContainsAny(v, "/?#"):
-		return "want the API host name alone, without a path"
-	case strings.ContainsAny(v, " \t"):
-		return "want the API host name alone, without spaces"
-	case strings.Contains(v, "@"):
-		return "want the API host name alone, without a user name"
-	}
-	host, port := v, ""
-	if strings.HasPrefix(v, "[") || strings.Count(v, ":") == 1 {
-		var err error
-		if host, port, err = net.SplitHostPort(v); err != nil {
-			if !strings.HasPrefix(v, "[") || !strings.HasSuffix(v, "]") {
-				return "want host or host:port"
-			}
-			host = v[1 : len(v)-1]
-		} else if port == "" {
-			return "want a port number after the colon"
-		}
-		if strings.HasPrefix(v, "[") && net.ParseIP(host) == nil {
-			return "want an IPv6 address between [ and ]"
-		}
-	} else if strings.Contains(v, ":") {
-		return "write an IPv6 address between [ and ], as in [::1]:443"
-	}
-	if port != "" {
-		n, err := strconv.Atoi(port)
-		if err != nil || n < 1 || n > 65535 || port[0] == '+' || port[0] == '-' {
-			return "want a port number from 1 to 65535 after the colon"
-		}
-	}
-	if net.ParseIP(host) != nil {
-		return ""
-	}
-	if host == "" || len(host) > 253 {
-		return "want a host name"
-	}
-	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
-		if label == "" || len(label) > 63 {
-			return "want a host name (empty or overlong label)"
-		}
-		for i := 0; i < len(label); i++ {
-			b := label[i]
-			if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_') {
-				return fmt.Sprintf("want a host name (%q is not allowed in one)", string(b))
-			}
-		}
-	}
-	return ""
-}
-
-// checkProxy checks an http_proxy value the way the duo package reads it:
-// "http://[user:pass@]host:port" or "host:port". Messages never show a
-// password.
-func checkProxy(v string) string {
-	if v == "" {
-		return ""
-	}
-	if strings.ContainsAny(v, " \t") {
-		return "want http://host:port, without spaces"
-	}
-	s := v
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "not a URL; want http://[user:pass@]host:port or host:port"
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Sprintf("%s: the scheme must be http", u.Redacted())
-	}
-	if u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Sprintf("%s: want http://[user:pass@]host:port", u.Redacted())
-	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("%s: want a port number from 1 to 65535", u.Redacted())
-		}
-	}
-	return ""
-}
 
 // closestKey returns the known key nearest to k (at most two edits away),
 // or "".
