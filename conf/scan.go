@@ -81,75 +81,89 @@ func scanLines(data []byte) scanResult {
 	}
 
 	for i := 0; i < len(lines); i++ {
-		lineNo := i + 1
-		t := strings.TrimLeftFunc(lines[i], unicode.IsSpace)
-		switch {
-		case bad[i]:
+		if bad[i] {
 			continue // already reported
-		case t == "":
-			continue
-		case t[0] == '#' || t[0] == ';':
-			continue
-		case t[0] == '[':
-			closing := strings.LastIndexByte(t, ']')
-			if closing < 0 {
-				res.errs = append(res.errs, lineError{lineNo, ErrSyntax, `section header without "]"`})
-			} else if closing == 1 {
-				res.errs = append(res.errs, lineError{lineNo, ErrSyntax, "empty section name"})
+		}
+		e, lerr := keyLine(lines[i], i+1)
+		switch {
+		case lerr != nil:
+			res.errs = append(res.errs, *lerr)
+		case e != nil:
+			if strings.HasSuffix(lines[i], "\n") {
+				i = readContinuation(e, lines, i)
 			}
-			continue
-		case t[0] == '"' || t[0] == '`':
-			res.errs = append(res.errs, lineError{lineNo, ErrSyntax, "quoted key names are not supported"})
-			continue
+			res.entries = append(res.entries, *e)
 		}
-		eq := strings.IndexByte(t, '=')
-		if eq < 0 {
-			res.errs = append(res.errs, lineError{lineNo, ErrSyntax,
-				`not "key = value", a [section] header or a comment (comment lines start with ";" or "#")`})
-			continue
-		}
-		if eq == 0 {
-			res.errs = append(res.errs, lineError{lineNo, ErrSyntax, `no key name before "="`})
-			continue
-		}
-		key := strings.TrimSpace(t[:eq])
-		if key == "-" {
-			res.errs = append(res.errs, lineError{lineNo, ErrUnknownKey, `unknown key "-"`})
-			continue
-		}
-		in := t[eq+1:]
-		v := strings.TrimLeftFunc(in, unicode.IsSpace)
-		if strings.HasPrefix(v, "`") || strings.HasPrefix(v, `"""`) {
-			res.errs = append(res.errs, lineError{lineNo, ErrSyntax,
-				"values opening with a backtick or three double quotes are not supported"})
-			continue
-		}
-		first := strings.TrimSpace(v)
-		e := entry{line: lineNo, key: key,
-			parts: []string{stripComment(first)}, lines: []int{lineNo}}
-		var raw strings.Builder
-		raw.WriteString(first)
-		if strings.HasSuffix(in, "\n") {
-			for i+1 < len(lines) {
-				m := pythonContinuation.FindString(lines[i+1])
-				if m == "" {
-					break
-				}
-				i++
-				m = strings.TrimSuffix(m, "\n")
-				raw.WriteString("\n" + m)
-				part := strings.TrimSpace(m)
-				if strings.HasPrefix(part, ";") || strings.HasPrefix(part, "#") {
-					part = "" // an indented comment line
-				}
-				e.parts = append(e.parts, stripComment(part))
-				e.lines = append(e.lines, i+1)
-			}
-		}
-		e.raw = raw.String()
-		res.entries = append(res.entries, e)
 	}
 	return res
+}
+
+// keyLine reads line lineNo (its text as splitLines gives it): the entry
+// of a "key = value" line, its value's first line only, or the problem, or
+// neither for a blank, comment or section line.
+func keyLine(line string, lineNo int) (*entry, *lineError) {
+	t := strings.TrimLeftFunc(line, unicode.IsSpace)
+	switch {
+	case t == "":
+		return nil, nil
+	case t[0] == '#' || t[0] == ';':
+		return nil, nil
+	case t[0] == '[':
+		closing := strings.LastIndexByte(t, ']')
+		if closing < 0 {
+			return nil, &lineError{lineNo, ErrSyntax, `section header without "]"`}
+		} else if closing == 1 {
+			return nil, &lineError{lineNo, ErrSyntax, "empty section name"}
+		}
+		return nil, nil
+	case t[0] == '"' || t[0] == '`':
+		return nil, &lineError{lineNo, ErrSyntax, "quoted key names are not supported"}
+	}
+	eq := strings.IndexByte(t, '=')
+	if eq < 0 {
+		return nil, &lineError{lineNo, ErrSyntax,
+			`not "key = value", a [section] header or a comment (comment lines start with ";" or "#")`}
+	}
+	if eq == 0 {
+		return nil, &lineError{lineNo, ErrSyntax, `no key name before "="`}
+	}
+	key := strings.TrimSpace(t[:eq])
+	if key == "-" {
+		return nil, &lineError{lineNo, ErrUnknownKey, `unknown key "-"`}
+	}
+	v := strings.TrimLeftFunc(t[eq+1:], unicode.IsSpace)
+	if strings.HasPrefix(v, "`") || strings.HasPrefix(v, `"""`) {
+		return nil, &lineError{lineNo, ErrSyntax,
+			"values opening with a backtick or three double quotes are not supported"}
+	}
+	first := strings.TrimSpace(v)
+	return &entry{line: lineNo, key: key, raw: first,
+		parts: []string{stripComment(first)}, lines: []int{lineNo}}, nil
+}
+
+// readContinuation adds to e the lines after lines[i] that continue its
+// value (ini.v1's rule, pythonContinuation) and returns the index of the
+// last line it took.
+func readContinuation(e *entry, lines []string, i int) int {
+	var raw strings.Builder
+	raw.WriteString(e.raw)
+	for i+1 < len(lines) {
+		m := pythonContinuation.FindString(lines[i+1])
+		if m == "" {
+			break
+		}
+		i++
+		m = strings.TrimSuffix(m, "\n")
+		raw.WriteString("\n" + m)
+		part := strings.TrimSpace(m)
+		if strings.HasPrefix(part, ";") || strings.HasPrefix(part, "#") {
+			part = "" // an indented comment line
+		}
+		e.parts = append(e.parts, stripComment(part))
+		e.lines = append(e.lines, i+1)
+	}
+	e.raw = raw.String()
+	return i
 }
 
 // splitLines splits text after each "\n", keeping the "\n", as ini.v1
