@@ -308,16 +308,8 @@ func checkFile(ctx context.Context, configFile, user string, opt Options) *FileC
 		return fc
 	}
 	d.CheckOK = true
-	offset := client.ClockOffset()
-	off := offset.Round(100 * time.Millisecond).Seconds()
-	d.ClockOffsetSeconds = &off
-	switch {
-	case offset > clockLimit || offset < -clockLimit:
-		d.ClockWarning = fmt.Sprintf("this host's clock is further from Duo's than the %.0f minutes Duo accepts: "+
-			"each login's first request is refused and sent again with a corrected date; fix this host's clock (NTP)", clockLimit.Minutes())
-		fc.Exit, d.ClockTooFar = ExitClock, true
-	case offset > clockWarnAt || offset < -clockWarnAt:
-		d.ClockWarning = fmt.Sprintf("Duo refuses requests dated more than %.0f minutes from its clock; fix this host's clock (NTP)", clockLimit.Minutes())
+	if d.setClock(client.ClockOffset()); d.ClockTooFar {
+		fc.Exit = ExitClock
 	}
 	if user == "" {
 		return fc
@@ -327,6 +319,21 @@ func checkFile(ctx context.Context, configFile, user string, opt Options) *FileC
 		fc.Exit = exit
 	}
 	return fc
+}
+
+// setClock reports the offset of this host's clock from Duo's, with a
+// warning when it is close to or beyond what Duo accepts.
+func (d *DuoReport) setClock(offset time.Duration) {
+	off := offset.Round(100 * time.Millisecond).Seconds()
+	d.ClockOffsetSeconds = &off
+	switch {
+	case offset > clockLimit || offset < -clockLimit:
+		d.ClockWarning = fmt.Sprintf("this host's clock is further from Duo's than the %.0f minutes Duo accepts: "+
+			"each login's first request is refused and sent again with a corrected date; fix this host's clock (NTP)", clockLimit.Minutes())
+		d.ClockTooFar = true
+	case offset > clockWarnAt || offset < -clockWarnAt:
+		d.ClockWarning = fmt.Sprintf("Duo refuses requests dated more than %.0f minutes from its clock; fix this host's clock (NTP)", clockLimit.Minutes())
+	}
 }
 
 // rootOwned refuses a file not owned by root, naming its owner.
@@ -372,22 +379,8 @@ const (
 // preauth and reports what they would be offered.
 func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user string) *UserReport {
 	u := &UserReport{Name: escape.Line(user), Devices: []DeviceReport{}}
-	info, err := login.LookupUser(user)
-	if err != nil {
-		if login.IsUnknownUser(err) {
-			u.Local, u.Note = LocalUnknown, "no such local user: the login refuses it (PAM_USER_UNKNOWN) without asking Duo"
-		} else {
-			u.Local, u.Note = LocalLookupFailed, "the account could not be looked up: the login refuses (PAM_SERVICE_ERR): "+escape.Line(err.Error())
-		}
-		return u
-	}
-	applies, err := login.DuoApplies(cfg, info)
-	switch {
-	case err != nil:
-		u.Local, u.Note = LocalLookupFailed, "the user's groups could not be read and groups is set: the login refuses (PAM_SERVICE_ERR): "+escape.Line(err.Error())
-		return u
-	case !applies:
-		u.Local, u.Note = LocalBypass, "outside groups: Duo does not apply; the module returns PAM_IGNORE (PAM_SUCCESS with bypass=success) and login_duo_go lets the user in, without asking Duo"
+	info, ok := u.decideLocally(cfg, user)
+	if !ok {
 		return u
 	}
 	u.Local = LocalDuo
@@ -413,6 +406,38 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 		_, u.Failure, u.Advice = classifyDuoFailure(err)
 		return u
 	}
+	u.setPreauth(pre)
+	return u
+}
+
+// decideLocally looks the user up and decides, as the login does, whether
+// Duo applies; when it does not (or cannot tell) it fills in Local and
+// Note and returns false.
+func (u *UserReport) decideLocally(cfg *conf.Config, user string) (*login.UserInfo, bool) {
+	info, err := login.LookupUser(user)
+	if err != nil {
+		if login.IsUnknownUser(err) {
+			u.Local, u.Note = LocalUnknown, "no such local user: the login refuses it (PAM_USER_UNKNOWN) without asking Duo"
+		} else {
+			u.Local, u.Note = LocalLookupFailed, "the account could not be looked up: the login refuses (PAM_SERVICE_ERR): "+escape.Line(err.Error())
+		}
+		return nil, false
+	}
+	applies, err := login.DuoApplies(cfg, info)
+	switch {
+	case err != nil:
+		u.Local, u.Note = LocalLookupFailed, "the user's groups could not be read and groups is set: the login refuses (PAM_SERVICE_ERR): "+escape.Line(err.Error())
+		return nil, false
+	case !applies:
+		u.Local, u.Note = LocalBypass, "outside groups: Duo does not apply; the module returns PAM_IGNORE (PAM_SUCCESS with bypass=success) and login_duo_go lets the user in, without asking Duo"
+		return nil, false
+	}
+	return info, true
+}
+
+// setPreauth reports Duo's preauth answer: the result, the user's devices
+// and the menu they would be shown, every text escaped.
+func (u *UserReport) setPreauth(pre *duo.PreauthResponse) {
 	u.PreauthOK = true
 	u.Result = escape.Line(pre.Result)
 	u.StatusMsg = escape.Line(pre.StatusMsg)
@@ -426,16 +451,7 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 		u.EnrollPortalURL = escape.Line(pre.EnrollPortalURL)
 	}
 	for _, d := range pre.Devices {
-		name := d.DisplayName
-		if name == "" {
-			name = d.Name
-		}
-		caps := make([]string, 0, len(d.Capabilities))
-		for _, c := range d.Capabilities {
-			caps = append(caps, escape.Line(c))
-		}
-		u.Devices = append(u.Devices, DeviceReport{ID: escape.Line(d.Device), Type: escape.Line(d.Type),
-			Name: escape.Line(name), Capabilities: caps})
+		u.Devices = append(u.Devices, deviceReport(d))
 	}
 	u.VerifiedPush = pre.VerificationCode != ""
 	if pre.Prompt != nil {
@@ -447,7 +463,20 @@ func checkUser(ctx context.Context, client *duo.Client, cfg *conf.Config, user s
 			u.Factors[escape.Line(k)] = escape.Line(v)
 		}
 	}
-	return u
+}
+
+// deviceReport is one device of a preauth answer, escaped.
+func deviceReport(d duo.Device) DeviceReport {
+	name := d.DisplayName
+	if name == "" {
+		name = d.Name
+	}
+	caps := make([]string, 0, len(d.Capabilities))
+	for _, c := range d.Capabilities {
+		caps = append(caps, escape.Line(c))
+	}
+	return DeviceReport{ID: escape.Line(d.Device), Type: escape.Line(d.Type),
+		Name: escape.Line(name), Capabilities: caps}
 }
 
 // classifyDuoFailure classifies a Duo error as the login does
