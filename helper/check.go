@@ -50,7 +50,7 @@ func runCheck(args []string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
-	opt := check.Options{UserAgent: userAgent(), LoginConfigOwners: configOwners}
+	opt := check.Options{UserAgent: userAgent(), LoginConfigOwners: configOwners, PAMDir: defaultPAMDir}
 	var rep *check.Report
 	switch {
 	case a.pamStack:

@@ -227,6 +227,10 @@ type Options struct {
 	// LoginConfigOwners lists the uids besides root that may own a file
 	// named login_duo.conf (login_duo_go's rule); nil means none.
 	LoginConfigOwners func() []int
+	// PAMDir is the PAM configuration directory (/etc/pam.d): a file that
+	// a pam_duo_go.so line there names with conf= is read by the module,
+	// so it gets the module's rule whatever its name. "" reads none.
+	PAMDir string
 }
 
 // Configs checks each config file in files (checkFile); with user, it
@@ -248,10 +252,15 @@ func Configs(ctx context.Context, files []string, user string, opt Options) *Rep
 }
 
 // configRule returns whose owner rule applies to path and the uids
-// besides root that may own it: login_duo_go's for a file named
-// login_duo.conf (sshd too, as duo_unix documented it), the PAM module's
-// (root only) for any other name.
+// besides root that may own it: the PAM module's (root only) for its
+// default file and for any file a pam_duo_go.so line in opt.PAMDir names
+// with conf= (the module reads it, so the strictest rule decides);
+// otherwise login_duo_go's for a file named login_duo.conf (sshd too, as
+// duo_unix documented it), and the module's for any other name.
 func configRule(path string, opt Options) (usedBy string, owners []int) {
+	if readByModule(path, opt.PAMDir) {
+		return "pam_duo_go", nil
+	}
 	if filepath.Base(path) == conf.LoginConfigName {
 		if opt.LoginConfigOwners == nil {
 			return "login_duo_go", nil
@@ -259,6 +268,24 @@ func configRule(path string, opt Options) (usedBy string, owners []int) {
 		return "login_duo_go", opt.LoginConfigOwners()
 	}
 	return "pam_duo_go", nil
+}
+
+// readByModule reports whether the PAM module reads path: its default
+// file, or the conf= of a pam_duo_go.so line in pamDir.
+func readByModule(path, pamDir string) bool {
+	path = filepath.Clean(path)
+	if path == conf.DefaultPAMConfig {
+		return true
+	}
+	if pamDir == "" {
+		return false
+	}
+	for _, p := range pamConfFiles(pamDir) {
+		if p == path {
+			return true
+		}
+	}
+	return false
 }
 
 // checkFile validates configFile under the owner rule of the program that
