@@ -6,7 +6,10 @@
 #   make install    DESTDIR-aware install with the paths below
 #   make deb rpm    packages under build/pkg/ (make deb ARCH=arm64: a cross build)
 
-VERSION    ?= 0.1.0
+# The version is written once, in the file VERSION; debian/changelog, the
+# rpm spec and the man pages repeat it because their formats need it there
+# (test/build checks that they all agree).
+VERSION    ?= $(shell cat VERSION)
 MULTIARCH  ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 PAMDIR     ?= /lib/$(MULTIARCH)/security
 COREDIR    ?= /usr/lib/$(MULTIARCH)/pam_duo_go
@@ -46,7 +49,9 @@ core: $(BUILD)/pam_duo_go_core.so
 helper: $(BUILD)/login_duo_go
 duotest: $(BUILD)/duotest
 
-GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './debian/*') go.mod go.sum
+# What the Go binaries are built from: tests are not (editing one must not
+# rebuild the module's core); VERSION is (-ldflags).
+GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './build/*' -not -path './debian/*') go.mod go.sum VERSION
 
 $(BUILD)/pam_duo_go.so: pam_module/pam_duo_go.c $(wildcard pam_module/*.h)
 	@mkdir -p $(BUILD)
@@ -147,7 +152,7 @@ bench:
 # Packages are built from a copy of the tree so dpkg-buildpackage's clean
 # step never wipes the developer's build/ directory.
 PKGDIR      ?= $(BUILD)/pkg
-PKGVERSION  ?= $(shell sed -n 's/^Version:[[:space:]]*//p' rpm/pam_duo_go.spec)
+PKGVERSION  ?= $(VERSION)
 GO_ENV_GOCACHE = $$(PATH="$$PATH:/usr/local/go/bin" $(GO) env GOCACHE 2>/dev/null)
 # rpmbuild on Debian: the rpm database is empty, so BuildRequires can never
 # be satisfied from it (rpm/README.md).
