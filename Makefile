@@ -127,9 +127,11 @@ lint:
 # nothing but time.
 test: lint build
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v '/test/')
-	e2e=$$($(GO) list ./... | grep '/test/' | grep -v '/test/fresh$$' || true); \
+	e2e=$$($(GO) list ./... | grep '/test/' | grep -v -e '/test/fresh$$' -e '/test/ansible$$' || true); \
 		if [ -n "$$e2e" ]; then $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $$e2e; fi
 	$(GO) test -count=1 -timeout $(FRESH_TIMEOUT) ./test/fresh/
+	@# test/ansible uses the root test/fresh caches.
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./test/ansible/
 	GO=$(GO) bash test/fuzz.sh
 
 # Each fuzzer for FUZZTIME of wall time (make fuzz FUZZTIME=10m for a long

@@ -85,7 +85,7 @@ func TestRole(t *testing.T) {
 	inRoot(t, root, "", "sh", "-c", fmt.Sprintf("useradd -m -s /bin/sh %s && echo '%s:%s' | chpasswd", user, user, password))
 
 	playbook := filepath.Join(work, "site.yml")
-	require.NoError(t, os.WriteFile(playbook, []byte("- hosts: target\n  roles: [pam_duo_go]\n"), 0o644))
+	require.NoError(t, os.WriteFile(playbook, []byte("- hosts: target\n  gather_subset: [min]\n  roles: [pam_duo_go]\n"), 0o644))
 	inventory := filepath.Join(work, "inventory")
 	require.NoError(t, os.WriteFile(inventory, []byte(fmt.Sprintf(
 		"target ansible_host=%s ansible_connection=chroot ansible_python_interpreter=/usr/bin/python3\n", root)), 0o644))
@@ -329,6 +329,7 @@ func ansibleEnv(t *testing.T, repo, work string) []string {
 		"ANSIBLE_FORCE_COLOR=0",
 		"ANSIBLE_RETRY_FILES_ENABLED=0",
 		"ANSIBLE_STDOUT_CALLBACK=default",
+		"ANSIBLE_PIPELINING=1",
 	)
 }
 
