@@ -85,7 +85,6 @@ if [ ! -d "$dir" ] || [ "$(cat "$dir.key" 2>/dev/null)" != "$key" ]; then
 	if [ -d /usr/local/share/ca-certificates ]; then
 		cp -a /usr/local/share/ca-certificates/. "$dir.new/usr/local/share/ca-certificates/"
 	fi
-	mkdir -p "$cache/apt-archives"
 	run_in "$dir.new" chroot "$dir.new" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive sh -c "
 		update-ca-certificates >/dev/null 2>&1 || true
