@@ -15,8 +15,10 @@ import (
 	"time"
 )
 
-// Version is the product version, sent in the User-Agent header.
-var Version = "0.1.0"
+// Version is the product version, sent in the User-Agent header. The
+// Makefile sets it from the file VERSION with -ldflags "-X ...duo.Version=";
+// a plain go build says "dev".
+var Version = "dev"
 
 // Defaults applied by New to zero Options fields.
 const (

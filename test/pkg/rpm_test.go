@@ -191,8 +191,8 @@ func mainRPMFiles(libdir string) map[string]rpmEntry {
 }
 
 // checkRPMFiles compares `rpm -qlvp` of rpm with want: every wanted path
-// with its mode and owner, and nothing else outside the documentation and
-// rpm's build-id links.
+// with its mode and owner, a LICENSE under /usr/share/licenses, and nothing
+// else outside the documentation and rpm's build-id links.
 func checkRPMFiles(t *testing.T, rpmCmd, rpm string, want map[string]rpmEntry) {
 	t.Helper()
 	out := mustRun(t, command{}, rpmCmd, "-qlvp", rpm)
@@ -215,10 +215,19 @@ func checkRPMFiles(t *testing.T, rpmCmd, rpm string, want map[string]rpmEntry) {
 			t.Errorf("%s: %s is %s %s:%s, want %s %s:%s", filepath.Base(rpm), path, g.perms, g.owner, g.group, w.perms, w.owner, w.group)
 		}
 	}
+	license := false
 	for path := range got {
+		// %license: /usr/share/licenses/NAME (Fedora) or NAME-VERSION.
+		if strings.HasPrefix(path, "/usr/share/licenses/") {
+			license = license || strings.HasSuffix(path, "/LICENSE")
+			continue
+		}
 		if _, ok := want[path]; ok || strings.HasPrefix(path, "/usr/share/doc/") || strings.HasPrefix(path, "/usr/lib/.build-id") {
 			continue
 		}
 		t.Errorf("%s has %s, which the test does not expect", filepath.Base(rpm), path)
+	}
+	if !license {
+		t.Errorf("%s has no LICENSE under /usr/share/licenses (the spec's %%license)", filepath.Base(rpm))
 	}
 }
