@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,12 +45,6 @@ func PAMName(rc int) string {
 // response.
 const EOF = "<EOF>"
 
-var (
-	clientOnce sync.Once
-	clientPath string
-	clientErr  error
-)
-
 // Client builds testdata/pamclient.c once per test binary and returns its
 // path. It skips the test when gcc or libpam's headers are missing.
 func Client(t testing.TB) string {
@@ -60,23 +53,19 @@ func Client(t testing.TB) string {
 	if _, err := os.Stat("/usr/include/security/pam_appl.h"); err != nil {
 		t.Skip("skipping: libpam's headers are missing (apt-get install libpam0g-dev, as .ci/deps does)")
 	}
-	clientOnce.Do(func() {
+	src := filepath.Join(e2e.RepoRoot(t), "test", "compat", "testdata", "pamclient.c")
+	return e2e.BuildOnce(t, "building pamclient", func() (string, error) {
 		dir, err := os.MkdirTemp("", "pamclient-")
 		if err != nil {
-			clientErr = err
-			return
+			return "", err
 		}
-		clientPath = filepath.Join(dir, "pamclient")
-		src := filepath.Join(e2e.RepoRoot(t), "test", "compat", "testdata", "pamclient.c")
-		out, err := exec.Command("gcc", "-Wall", "-o", clientPath, src, "-lpam").CombinedOutput()
+		path := filepath.Join(dir, "pamclient")
+		out, err := exec.Command("gcc", "-Wall", "-o", path, src, "-lpam").CombinedOutput()
 		if err != nil {
-			clientErr = fmt.Errorf("gcc: %w\n%s", err, out)
+			return "", fmt.Errorf("gcc: %w\n%s", err, out)
 		}
+		return path, nil
 	})
-	if clientErr != nil {
-		t.Fatalf("building pamclient: %v", clientErr)
-	}
-	return clientPath
 }
 
 // Login is one run of pam_authenticate through pamclient.

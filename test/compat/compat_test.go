@@ -221,7 +221,6 @@ func TestCtrlDCancels(t *testing.T) {
 	f := newFixture(t, false)
 	for _, mode := range e2e.Modes {
 		t.Run(mode.Name, func(t *testing.T) {
-			e2e.RequireMode(t, f.art, mode)
 			for _, answers := range [][]string{{EOF}, {"999999", EOF}} {
 				m := StartMock(t, false, map[string]string{"prompts": "3"}, duotest.User{Name: f.inside.Name, Passcodes: []string{"123456"}})
 				stack := e2e.Stack(f.art.AuthLine("required", m.Conf, mode))

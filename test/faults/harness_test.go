@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,36 +11,18 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
-var (
-	repoRoot string
-	buildErr error
-	buildMu  sync.Once
-)
-
-// artifacts builds the module, the core and the helper once.
+// artifacts skips the test outside the namespace, then builds the
+// module, the core and the helper once (e2e.BuildArtifacts) and returns
+// the repository root.
 func artifacts(t *testing.T) string {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
-	buildMu.Do(func() {
-		repoRoot, buildErr = filepath.Abs("../..")
-		if buildErr != nil {
-			return
-		}
-		if out, err := exec.Command("make", "-C", repoRoot, "build").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("make build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		if _, err := os.Stat("/usr/include/security/pam_modules.h"); err != nil {
-			t.Skip("libpam0g-dev is not installed (run bash .ci/deps):", buildErr)
-		}
-		t.Fatal(buildErr)
-	}
-	return repoRoot
+	return e2e.BuildArtifacts(t).Root
 }
 
 // syslogSink is the /dev/log of the namespace: it keeps every datagram.
