@@ -30,6 +30,9 @@ type SshdOptions struct {
 	ForceCommand string
 	// ExtraConfig is appended to sshd_config verbatim.
 	ExtraConfig string
+	// Syslog gives the server a private /dev whose /dev/log is
+	// Sshd.Syslog, so that the test reads what the module logs.
+	Syslog bool
 }
 
 // Sshd is a running OpenSSH server started by StartSshd: /usr/sbin/sshd on
@@ -38,6 +41,9 @@ type Sshd struct {
 	Port   int    // the TCP port on 127.0.0.1
 	Dir    string // the server's directory: sshd_config, host key, pam.d
 	Config string // path of sshd_config
+	// Syslog, with SshdOptions.Syslog, holds what the server's
+	// processes sent to /dev/log; nil otherwise.
+	Syslog *Syslog
 
 	cmd      *exec.Cmd
 	initPid  int // sshd itself: PID 1 of its namespace
@@ -80,13 +86,25 @@ func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
 		t.Fatal(err)
 	}
 
+	var devLog *Syslog
+	if opts.Syslog {
+		var err error
+		if devLog, err = newSyslog(dir); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = devLog.Close() })
+		if err := os.Mkdir(devLog.Path+".dev", 0o700); err != nil {
+			t.Fatalf("creating the mount point of the host's /dev: %v", err)
+		}
+	}
+
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Sshd{Port: port, Dir: dir, Config: filepath.Join(dir, "sshd_config"), log: newLogBuffer(32 << 20)}
+		s := &Sshd{Port: port, Dir: dir, Config: filepath.Join(dir, "sshd_config"), log: newLogBuffer(32 << 20), Syslog: devLog}
 		if err := os.WriteFile(s.Config, []byte(sshdConfig(dir, key, port, opts)), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -119,6 +137,9 @@ func (s *Sshd) start(sshd, pamDir string) error {
 		sshd, "-D", "-e", "-f", s.Config)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	if s.Syslog != nil {
+		s.cmd.Env = append(s.cmd.Env, privateDevLogEnv+"="+s.Syslog.Path)
+	}
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting sshd: %w", err)
 	}
