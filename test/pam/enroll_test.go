@@ -16,8 +16,8 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
-	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 	"github.com/pam-duo-go/pam_duo_go/internal/qr"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // fullConv records every message whole, and answers prompts with "".

@@ -14,8 +14,8 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
-	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamstack"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // readmeRecipe returns the indented block after "<!-- recipe: NAME -->"
