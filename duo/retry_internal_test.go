@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -34,9 +36,8 @@ func TestRetryAfter(t *testing.T) {
 			h.Set("Date", tt.serverDate)
 		}
 		got, ok := retryAfter(h)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("%s: retryAfter(%q) = %v, %v; want %v, %v", tt.name, tt.value, got, ok, tt.want, tt.ok)
-		}
+		assert.Equal(t, tt.want, got, "%s: retryAfter(%q) = %v, %v; want %v, %v", tt.name, tt.value, got, ok, tt.want, tt.ok)
+		assert.Equal(t, tt.ok, ok, "%s: retryAfter(%q) = %v, %v; want %v, %v", tt.name, tt.value, got, ok, tt.want, tt.ok)
 	}
 }
 
@@ -51,8 +52,6 @@ func TestEscapeControl(t *testing.T) {
 		{"ünïcödé \uFFFD", "ünïcödé \uFFFD"},
 	}
 	for _, tt := range tests {
-		if got := escapeControl(tt.in); got != tt.want {
-			t.Errorf("escapeControl(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		assert.EqualValues(t, tt.want, escapeControl(tt.in), "escapeControl(%q) = %q, want %q", tt.in, escapeControl(tt.in), tt.want)
 	}
 }
