@@ -776,7 +776,7 @@ func (s *Server) auth(w http.ResponseWriter, r *http.Request, p url.Values) {
 	if factor == duo.FactorPhone {
 		steps, capability = u.Phone, duo.CapPhone
 		if len(steps) == 0 {
-			steps = PhoneAnswered()
+			steps = phoneAnswered()
 		}
 	}
 	if _, ok := pickDevice(u.devices(), device, capability); !ok {

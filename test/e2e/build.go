@@ -42,7 +42,7 @@ func BuildArtifacts(t testing.TB) Artifacts {
 	RequireBinary(t, "make")
 	root := BuildOnce(t, "make build", func() (string, error) {
 		if _, err := os.Stat(pamHeader); err != nil {
-			return "", fmt.Errorf("%w: libpam0g-dev is not installed (run bash .ci/deps)", ErrSkipBuild)
+			return "", fmt.Errorf("%w: libpam0g-dev is not installed (run bash .ci/deps)", errSkipBuild)
 		}
 		return build()
 	})
@@ -55,9 +55,9 @@ func BuildArtifacts(t testing.TB) Artifacts {
 	}
 }
 
-// ErrSkipBuild, wrapped in the error of a BuildOnce build, skips the
+// errSkipBuild, wrapped in the error of a BuildOnce build, skips the
 // test instead of failing it: something the build needs is missing.
-var ErrSkipBuild = errors.New("cannot build here")
+var errSkipBuild = errors.New("cannot build here")
 
 // built holds the result of each BuildOnce key.
 var built sync.Map // key -> *buildResult
@@ -70,14 +70,14 @@ type buildResult struct {
 
 // BuildOnce runs build the first time it is called with key in this test
 // binary and returns the path build returned, on that call and every
-// later one. A build error fails the test (skips it when the error wraps
-// ErrSkipBuild), on every call.
+// later one. A build error fails the test, on every call (BuildArtifacts
+// skips instead when libpam's headers are missing).
 func BuildOnce(t testing.TB, key string, build func() (string, error)) string {
 	t.Helper()
 	v, _ := built.LoadOrStore(key, new(buildResult))
 	r := v.(*buildResult)
 	r.once.Do(func() { r.path, r.err = build() })
-	if errors.Is(r.err, ErrSkipBuild) {
+	if errors.Is(r.err, errSkipBuild) {
 		t.Skipf("skipping: %s: %v", key, r.err)
 	}
 	require.NoError(t, r.err, "%s", key)

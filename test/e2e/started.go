@@ -42,7 +42,7 @@ func StartSu(t testing.TB, opts SuOptions, shellPrefix string) *Started {
 }
 
 // StartSudo starts `runuser -u USER -- sh -c 'SHELLPREFIX exec sudo -S -k
-// -- COMMAND'` with the PAM service and sudoers drop-in of RunSudo, with
+// -- COMMAND'` with the PAM service and sudoers drop-in of runSudo, with
 // answers on stdin, and returns at once.
 func StartSudo(t testing.TB, opts SudoOptions, shellPrefix string) *Started {
 	t.Helper()

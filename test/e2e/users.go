@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// UserPrefix starts the name of every user CreateUser makes, so that test
+// userPrefix starts the name of every user CreateUser makes, so that test
 // users never collide with real ones (and are easy to spot).
-const UserPrefix = "pdgt-"
+const userPrefix = "pdgt-"
 
 // User is a local account made by CreateUser.
 type User struct {
@@ -28,7 +28,7 @@ type User struct {
 var userNameRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
 
 // CreateUser makes a local user (useradd -m -s /bin/sh, password set with
-// chpasswd) named UserPrefix + name + a random suffix, and removes it with
+// chpasswd) named userPrefix + name + a random suffix, and removes it with
 // userdel -r in t.Cleanup. name is 1 to 16 lowercase letters and digits.
 func CreateUser(t testing.TB, name, password string) *User {
 	t.Helper()
@@ -46,7 +46,7 @@ func CreateUser(t testing.TB, name, password string) *User {
 	if _, err := rand.Read(suffix); err != nil {
 		t.Fatal(err)
 	}
-	full := UserPrefix + name + "-" + hex.EncodeToString(suffix)
+	full := userPrefix + name + "-" + hex.EncodeToString(suffix)
 
 	if err := retryLocked(func() (string, error) {
 		return runBounded(30*time.Second, "useradd", "-m", "-s", "/bin/sh", "-c", "pam_duo_go e2e test user", full)
@@ -91,35 +91,35 @@ func retryLocked(run func() (string, error)) error {
 	return fmt.Errorf("%w\n%s", err, out)
 }
 
-// ServiceAccount is the system account that login_duo_go's Duo child
+// serviceAccount is the system account that login_duo_go's Duo child
 // runs as; the packages and make install create it.
-const ServiceAccount = "_pam_duo_go"
+const serviceAccount = "_pam_duo_go"
 
-// EnsureServiceAccount creates ServiceAccount as the packages do when it
+// EnsureServiceAccount creates serviceAccount as the packages do when it
 // does not exist yet (it is left in place: it is part of an install, and
 // other tests may be using it) and returns its uid and gid.
 func EnsureServiceAccount(t testing.TB) (uid, gid int) {
 	t.Helper()
 	RequireRoot(t)
-	if _, err := user.Lookup(ServiceAccount); err != nil {
+	if _, err := user.Lookup(serviceAccount); err != nil {
 		RequireBinary(t, "useradd")
 		err := retryLocked(func() (string, error) {
 			return runBounded(30*time.Second, "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-				"--shell", "/usr/sbin/nologin", "--user-group", ServiceAccount)
+				"--shell", "/usr/sbin/nologin", "--user-group", serviceAccount)
 		})
 		// Another test binary may have made it meanwhile.
-		if _, lerr := user.Lookup(ServiceAccount); lerr != nil {
-			t.Fatalf("useradd %s: %v (lookup: %v)", ServiceAccount, err, lerr)
+		if _, lerr := user.Lookup(serviceAccount); lerr != nil {
+			t.Fatalf("useradd %s: %v (lookup: %v)", serviceAccount, err, lerr)
 		}
 	}
-	u, err := user.Lookup(ServiceAccount)
+	u, err := user.Lookup(serviceAccount)
 	if err != nil {
 		t.Fatal(err)
 	}
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
 	if err1 != nil || err2 != nil {
-		t.Fatalf("%s: bad uid/gid %q/%q", ServiceAccount, u.Uid, u.Gid)
+		t.Fatalf("%s: bad uid/gid %q/%q", serviceAccount, u.Uid, u.Gid)
 	}
 	return uid, gid
 }
