@@ -47,10 +47,9 @@ func TestPreauthParams(t *testing.T) {
 	for i, tt := range tests {
 		resp, err := c.Preauth(testCtx(t), tt.req)
 		require.NoError(t, err, "%s", tt.name)
-		if resp.Result != duo.ResultAuth || len(resp.Devices) != 1 || !resp.Devices[0].Can(duo.CapPush) ||
-			resp.Prompt == nil || resp.Prompt.Factors["default"] != "push1" {
-			t.Errorf("%s: response not decoded: %+v", tt.name, resp)
-		}
+		decoded := resp.Result == duo.ResultAuth && len(resp.Devices) == 1 && resp.Devices[0].Can(duo.CapPush) &&
+			resp.Prompt != nil && resp.Prompt.Factors["default"] == "push1"
+		assert.True(t, decoded, "%s: response not decoded: %+v", tt.name, resp)
 		s := f.requests()[i]
 		checkRequest(t, tt.name, s, http.MethodPost, "/auth/v2/preauth", tt.want)
 	}
@@ -137,23 +136,25 @@ func TestOtherEndpoints(t *testing.T) {
 	c := f.client(f.options())
 	ctx := testCtx(t)
 
-	if r, err := c.Ping(ctx); err != nil || r.Time != now {
-		t.Errorf("Ping = %+v, %v", r, err)
+	if r, err := c.Ping(ctx); assert.NoError(t, err, "Ping") {
+		assert.Equal(t, now, r.Time, "Ping = %+v", r)
 	}
-	if r, err := c.Check(ctx); err != nil || r.Time != now {
-		t.Errorf("Check = %+v, %v", r, err)
+	if r, err := c.Check(ctx); assert.NoError(t, err, "Check") {
+		assert.Equal(t, now, r.Time, "Check = %+v", r)
 	}
-	if b, err := c.Logo(ctx); err != nil || !bytes.Equal(b, png) {
-		t.Errorf("Logo = %q, %v", b, err)
+	if b, err := c.Logo(ctx); assert.NoError(t, err, "Logo") {
+		assert.Equal(t, png, b, "Logo")
 	}
-	if r, err := c.Enroll(ctx, duo.EnrollRequest{Username: "carol", ValidSecs: 600}); err != nil || r.ActivationCode != "duo://abc" || r.Username != "carol" {
-		t.Errorf("Enroll = %+v, %v", r, err)
+	if r, err := c.Enroll(ctx, duo.EnrollRequest{Username: "carol", ValidSecs: 600}); assert.NoError(t, err, "Enroll") {
+		assert.Equal(t, "duo://abc", r.ActivationCode, "Enroll = %+v", r)
+		assert.Equal(t, "carol", r.Username, "Enroll = %+v", r)
 	}
-	if r, err := c.EnrollStatus(ctx, "DU1", "duo://abc"); err != nil || r != duo.EnrollWaiting {
-		t.Errorf("EnrollStatus = %q, %v", r, err)
+	if r, err := c.EnrollStatus(ctx, "DU1", "duo://abc"); assert.NoError(t, err, "EnrollStatus") {
+		assert.Equal(t, duo.EnrollWaiting, r, "EnrollStatus")
 	}
-	if r, err := c.AuthStatus(ctx, "45f7c92b-f45f-4862-8545-e0f58e78075a"); err != nil || r.Result != duo.ResultWaiting || r.Status != "pushed" {
-		t.Errorf("AuthStatus = %+v, %v", r, err)
+	if r, err := c.AuthStatus(ctx, "45f7c92b-f45f-4862-8545-e0f58e78075a"); assert.NoError(t, err, "AuthStatus") {
+		assert.Equal(t, duo.ResultWaiting, r.Result, "AuthStatus = %+v", r)
+		assert.Equal(t, "pushed", r.Status, "AuthStatus = %+v", r)
 	}
 
 	seen := f.requests()
@@ -393,12 +394,9 @@ func TestRetryOn429(t *testing.T) {
 			req := duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true, PushInfo: "a=b"}
 			var notices []time.Duration
 			ctx := duo.WithRetryNotice(testCtx(t), func(d time.Duration) { notices = append(notices, d) })
-			if _, err := f.client(o).Auth(ctx, req); err != nil {
-				t.Fatal(err)
-			}
-			if got := clock.Waits(); !reflect.DeepEqual(notices, got) {
-				t.Errorf("the user was told of waits %v, the client waited %v", notices, got)
-			}
+			_, err := f.client(o).Auth(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, clock.Waits(), notices, "the user was told of these waits, not the ones the client waited")
 			seen := f.requests()
 			require.Len(t, seen, 3, "server saw %d requests, want 3", len(seen))
 			dates := map[string]bool{}
@@ -454,9 +452,8 @@ func TestRetryOn429GivesUp(t *testing.T) {
 			// 1+2+4+8 s plus jitter always fits; a sixth wait (32 s and up) never does.
 			assert.False(t, len(waits) < 4 || len(waits) > 5, "waits %v: want 4 or 5 backoff steps", waits)
 			for i, d := range waits {
-				if base := time.Second << i; d < base || d >= base+time.Second {
-					t.Errorf("wait %d = %v, want [%v, %v)", i, d, base, base+time.Second)
-				}
+				base := time.Second << i
+				assert.True(t, d >= base && d < base+time.Second, "wait %d = %v, want [%v, %v)", i, d, base, base+time.Second)
 			}
 		})
 	}
@@ -482,9 +479,8 @@ func TestOversizedResponse(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	var re *duo.ResponseError
 	require.False(t, !errors.As(err, &re) || !errors.Is(err, duo.ErrResponseTooLarge) || !duo.IsUnavailable(err), "error %v: want a ResponseError wrapping ErrResponseTooLarge", err)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
-		t.Errorf("rejecting a %d MiB body allocated %d MiB", size>>20, alloc>>20)
-	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	assert.LessOrEqual(t, alloc, uint64(16<<20), "rejecting a %d MiB body allocated %d MiB", size>>20, alloc>>20)
 }
 
 func TestClockSkew(t *testing.T) {
@@ -502,14 +498,12 @@ func TestClockSkew(t *testing.T) {
 			o.Now = func() time.Time { return time.Now().Add(skew) } // the local clock is off by skew
 			c := f.client(o)
 			for i, wantRequests := range []int{2, 3, 4} {
-				if _, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"}); err != nil {
-					t.Fatalf("preauth %d: %v", i, err)
-				}
+				_, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+				require.NoError(t, err, "preauth %d", i)
 				require.EqualValues(t, wantRequests, len(f.requests()), "after preauth %d the server saw %d requests, want %d", i, len(f.requests()), wantRequests)
 			}
-			if off := c.ClockOffset(); (off + skew).Abs() > 5*time.Second {
-				t.Errorf("ClockOffset = %v, want about %v", off, -skew)
-			}
+			off := c.ClockOffset()
+			assert.LessOrEqual(t, (off + skew).Abs(), 5*time.Second, "ClockOffset = %v, want about %v", off, -skew)
 		})
 	}
 }
@@ -533,12 +527,10 @@ func TestClockOffsetFromCheck(t *testing.T) {
 	o := f.options()
 	o.Now = func() time.Time { return time.Now().Add(skew) }
 	c := f.client(o)
-	if _, err := c.Check(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if off := c.ClockOffset(); (off + skew).Abs() > 5*time.Second {
-		t.Errorf("ClockOffset = %v, want about %v", off, -skew)
-	}
+	_, err := c.Check(testCtx(t))
+	require.NoError(t, err)
+	off := c.ClockOffset()
+	assert.LessOrEqual(t, (off + skew).Abs(), 5*time.Second, "ClockOffset = %v, want about %v", off, -skew)
 }
 
 func TestOneConnectionPerLogin(t *testing.T) {
@@ -554,15 +546,13 @@ func TestOneConnectionPerLogin(t *testing.T) {
 	})
 	c := f.client(f.options())
 	ctx := testCtx(t)
-	if _, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"})
+	require.NoError(t, err)
 	a, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true})
 	require.NoError(t, err)
 	for range 2 {
-		if _, err := c.AuthStatus(ctx, a.TxID); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.AuthStatus(ctx, a.TxID)
+		require.NoError(t, err)
 	}
 	assert.EqualValues(t, 1, f.newConns.Load(), "%d connections for one login, want 1", f.newConns.Load())
 }
@@ -634,7 +624,7 @@ func TestTimeouts(t *testing.T) {
 			select {
 			case err = <-done:
 			case <-time.After(20 * time.Second):
-				t.Fatal("the call hung past every timeout")
+				require.FailNow(t, "the call hung past every timeout")
 			}
 			require.EqualValues(t, tt.kind, errKind(err), "error %v: kind %s, want %s", err, errKind(err), tt.kind)
 			assert.EqualValues(t, tt.unavail, duo.IsUnavailable(err), "IsUnavailable(%v) = %v", err, !tt.unavail)
@@ -689,9 +679,8 @@ func TestInvalidRequests(t *testing.T) {
 	}
 	assert.EqualValues(t, 0, len(f.requests()), "invalid requests reached the server %d times", len(f.requests()))
 	// The largest pushinfo allowed is sent.
-	if _, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPush, Async: true, PushInfo: strings.Repeat("x", duo.MaxPushInfoLen)}); errors.Is(err, duo.ErrInvalidRequest) {
-		t.Errorf("pushinfo of exactly %d bytes rejected: %v", duo.MaxPushInfoLen, err)
-	}
+	_, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPush, Async: true, PushInfo: strings.Repeat("x", duo.MaxPushInfoLen)})
+	assert.NotErrorIs(t, err, duo.ErrInvalidRequest, "pushinfo of exactly %d bytes rejected", duo.MaxPushInfoLen)
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {

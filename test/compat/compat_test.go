@@ -123,9 +123,8 @@ func newFixture(t *testing.T, withPeer bool) *fixture {
 	f.outside = e2e.CreateUser(t, "compatout", "pw-not-used")
 	f.group = "pdgt-cg-" + f.inside.UID
 	run := func(argv ...string) {
-		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-		}
+		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		require.NoError(t, err, "%s\n%s", strings.Join(argv, " "), out)
 	}
 	run("groupadd", f.group)
 	t.Cleanup(func() { exec.Command("groupdel", f.group).Run() })

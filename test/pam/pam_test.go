@@ -44,7 +44,7 @@ func authenticate(t *testing.T, tx *pam.Transaction, flags pam.Flags, seen func(
 	case err := <-done:
 		return err
 	case <-time.After(loginBound):
-		t.Fatalf("login hung; saw:\n%s", seen())
+		require.FailNow(t, "login hung", "saw:\n%s", seen())
 		return nil
 	}
 }
@@ -327,9 +327,8 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 	root := e2e.BuildArtifacts(t).Root
 	dir := t.TempDir()
 	client := filepath.Join(dir, "forkclient")
-	if out, err := exec.Command("gcc", "-Wall", "-Werror", "-o", client, "testdata/forkclient.c", "-lpam").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	out, err := exec.Command("gcc", "-Wall", "-Werror", "-o", client, "testdata/forkclient.c", "-lpam").CombinedOutput()
+	require.NoError(t, err, "gcc\n%s", out)
 	s := duotest.NewServer()
 	defer s.Close()
 	s.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}})
@@ -356,7 +355,7 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 			case <-done:
 			case <-time.After(60 * time.Second):
 				cmd.Process.Kill()
-				t.Fatal("forked login hung")
+				require.FailNow(t, "forked login hung")
 			}
 			require.NoError(t, err, string(out))
 			assert.Contains(t, string(out), "parent 0")

@@ -53,7 +53,7 @@ func TestWorkerEnvironment(t *testing.T) {
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
-		t.Fatal("login hung")
+		require.FailNow(t, "login hung")
 	}
 	require.NoError(t, tx.End())
 	assert.NoError(t, err, strings.Join(conv.seen, "\n"))
