@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
 )
 
 // PAM results, as libpam numbers them.
@@ -93,9 +95,7 @@ var resultRE = regexp.MustCompile(`(?m)^RESULT: (-?\d+) `)
 func Run(t testing.TB, client, service, stack, user, rhost string, answers ...string) *Login {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, service), []byte(stack), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, service), []byte(stack), 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, client, append([]string{dir, service, user}, answers...)...)
@@ -106,9 +106,7 @@ func Run(t testing.TB, client, service, stack, user, rhost string, answers ...st
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	m := resultRE.FindStringSubmatch(string(out))
-	if err != nil || m == nil {
-		t.Fatalf("pamclient %s %s: %v\n%s", service, user, err, out)
-	}
+	require.False(t, err != nil || m == nil, "pamclient %s %s: %v\n%s", service, user, err, out)
 	rc, _ := strconv.Atoi(m[1])
 	if rc == pamPermDenied {
 		// The stack is one module: when it ignores, no module decided

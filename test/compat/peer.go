@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
 )
 
 // PeerTarball is the duo_unix release the tests build, relative to the
@@ -45,9 +47,7 @@ func PeerModule(t testing.TB) string {
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("skipping: the duo_unix peer %s is absent (a clone has no ../shared/peers; CI has it)", tarball)
 	}
-	if err != nil {
-		t.Fatalf("reading the peer tarball: %v", err)
-	}
+	require.NoError(t, err, "reading the peer tarball")
 	dir := filepath.Join(cacheDir, "duo_unix-"+sum[:16]+"-"+peerRecipe)
 	module := filepath.Join(dir, "lib", "security", "pam_duo.so")
 	if _, err := os.Stat(module); err == nil {
@@ -58,20 +58,14 @@ func PeerModule(t testing.TB) string {
 			t.Skipf("skipping: building the duo_unix peer needs %s (apt-get install autoconf automake libtool libssl-dev, as .ci/deps does)", tool)
 		}
 	}
-	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		t.Fatalf("peer cache: %v", err)
-	}
+	require.NoError(t, os.MkdirAll(cacheDir, 0o755), "peer cache")
 	unlock, err := lock(filepath.Join(cacheDir, "duo_unix.lock"), peerBuildTimeout+time.Minute)
-	if err != nil {
-		t.Fatalf("peer cache: %v", err)
-	}
+	require.NoError(t, err, "peer cache")
 	defer unlock()
 	if _, err := os.Stat(module); err == nil { // built by another test binary meanwhile
 		return module
 	}
-	if err := buildPeer(tarball, dir); err != nil {
-		t.Fatalf("building duo_unix from %s: %v", tarball, err)
-	}
+	require.NoError(t, buildPeer(tarball, dir), "building duo_unix from %s", tarball)
 	return module
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // DuoEnv is what an end-to-end test of one module mode starts from: the
@@ -25,9 +27,7 @@ func NewDuoEnv(t testing.TB, mode Mode, extra map[string]string) *DuoEnv {
 	mock := duotest.NewServer()
 	t.Cleanup(mock.Close)
 	conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-	if err := mock.WriteConfig(conf, extra); err != nil {
-		t.Fatalf("writing pam_duo.conf: %v", err)
-	}
+	require.NoError(t, mock.WriteConfig(conf, extra), "writing pam_duo.conf")
 	return &DuoEnv{Art: art, Mode: mode, Mock: mock, Conf: conf}
 }
 

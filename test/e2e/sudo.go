@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // SudoOptions configure runSudo.
@@ -152,9 +154,7 @@ func SudoRun(t testing.TB, opts SudoOptions) *SudoResult {
 	t.Helper()
 	requireSudo(t, opts.User)
 	res, err := runSudo(context.Background(), t.TempDir(), opts)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, res.Summary())
-	}
+	require.NoError(t, err, "%v\n%s", err, res.Summary())
 	t.Logf("%s", res.Summary())
 	return res
 }

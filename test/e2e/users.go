@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // userPrefix starts the name of every user CreateUser makes, so that test
@@ -36,40 +39,30 @@ func CreateUser(t testing.TB, name, password string) *User {
 	RequireBinary(t, "useradd")
 	RequireBinary(t, "userdel")
 	RequireBinary(t, "chpasswd")
-	if !userNameRE.MatchString(name) {
-		t.Fatalf("CreateUser: name %q: want 1 to 16 lowercase letters and digits, starting with a letter", name)
-	}
-	if strings.ContainsAny(password, ":\n") || password == "" {
-		t.Fatalf("CreateUser: the password must be non-empty, without ':' or newlines")
-	}
+	require.True(t, userNameRE.MatchString(name), "CreateUser: name %q: want 1 to 16 lowercase letters and digits, starting with a letter", name)
+	require.False(t, strings.ContainsAny(password, ":\n") || password == "", "CreateUser: the password must be non-empty, without ':' or newlines")
 	suffix := make([]byte, 3)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
+	_, err := rand.Read(suffix)
+	require.NoError(t, err)
 	full := userPrefix + name + "-" + hex.EncodeToString(suffix)
 
-	if err := retryLocked(func() (string, error) {
+	err = retryLocked(func() (string, error) {
 		return runBounded(30*time.Second, "useradd", "-m", "-s", "/bin/sh", "-c", "pam_duo_go e2e test user", full)
-	}); err != nil {
-		t.Fatalf("useradd %s: %v", full, err)
-	}
+	})
+	require.NoError(t, err, "useradd %s", full)
 	t.Cleanup(func() {
-		if err := retryLocked(func() (string, error) {
+		err := retryLocked(func() (string, error) {
 			return runBounded(30*time.Second, "userdel", "-r", "-f", full)
-		}); err != nil {
-			t.Errorf("userdel %s: %v", full, err)
-		}
+		})
+		assert.NoError(t, err, "userdel %s", full)
 	})
 	cmd := exec.Command("chpasswd")
 	cmd.Stdin = strings.NewReader(full + ":" + password + "\n")
 	cmd.WaitDelay = 2 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chpasswd %s: %v\n%s", full, err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "chpasswd %s\n%s", full, out)
 	u, err := user.Lookup(full)
-	if err != nil {
-		t.Fatalf("looking up the new user %s: %v", full, err)
-	}
+	require.NoError(t, err, "looking up the new user %s", full)
 	return &User{Name: full, Password: password, UID: u.Uid, Home: u.HomeDir}
 }
 
@@ -108,18 +101,13 @@ func EnsureServiceAccount(t testing.TB) (uid, gid int) {
 				"--shell", "/usr/sbin/nologin", "--user-group", serviceAccount)
 		})
 		// Another test binary may have made it meanwhile.
-		if _, lerr := user.Lookup(serviceAccount); lerr != nil {
-			t.Fatalf("useradd %s: %v (lookup: %v)", serviceAccount, err, lerr)
-		}
+		_, lerr := user.Lookup(serviceAccount)
+		require.NoError(t, lerr, "useradd %s: %v; then looking it up", serviceAccount, err)
 	}
 	u, err := user.Lookup(serviceAccount)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("%s: bad uid/gid %q/%q", serviceAccount, u.Uid, u.Gid)
-	}
+	require.False(t, err1 != nil || err2 != nil, "%s: bad uid/gid %q/%q", serviceAccount, u.Uid, u.Gid)
 	return uid, gid
 }
