@@ -22,10 +22,10 @@ var Version = "dev"
 
 // Defaults applied by New to zero Options fields.
 const (
-	DefaultTimeout          = 15 * time.Second
-	DefaultLongPollTimeout  = 75 * time.Second
-	DefaultMaxRetryWait     = 32 * time.Second
-	DefaultMaxResponseBytes = 1 << 20
+	defaultTimeout          = 15 * time.Second
+	defaultLongPollTimeout  = 75 * time.Second
+	defaultMaxRetryWait     = 32 * time.Second
+	defaultMaxResponseBytes = 1 << 20
 )
 
 // Options configures a Client. IKey, SKey and Host are required; every
@@ -48,17 +48,17 @@ type Options struct {
 	// Proxy is the http_proxy key: "http://[user:pass@]host:port" or
 	// "host:port"; "" connects directly. The environment is never read.
 	Proxy string
-	// Timeout bounds each request (https_timeout); 0 means DefaultTimeout.
+	// Timeout bounds each request (https_timeout); 0 means 15 s.
 	Timeout time.Duration
 	// LongPollTimeout bounds auth_status and synchronous auth with the
-	// push, phone, auto and prompt factors; 0 means DefaultLongPollTimeout.
+	// push, phone, auto and prompt factors; 0 means 75 s.
 	LongPollTimeout time.Duration
 	// MaxRetryWait is the most the client waits in total across HTTP 429
-	// retries of one call; 0 means DefaultMaxRetryWait.
+	// retries of one call; 0 means 32 s.
 	MaxRetryWait time.Duration
-	// MaxResponseBytes bounds a response body; 0 means DefaultMaxResponseBytes.
+	// MaxResponseBytes bounds a response body; 0 means 1 MiB.
 	MaxResponseBytes int64
-	// UserAgent replaces DefaultUserAgent() when set.
+	// UserAgent replaces the default, "pam_duo_go/VERSION (Go)", when set.
 	UserAgent string
 	// Now is the local clock; nil means time.Now.
 	Now func() time.Time
@@ -76,8 +76,8 @@ type Options struct {
 	Observe func(endpoint string, status int, d time.Duration)
 }
 
-// DefaultUserAgent returns the User-Agent sent when Options.UserAgent is "".
-func DefaultUserAgent() string { return "pam_duo_go/" + Version + " (Go)" }
+// defaultUserAgent returns the User-Agent sent when Options.UserAgent is "".
+func defaultUserAgent() string { return "pam_duo_go/" + Version + " (Go)" }
 
 // Client is a Duo Auth API v2 client. It keeps one HTTP transport so the
 // calls of a login share one TLS connection. It is safe for concurrent use.
@@ -112,9 +112,9 @@ func New(o Options) (*Client, error) {
 		skey:         o.SKey,
 		host:         o.Host,
 		signHost:     serverName,
-		timeout:      orDefault(o.Timeout, DefaultTimeout),
-		longPoll:     orDefault(o.LongPollTimeout, DefaultLongPollTimeout),
-		maxRetryWait: orDefault(o.MaxRetryWait, DefaultMaxRetryWait),
+		timeout:      orDefault(o.Timeout, defaultTimeout),
+		longPoll:     orDefault(o.LongPollTimeout, defaultLongPollTimeout),
+		maxRetryWait: orDefault(o.MaxRetryWait, defaultMaxRetryWait),
 		maxBytes:     o.MaxResponseBytes,
 		userAgent:    o.UserAgent,
 		now:          o.Now,
@@ -123,10 +123,10 @@ func New(o Options) (*Client, error) {
 		observe:      o.Observe,
 	}
 	if c.maxBytes == 0 {
-		c.maxBytes = DefaultMaxResponseBytes
+		c.maxBytes = defaultMaxResponseBytes
 	}
 	if c.userAgent == "" {
-		c.userAgent = DefaultUserAgent()
+		c.userAgent = defaultUserAgent()
 	}
 	if c.now == nil {
 		c.now = time.Now

@@ -46,13 +46,10 @@ func TestPreauthParams(t *testing.T) {
 	c := f.client(f.options())
 	for i, tt := range tests {
 		resp, err := c.Preauth(testCtx(t), tt.req)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if resp.Result != duo.ResultAuth || len(resp.Devices) != 1 || !resp.Devices[0].Can(duo.CapPush) ||
-			resp.Prompt == nil || resp.Prompt.Factors["default"] != "push1" {
-			t.Errorf("%s: response not decoded: %+v", tt.name, resp)
-		}
+		require.NoError(t, err, "%s", tt.name)
+		decoded := resp.Result == duo.ResultAuth && len(resp.Devices) == 1 && resp.Devices[0].Can(duo.CapPush) &&
+			resp.Prompt != nil && resp.Prompt.Factors["default"] == "push1"
+		assert.True(t, decoded, "%s: response not decoded: %+v", tt.name, resp)
 		s := f.requests()[i]
 		checkRequest(t, tt.name, s, http.MethodPost, "/auth/v2/preauth", tt.want)
 	}
@@ -95,15 +92,9 @@ func TestAuthParams(t *testing.T) {
 	c := f.client(f.options())
 	for i, tt := range tests {
 		resp, err := c.Auth(testCtx(t), tt.req)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if tt.req.Async && resp.TxID != "45f7c92b-f45f-4862-8545-e0f58e78075a" {
-			t.Errorf("%s: txid %q", tt.name, resp.TxID)
-		}
-		if !tt.req.Async && (resp.Result != "allow" || resp.TrustedDeviceToken != "tdt") {
-			t.Errorf("%s: response %+v", tt.name, resp)
-		}
+		require.NoError(t, err, "%s", tt.name)
+		assert.False(t, tt.req.Async && resp.TxID != "45f7c92b-f45f-4862-8545-e0f58e78075a", "%s: txid %q", tt.name, resp.TxID)
+		assert.False(t, !tt.req.Async && (resp.Result != "allow" || resp.TrustedDeviceToken != "tdt"), "%s: response %+v", tt.name, resp)
 		checkRequest(t, tt.name, f.requests()[i], http.MethodPost, "/auth/v2/auth", tt.want)
 	}
 }
@@ -112,28 +103,14 @@ func TestAuthParams(t *testing.T) {
 // encoding, signature and headers.
 func checkRequest(t *testing.T, name string, s seenRequest, method, path string, want url.Values) {
 	t.Helper()
-	if s.Method != method || s.Path != path {
-		t.Errorf("%s: request %s %s, want %s %s", name, s.Method, s.Path, method, path)
-	}
-	if !reflect.DeepEqual(s.Params, want) {
-		t.Errorf("%s: params\n%v\nwant\n%v", name, s.Params, want)
-	}
-	if s.RawParams != duo.EncodeParams(want) {
-		t.Errorf("%s: raw params %q, want the canonical encoding %q", name, s.RawParams, duo.EncodeParams(want))
-	}
-	if !s.SignatureOK {
-		t.Errorf("%s: bad signature", name)
-	}
-	if method == http.MethodPost && s.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
-		t.Errorf("%s: Content-Type %q", name, s.Header.Get("Content-Type"))
-	}
+	assert.False(t, s.Method != method || s.Path != path, "%s: request %s %s, want %s %s", name, s.Method, s.Path, method, path)
+	assert.True(t, reflect.DeepEqual(s.Params, want), "%s: params\n%v\nwant\n%v", name, s.Params, want)
+	assert.EqualValues(t, duo.EncodeParams(want), s.RawParams, "%s: raw params %q, want the canonical encoding %q", name, s.RawParams, duo.EncodeParams(want))
+	assert.True(t, s.SignatureOK, "%s: bad signature", name)
+	assert.False(t, method == http.MethodPost && s.Header.Get("Content-Type") != "application/x-www-form-urlencoded", "%s: Content-Type %q", name, s.Header.Get("Content-Type"))
 	date := s.Header.Get("X-Duo-Date")
-	if date == "" || s.Header.Get("Date") != date || !strings.HasSuffix(date, " -0000") {
-		t.Errorf("%s: Date %q, X-Duo-Date %q: want the same date in -0000", name, s.Header.Get("Date"), date)
-	}
-	if ua := s.Header.Get("User-Agent"); ua != "pam_duo_go/"+duo.Version+" (Go)" {
-		t.Errorf("%s: User-Agent %q", name, ua)
-	}
+	assert.False(t, date == "" || s.Header.Get("Date") != date || !strings.HasSuffix(date, " -0000"), "%s: Date %q, X-Duo-Date %q: want the same date in -0000", name, s.Header.Get("Date"), date)
+	assert.EqualValues(t, "pam_duo_go/"+duo.Version+" (Go)", s.Header.Get("User-Agent"), "%s: User-Agent %q", name, s.Header.Get("User-Agent"))
 }
 
 func TestOtherEndpoints(t *testing.T) {
@@ -159,32 +136,30 @@ func TestOtherEndpoints(t *testing.T) {
 	c := f.client(f.options())
 	ctx := testCtx(t)
 
-	if r, err := c.Ping(ctx); err != nil || r.Time != now {
-		t.Errorf("Ping = %+v, %v", r, err)
+	if r, err := c.Ping(ctx); assert.NoError(t, err, "Ping") {
+		assert.Equal(t, now, r.Time, "Ping = %+v", r)
 	}
-	if r, err := c.Check(ctx); err != nil || r.Time != now {
-		t.Errorf("Check = %+v, %v", r, err)
+	if r, err := c.Check(ctx); assert.NoError(t, err, "Check") {
+		assert.Equal(t, now, r.Time, "Check = %+v", r)
 	}
-	if b, err := c.Logo(ctx); err != nil || !bytes.Equal(b, png) {
-		t.Errorf("Logo = %q, %v", b, err)
+	if b, err := c.Logo(ctx); assert.NoError(t, err, "Logo") {
+		assert.Equal(t, png, b, "Logo")
 	}
-	if r, err := c.Enroll(ctx, duo.EnrollRequest{Username: "carol", ValidSecs: 600}); err != nil || r.ActivationCode != "duo://abc" || r.Username != "carol" {
-		t.Errorf("Enroll = %+v, %v", r, err)
+	if r, err := c.Enroll(ctx, duo.EnrollRequest{Username: "carol", ValidSecs: 600}); assert.NoError(t, err, "Enroll") {
+		assert.Equal(t, "duo://abc", r.ActivationCode, "Enroll = %+v", r)
+		assert.Equal(t, "carol", r.Username, "Enroll = %+v", r)
 	}
-	if r, err := c.EnrollStatus(ctx, "DU1", "duo://abc"); err != nil || r != duo.EnrollWaiting {
-		t.Errorf("EnrollStatus = %q, %v", r, err)
+	if r, err := c.EnrollStatus(ctx, "DU1", "duo://abc"); assert.NoError(t, err, "EnrollStatus") {
+		assert.Equal(t, duo.EnrollWaiting, r, "EnrollStatus")
 	}
-	if r, err := c.AuthStatus(ctx, "45f7c92b-f45f-4862-8545-e0f58e78075a"); err != nil || r.Result != duo.ResultWaiting || r.Status != "pushed" {
-		t.Errorf("AuthStatus = %+v, %v", r, err)
+	if r, err := c.AuthStatus(ctx, "45f7c92b-f45f-4862-8545-e0f58e78075a"); assert.NoError(t, err, "AuthStatus") {
+		assert.Equal(t, duo.ResultWaiting, r.Result, "AuthStatus = %+v", r)
+		assert.Equal(t, "pushed", r.Status, "AuthStatus = %+v", r)
 	}
 
 	seen := f.requests()
-	if len(seen) != 6 {
-		t.Fatalf("server saw %d requests, want 6", len(seen))
-	}
-	if seen[0].Header.Get("Authorization") != "" {
-		t.Error("ping was signed; it must not be")
-	}
+	require.Len(t, seen, 6, "server saw %d requests, want 6", len(seen))
+	assert.EqualValues(t, "", seen[0].Header.Get("Authorization"), "ping was signed; it must not be")
 	checkRequest(t, "check", seen[1], http.MethodGet, "/auth/v2/check", url.Values{})
 	checkRequest(t, "logo", seen[2], http.MethodGet, "/auth/v2/logo", url.Values{})
 	checkRequest(t, "enroll", seen[3], http.MethodPost, "/auth/v2/enroll", url.Values{"username": {"carol"}, "valid_secs": {"600"}})
@@ -198,9 +173,7 @@ func TestLogoFail(t *testing.T) {
 	})
 	_, err := f.client(f.options()).Logo(testCtx(t))
 	var api *duo.APIError
-	if !errors.As(err, &api) || api.Code != 40401 || api.StatusCode != 404 || api.Op != "logo" {
-		t.Errorf("Logo error = %v, want APIError 40401", err)
-	}
+	assert.False(t, !errors.As(err, &api) || api.Code != 40401 || api.StatusCode != 404 || api.Op != "logo", "Logo error = %v, want APIError 40401", err)
 }
 
 // errKind classifies an error for table tests.
@@ -283,20 +256,12 @@ func TestResponseErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeDuo(t, func(w http.ResponseWriter, r *http.Request, s seenRequest) { tt.handler(w) })
 			_, err := f.client(f.options()).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
-			if k := errKind(err); k != tt.kind {
-				t.Fatalf("error %v: kind %s, want %s", err, k, tt.kind)
-			}
-			if duo.IsUnavailable(err) != tt.unavailable {
-				t.Errorf("IsUnavailable(%v) = %v, want %v", err, !tt.unavailable, tt.unavailable)
-			}
+			require.EqualValues(t, tt.kind, errKind(err), "error %v: kind %s, want %s", err, errKind(err), tt.kind)
+			assert.EqualValues(t, tt.unavailable, duo.IsUnavailable(err), "IsUnavailable(%v) = %v, want %v", err, !tt.unavailable, tt.unavailable)
 			var api *duo.APIError
 			var re *duo.ResponseError
-			if errors.As(err, &api) && (api.StatusCode != tt.status || api.Op != "preauth") {
-				t.Errorf("APIError %+v: want status %d, op preauth", api, tt.status)
-			}
-			if errors.As(err, &re) && (re.StatusCode != tt.status || re.Op != "preauth") {
-				t.Errorf("ResponseError %+v: want status %d, op preauth", re, tt.status)
-			}
+			assert.False(t, errors.As(err, &api) && (api.StatusCode != tt.status || api.Op != "preauth"), "APIError %+v: want status %d, op preauth", api, tt.status)
+			assert.False(t, errors.As(err, &re) && (re.StatusCode != tt.status || re.Op != "preauth"), "ResponseError %+v: want status %d, op preauth", re, tt.status)
 			checkErrorText(t, err, tt.contains)
 		})
 	}
@@ -307,23 +272,15 @@ func TestResponseErrors(t *testing.T) {
 func checkErrorText(t *testing.T, err error, contains string) {
 	t.Helper()
 	msg := err.Error()
-	if !strings.Contains(msg, contains) {
-		t.Errorf("error %q does not contain %q", msg, contains)
-	}
-	if strings.Contains(msg, testSKey) || strings.Contains(msg, "Basic ") {
-		t.Errorf("error %q leaks a secret", msg)
-	}
-	if strings.ContainsAny(msg, "\x1b\r\n") {
-		t.Errorf("error %q contains raw control characters", msg)
-	}
+	assert.Contains(t, msg, contains, "error %q does not contain %q", msg, contains)
+	assert.False(t, strings.Contains(msg, testSKey) || strings.Contains(msg, "Basic "), "error %q leaks a secret", msg)
+	assert.False(t, strings.ContainsAny(msg, "\x1b\r\n"), "error %q contains raw control characters", msg)
 }
 
 func TestTransportErrors(t *testing.T) {
 	// A port with nothing listening: bind one, then close it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	closedAddr := ln.Addr().String()
 	_ = ln.Close()
 
@@ -332,9 +289,7 @@ func TestTransportErrors(t *testing.T) {
 	})
 	_, port, _ := net.SplitHostPort(f.host())
 	duoRoots, err := duo.DuoRoots()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	tests := []struct {
 		name     string
 		adjust   func(o *duo.Options)
@@ -351,18 +306,12 @@ func TestTransportErrors(t *testing.T) {
 			tt.adjust(&o)
 			_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
 			var te *duo.TransportError
-			if !errors.As(err, &te) || te.Op != "preauth" {
-				t.Fatalf("error %v (%T): want a TransportError for preauth", err, err)
-			}
-			if !duo.IsUnavailable(err) {
-				t.Errorf("IsUnavailable(%v) = false", err)
-			}
+			require.False(t, !errors.As(err, &te) || te.Op != "preauth", "error %v (%T): want a TransportError for preauth", err, err)
+			assert.True(t, duo.IsUnavailable(err), "IsUnavailable(%v) = false", err)
 			checkErrorText(t, err, tt.contains)
 		})
 	}
-	if n := len(f.requests()); n != 0 {
-		t.Errorf("server answered %d requests over unverified TLS", n)
-	}
+	assert.EqualValues(t, 0, len(f.requests()), "server answered %d requests over unverified TLS", len(f.requests()))
 }
 
 // fakeClock is a local clock that only moves when the client sleeps.
@@ -445,34 +394,21 @@ func TestRetryOn429(t *testing.T) {
 			req := duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true, PushInfo: "a=b"}
 			var notices []time.Duration
 			ctx := duo.WithRetryNotice(testCtx(t), func(d time.Duration) { notices = append(notices, d) })
-			if _, err := f.client(o).Auth(ctx, req); err != nil {
-				t.Fatal(err)
-			}
-			if got := clock.Waits(); !reflect.DeepEqual(notices, got) {
-				t.Errorf("the user was told of waits %v, the client waited %v", notices, got)
-			}
+			_, err := f.client(o).Auth(ctx, req)
+			require.NoError(t, err)
+			assert.Equal(t, clock.Waits(), notices, "the user was told of these waits, not the ones the client waited")
 			seen := f.requests()
-			if len(seen) != 3 {
-				t.Fatalf("server saw %d requests, want 3", len(seen))
-			}
+			require.Len(t, seen, 3, "server saw %d requests, want 3", len(seen))
 			dates := map[string]bool{}
 			for i, s := range seen {
-				if !s.SignatureOK || s.RawParams != seen[0].RawParams || s.RawParams == "" {
-					t.Errorf("request %d: signature ok %v, body %q (first %q)", i, s.SignatureOK, s.RawParams, seen[0].RawParams)
-				}
+				assert.False(t, !s.SignatureOK || s.RawParams != seen[0].RawParams || s.RawParams == "", "request %d: signature ok %v, body %q (first %q)", i, s.SignatureOK, s.RawParams, seen[0].RawParams)
 				dates[s.Header.Get("X-Duo-Date")] = true
 			}
-			if len(dates) != 3 {
-				t.Errorf("the retries were not re-dated: %d distinct dates", len(dates))
-			}
+			assert.Len(t, dates, 3, "the retries were not re-dated: %d distinct dates", len(dates))
 			waits := clock.Waits()
-			if len(waits) != 2 {
-				t.Fatalf("waits %v, want 2", waits)
-			}
+			require.Len(t, waits, 2, "waits %v, want 2", waits)
 			for i, d := range waits {
-				if !tt.check(i, d) {
-					t.Errorf("wait %d = %v", i, d)
-				}
+				assert.True(t, tt.check(i, d), "wait %d = %v", i, d)
 			}
 		})
 	}
@@ -501,34 +437,23 @@ func TestRetryOn429GivesUp(t *testing.T) {
 			o.Sleep = clock.Sleep
 			_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
 			var api *duo.APIError
-			if !errors.As(err, &api) || api.StatusCode != 429 || duo.IsUnavailable(err) {
-				t.Fatalf("error %v: want an APIError 429 that is a refusal, not unavailability", err)
-			}
+			require.False(t, !errors.As(err, &api) || api.StatusCode != 429 || duo.IsUnavailable(err), "error %v: want an APIError 429 that is a refusal, not unavailability", err)
 			waits := clock.Waits()
 			var total time.Duration
 			for _, d := range waits {
 				total += d
 			}
-			if total > duo.DefaultMaxRetryWait {
-				t.Errorf("waited %v in total, over %v", total, duo.DefaultMaxRetryWait)
-			}
-			if len(f.requests()) != len(waits)+1 {
-				t.Errorf("%d requests for %d waits", len(f.requests()), len(waits))
-			}
+			assert.False(t, total > duo.DefaultMaxRetryWait, "waited %v in total, over %v", total, duo.DefaultMaxRetryWait)
+			assert.Len(t, f.requests(), len(waits)+1, "%d requests for %d waits", len(f.requests()), len(waits))
 			if tt.wantWaits != nil {
-				if !reflect.DeepEqual(waits, tt.wantWaits) {
-					t.Errorf("waits %v, want %v", waits, tt.wantWaits)
-				}
+				assert.True(t, reflect.DeepEqual(waits, tt.wantWaits), "waits %v, want %v", waits, tt.wantWaits)
 				return
 			}
 			// 1+2+4+8 s plus jitter always fits; a sixth wait (32 s and up) never does.
-			if len(waits) < 4 || len(waits) > 5 {
-				t.Errorf("waits %v: want 4 or 5 backoff steps", waits)
-			}
+			assert.False(t, len(waits) < 4 || len(waits) > 5, "waits %v: want 4 or 5 backoff steps", waits)
 			for i, d := range waits {
-				if base := time.Second << i; d < base || d >= base+time.Second {
-					t.Errorf("wait %d = %v, want [%v, %v)", i, d, base, base+time.Second)
-				}
+				base := time.Second << i
+				assert.True(t, d >= base && d < base+time.Second, "wait %d = %v, want [%v, %v)", i, d, base, base+time.Second)
 			}
 		})
 	}
@@ -553,12 +478,9 @@ func TestOversizedResponse(t *testing.T) {
 	_, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
 	runtime.ReadMemStats(&after)
 	var re *duo.ResponseError
-	if !errors.As(err, &re) || !errors.Is(err, duo.ErrResponseTooLarge) || !duo.IsUnavailable(err) {
-		t.Fatalf("error %v: want a ResponseError wrapping ErrResponseTooLarge", err)
-	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
-		t.Errorf("rejecting a %d MiB body allocated %d MiB", size>>20, alloc>>20)
-	}
+	require.False(t, !errors.As(err, &re) || !errors.Is(err, duo.ErrResponseTooLarge) || !duo.IsUnavailable(err), "error %v: want a ResponseError wrapping ErrResponseTooLarge", err)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	assert.LessOrEqual(t, alloc, uint64(16<<20), "rejecting a %d MiB body allocated %d MiB", size>>20, alloc>>20)
 }
 
 func TestClockSkew(t *testing.T) {
@@ -576,16 +498,12 @@ func TestClockSkew(t *testing.T) {
 			o.Now = func() time.Time { return time.Now().Add(skew) } // the local clock is off by skew
 			c := f.client(o)
 			for i, wantRequests := range []int{2, 3, 4} {
-				if _, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"}); err != nil {
-					t.Fatalf("preauth %d: %v", i, err)
-				}
-				if n := len(f.requests()); n != wantRequests {
-					t.Fatalf("after preauth %d the server saw %d requests, want %d", i, n, wantRequests)
-				}
+				_, err := c.Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
+				require.NoError(t, err, "preauth %d", i)
+				require.EqualValues(t, wantRequests, len(f.requests()), "after preauth %d the server saw %d requests, want %d", i, len(f.requests()), wantRequests)
 			}
-			if off := c.ClockOffset(); (off + skew).Abs() > 5*time.Second {
-				t.Errorf("ClockOffset = %v, want about %v", off, -skew)
-			}
+			off := c.ClockOffset()
+			assert.LessOrEqual(t, (off + skew).Abs(), 5*time.Second, "ClockOffset = %v, want about %v", off, -skew)
 		})
 	}
 }
@@ -596,12 +514,8 @@ func TestUnauthorizedWithoutSkewIsNotRetried(t *testing.T) {
 	})
 	_, err := f.client(f.options()).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
 	var api *duo.APIError
-	if !errors.As(err, &api) || api.StatusCode != 401 || duo.IsUnavailable(err) {
-		t.Fatalf("error %v: want a refusing APIError 401", err)
-	}
-	if n := len(f.requests()); n != 1 {
-		t.Errorf("server saw %d requests, want 1", n)
-	}
+	require.False(t, !errors.As(err, &api) || api.StatusCode != 401 || duo.IsUnavailable(err), "error %v: want a refusing APIError 401", err)
+	assert.EqualValues(t, 1, len(f.requests()), "server saw %d requests, want 1", len(f.requests()))
 }
 
 func TestClockOffsetFromCheck(t *testing.T) {
@@ -613,12 +527,10 @@ func TestClockOffsetFromCheck(t *testing.T) {
 	o := f.options()
 	o.Now = func() time.Time { return time.Now().Add(skew) }
 	c := f.client(o)
-	if _, err := c.Check(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if off := c.ClockOffset(); (off + skew).Abs() > 5*time.Second {
-		t.Errorf("ClockOffset = %v, want about %v", off, -skew)
-	}
+	_, err := c.Check(testCtx(t))
+	require.NoError(t, err)
+	off := c.ClockOffset()
+	assert.LessOrEqual(t, (off + skew).Abs(), 5*time.Second, "ClockOffset = %v, want about %v", off, -skew)
 }
 
 func TestOneConnectionPerLogin(t *testing.T) {
@@ -634,21 +546,15 @@ func TestOneConnectionPerLogin(t *testing.T) {
 	})
 	c := f.client(f.options())
 	ctx := testCtx(t)
-	if _, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"}); err != nil {
-		t.Fatal(err)
-	}
+	_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"})
+	require.NoError(t, err)
 	a, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Device: "auto", Async: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	for range 2 {
-		if _, err := c.AuthStatus(ctx, a.TxID); err != nil {
-			t.Fatal(err)
-		}
+		_, err := c.AuthStatus(ctx, a.TxID)
+		require.NoError(t, err)
 	}
-	if n := f.newConns.Load(); n != 1 {
-		t.Errorf("%d connections for one login, want 1", n)
-	}
+	assert.EqualValues(t, 1, f.newConns.Load(), "%d connections for one login, want 1", f.newConns.Load())
 }
 
 func TestTimeouts(t *testing.T) {
@@ -718,14 +624,10 @@ func TestTimeouts(t *testing.T) {
 			select {
 			case err = <-done:
 			case <-time.After(20 * time.Second):
-				t.Fatal("the call hung past every timeout")
+				require.FailNow(t, "the call hung past every timeout")
 			}
-			if k := errKind(err); k != tt.kind {
-				t.Fatalf("error %v: kind %s, want %s", err, k, tt.kind)
-			}
-			if duo.IsUnavailable(err) != tt.unavail {
-				t.Errorf("IsUnavailable(%v) = %v", err, !tt.unavail)
-			}
+			require.EqualValues(t, tt.kind, errKind(err), "error %v: kind %s, want %s", err, errKind(err), tt.kind)
+			assert.EqualValues(t, tt.unavail, duo.IsUnavailable(err), "IsUnavailable(%v) = %v", err, !tt.unavail)
 			checkErrorText(t, err, tt.contains)
 		})
 	}
@@ -773,17 +675,12 @@ func TestInvalidRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := tt.call()
-		if !errors.Is(err, duo.ErrInvalidRequest) || duo.IsUnavailable(err) {
-			t.Errorf("%s: error %v, want ErrInvalidRequest", tt.name, err)
-		}
+		assert.False(t, !errors.Is(err, duo.ErrInvalidRequest) || duo.IsUnavailable(err), "%s: error %v, want ErrInvalidRequest", tt.name, err)
 	}
-	if n := len(f.requests()); n != 0 {
-		t.Errorf("invalid requests reached the server %d times", n)
-	}
+	assert.EqualValues(t, 0, len(f.requests()), "invalid requests reached the server %d times", len(f.requests()))
 	// The largest pushinfo allowed is sent.
-	if _, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPush, Async: true, PushInfo: strings.Repeat("x", duo.MaxPushInfoLen)}); errors.Is(err, duo.ErrInvalidRequest) {
-		t.Errorf("pushinfo of exactly %d bytes rejected: %v", duo.MaxPushInfoLen, err)
-	}
+	_, err := c.Auth(ctx, duo.AuthRequest{Username: "a", Factor: duo.FactorPush, Async: true, PushInfo: strings.Repeat("x", duo.MaxPushInfoLen)})
+	assert.NotErrorIs(t, err, duo.ErrInvalidRequest, "pushinfo of exactly %d bytes rejected", duo.MaxPushInfoLen)
 }
 
 func TestNewRejectsBadOptions(t *testing.T) {
@@ -816,12 +713,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		o := good
 		tt.adjust(&o)
 		c, err := duo.New(o)
-		if (err == nil) != tt.ok {
-			t.Errorf("%s: New error %v, want ok=%v", tt.name, err, tt.ok)
-		}
-		if err != nil && (strings.Contains(err.Error(), testSKey) || strings.Contains(err.Error(), "hunter2")) {
-			t.Errorf("%s: error %q leaks a secret", tt.name, err)
-		}
+		assert.False(t, (err == nil) != tt.ok, "%s: New error %v, want ok=%v", tt.name, err, tt.ok)
+		assert.False(t, err != nil && (strings.Contains(err.Error(), testSKey) || strings.Contains(err.Error(), "hunter2")), "%s: error %q leaks a secret", tt.name, err)
 		if c != nil {
 			c.Close()
 		}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // fuzzStatuses are the HTTP statuses FuzzDecodeEnvelope picks from.
@@ -40,23 +42,15 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		for _, out := range outs {
 			err := decodeEnvelope("preauth", resp, out)
 			if err == nil {
-				if status != http.StatusOK {
-					t.Fatalf("HTTP %d decoded as a success into %T", status, out)
-				}
+				require.EqualValues(t, http.StatusOK, status, "HTTP %d decoded as a success into %T", status, out)
 				continue
 			}
 			var api *APIError
 			var re *ResponseError
-			if !errors.As(err, &api) && !errors.As(err, &re) {
-				t.Fatalf("error of type %T: %v", err, err)
-			}
+			require.True(t, errors.As(err, &api) || errors.As(err, &re), "error of type %T: %v", err, err)
 			text := err.Error()
-			if len(text) > 2048 {
-				t.Fatalf("error text of %d bytes", len(text))
-			}
-			if i := strings.IndexFunc(text, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
-				t.Fatalf("raw control character in error text %q", text)
-			}
+			require.LessOrEqual(t, len(text), 2048, "error text of %d bytes", len(text))
+			require.Equal(t, -1, strings.IndexFunc(text, func(r rune) bool { return r < 0x20 || r == 0x7f }), "raw control character in error text %q", text)
 		}
 	})
 }

@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -72,15 +75,11 @@ func (f *fakeDuo) record(r *http.Request) seenRequest {
 		s.RawParams = r.URL.RawQuery
 	} else {
 		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			f.t.Errorf("fake duo: reading body: %v", err)
-		}
+		assert.NoError(f.t, err, "fake duo: reading body")
 		s.RawParams = string(b)
 	}
 	params, err := url.ParseQuery(s.RawParams)
-	if err != nil {
-		f.t.Errorf("fake duo: params %q: %v", s.RawParams, err)
-	}
+	assert.NoError(f.t, err, "fake duo: params %q", s.RawParams)
 	s.Params = params
 	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Basic ") {
 		if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(auth, "Basic ")); err == nil {
@@ -136,8 +135,8 @@ func (f *fakeDuo) checkLogs() {
 	f.logMu.Lock()
 	defer f.logMu.Unlock()
 	for _, l := range f.logs {
-		if strings.Contains(l, testSKey) || strings.Contains(l, "Basic ") || strings.Contains(l, "123456") {
-			f.t.Errorf("debug log leaks a secret: %q", l)
+		for _, secret := range []string{testSKey, "Basic ", "123456"} {
+			assert.NotContains(f.t, l, secret, "debug log leaks a secret: %q", l)
 		}
 	}
 }
@@ -145,9 +144,7 @@ func (f *fakeDuo) checkLogs() {
 func (f *fakeDuo) client(o duo.Options) *duo.Client {
 	f.t.Helper()
 	c, err := duo.New(o)
-	if err != nil {
-		f.t.Fatalf("duo.New: %v", err)
-	}
+	require.NoError(f.t, err, "duo.New")
 	f.t.Cleanup(c.Close)
 	return c
 }

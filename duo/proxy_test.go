@@ -7,12 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // connectProxy is a minimal loopback HTTP CONNECT proxy. When auth is
@@ -31,9 +33,7 @@ type connectProxy struct {
 func newConnectProxy(t *testing.T, user, pass string) *connectProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	p := &connectProxy{t: t, ln: ln}
 	if user != "" {
 		p.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
@@ -145,22 +145,14 @@ func TestProxy(t *testing.T) {
 			o.Proxy = tt.url
 			c := f.client(o)
 			ctx := testCtx(t)
-			if _, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"}); err != nil {
-				t.Fatal(err)
-			}
+			_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"})
+			require.NoError(t, err)
 			a, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPush, Async: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.AuthStatus(ctx, a.TxID); err != nil {
-				t.Fatal(err)
-			}
-			if n := tt.proxy.tunnels.Load(); n != 1 {
-				t.Errorf("%d tunnels through the proxy, want 1", n)
-			}
-			if n := len(f.requests()) - before; n != 3 {
-				t.Errorf("server saw %d requests, want 3", n)
-			}
+			require.NoError(t, err)
+			_, err = c.AuthStatus(ctx, a.TxID)
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, tt.proxy.tunnels.Load(), "tunnels through the proxy")
+			assert.Len(t, f.requests(), before+3, "server saw %d requests, want 3", len(f.requests())-before)
 		})
 	}
 
@@ -169,14 +161,8 @@ func TestProxy(t *testing.T) {
 		o.Proxy = "http://duo%20user:wrong@" + authProxy.addr()
 		_, err := f.client(o).Preauth(testCtx(t), duo.PreauthRequest{Username: "alice"})
 		var te *duo.TransportError
-		if !errors.As(err, &te) || !duo.IsUnavailable(err) {
-			t.Fatalf("error %v: want a TransportError", err)
-		}
-		if strings.Contains(err.Error(), "wrong") {
-			t.Errorf("error %q shows the proxy password", err)
-		}
-		if authProxy.refused.Load() == 0 {
-			t.Error("the proxy never saw the request")
-		}
+		require.False(t, !errors.As(err, &te) || !duo.IsUnavailable(err), "error %v: want a TransportError", err)
+		assert.NotContains(t, err.Error(), "wrong", "error %q shows the proxy password", err)
+		assert.NotZero(t, authProxy.refused.Load(), "the proxy never saw the request")
 	})
 }

@@ -37,9 +37,8 @@ func TestRetryAfter(t *testing.T) {
 			h.Set("Date", tt.serverDate)
 		}
 		got, ok := retryAfter(h)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("%s: retryAfter(%q) = %v, %v; want %v, %v", tt.name, tt.value, got, ok, tt.want, tt.ok)
-		}
+		assert.Equal(t, tt.want, got, "%s: retryAfter(%q) = %v, %v; want %v, %v", tt.name, tt.value, got, ok, tt.want, tt.ok)
+		assert.Equal(t, tt.ok, ok, "%s: retryAfter(%q) = %v, %v; want %v, %v", tt.name, tt.value, got, ok, tt.want, tt.ok)
 	}
 }
 

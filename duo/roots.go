@@ -26,16 +26,6 @@ var duoRoots = sync.OnceValues(func() (*x509.CertPool, error) {
 	return pool, nil
 })
 
-// DuoRoots returns a new pool holding the embedded roots that New trusts
-// when neither Options.RootCAs nor Options.CAFile is set.
-func DuoRoots() (*x509.CertPool, error) {
-	pool, err := duoRoots()
-	if err != nil {
-		return nil, err
-	}
-	return pool.Clone(), nil
-}
-
 // loadCAFile reads a PEM bundle that replaces the embedded roots.
 func loadCAFile(path string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(path)

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEmbeddedRoots(t *testing.T) {
@@ -32,32 +35,20 @@ func TestEmbeddedRoots(t *testing.T) {
 		if block == nil {
 			break
 		}
-		if block.Type != "CERTIFICATE" {
-			t.Fatalf("roots.pem: unexpected PEM block %q", block.Type)
-		}
+		require.EqualValues(t, "CERTIFICATE", block.Type, "roots.pem: unexpected PEM block %q", block.Type)
 		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			t.Fatalf("roots.pem: %v", err)
-		}
-		if !cert.IsCA || cert.Subject.String() != cert.Issuer.String() {
-			t.Errorf("%s is not a self-issued CA", cert.Subject)
-		}
-		if time.Now().After(cert.NotAfter) {
-			t.Errorf("%s expired on %v", cert.Subject, cert.NotAfter)
-		}
+		require.NoError(t, err, "roots.pem")
+		assert.True(t, cert.IsCA, "%s is not a self-issued CA", cert.Subject)
+		assert.Equal(t, cert.Issuer.String(), cert.Subject.String(), "%s is not a self-issued CA", cert.Subject)
+		assert.False(t, time.Now().After(cert.NotAfter), "%s expired on %v", cert.Subject, cert.NotAfter)
 		got = append(got, cert.Subject.CommonName)
 	}
-	if strings.TrimSpace(string(rest)) != "" {
-		t.Errorf("roots.pem: %d bytes of trailing garbage", len(rest))
-	}
+	assert.EqualValues(t, "", strings.TrimSpace(string(rest)), "roots.pem: %d bytes of trailing garbage", len(rest))
 	sort.Strings(got)
 	sort.Strings(want)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("embedded roots:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if _, err := DuoRoots(); err != nil {
-		t.Fatal(err)
-	}
+	assert.EqualValues(t, strings.Join(want, "\n"), strings.Join(got, "\n"), "embedded roots:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	_, err := DuoRoots()
+	require.NoError(t, err)
 }
 
 func TestCAFile(t *testing.T) {
@@ -81,11 +72,10 @@ func TestCAFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		c, err := New(Options{IKey: "DIXXXXXXXXXXXXXXXXXX", SKey: "secretsecret", Host: "api-x.duosecurity.com", CAFile: tt.file})
-		switch {
-		case tt.wantErr == "" && err != nil:
-			t.Errorf("%s: New: %v", tt.name, err)
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("%s: New error = %v, want one containing %q", tt.name, err, tt.wantErr)
+		if tt.wantErr == "" {
+			assert.NoError(t, err, "%s: New", tt.name)
+		} else {
+			assert.ErrorContains(t, err, tt.wantErr, "%s: New error, want one containing %q", tt.name, tt.wantErr)
 		}
 		if c != nil {
 			c.Close()
@@ -95,7 +85,5 @@ func TestCAFile(t *testing.T) {
 
 func must(t *testing.T, err error) {
 	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 }

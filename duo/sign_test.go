@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Vectors from /work/shared/duo-signing-vectors.txt.
@@ -102,13 +105,13 @@ func TestSignVectors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			canon := Canonicalize(tt.method, tt.host, tt.path, tt.params, tt.date)
-			if tt.wantCanonical != "" && canon != tt.wantCanonical {
-				t.Errorf("canonical =\n%q\nwant\n%q", canon, tt.wantCanonical)
+			if tt.wantCanonical != "" {
+				assert.Equal(t, tt.wantCanonical, canon, "canonical")
 			}
 			if tt.wantLine != "" {
 				lines := strings.Split(canon, "\n")
-				if len(lines) != 5 || lines[4] != tt.wantLine {
-					t.Errorf("canonical %q: params line want %q", canon, tt.wantLine)
+				if assert.Len(t, lines, 5, "canonical %q", canon) {
+					assert.Equal(t, tt.wantLine, lines[4], "canonical %q: params line", canon)
 				}
 			}
 			var sig string
@@ -116,20 +119,12 @@ func TestSignVectors(t *testing.T) {
 				sig = hmacHex(tt.hash, tt.skey, canon)
 			} else {
 				sig = Sign(tt.skey, canon)
-				if !VerifySignature(tt.skey, canon, tt.wantSig) {
-					t.Errorf("VerifySignature rejects the expected signature")
-				}
-				if got := Authorization(tt.ikey, tt.skey, tt.method, tt.host, tt.path, tt.params, tt.date); got != BasicAuth(tt.ikey, tt.wantSig) {
-					t.Errorf("Authorization = %q, want %q", got, BasicAuth(tt.ikey, tt.wantSig))
-				}
+				assert.True(t, VerifySignature(tt.skey, canon, tt.wantSig), "VerifySignature rejects the expected signature")
+				assert.EqualValues(t, BasicAuth(tt.ikey, tt.wantSig), Authorization(tt.ikey, tt.skey, tt.method, tt.host, tt.path, tt.params, tt.date), "Authorization = %q, want %q", Authorization(tt.ikey, tt.skey, tt.method, tt.host, tt.path, tt.params, tt.date), BasicAuth(tt.ikey, tt.wantSig))
 			}
-			if sig != tt.wantSig {
-				t.Errorf("sig = %s, want %s", sig, tt.wantSig)
-			}
+			assert.EqualValues(t, tt.wantSig, sig, "sig = %s, want %s", sig, tt.wantSig)
 			if tt.wantAuth != "" {
-				if got := BasicAuth(tt.ikey, sig); got != tt.wantAuth {
-					t.Errorf("BasicAuth = %q, want %q", got, tt.wantAuth)
-				}
+				assert.EqualValues(t, tt.wantAuth, BasicAuth(tt.ikey, sig), "BasicAuth = %q, want %q", BasicAuth(tt.ikey, sig), tt.wantAuth)
 			}
 		})
 	}
@@ -147,19 +142,11 @@ func TestSignNegativeV1(t *testing.T) {
 	}
 	good := Canonicalize("POST", v1Host, "/accounts/v1/account/list", v1Params, v1Date)
 	for _, tt := range tests {
-		if got := hmacHex(sha1.New, v1SKey, base+tt.line); got != tt.sig {
-			t.Errorf("%s: sha1 = %s, want %s", tt.name, got, tt.sig)
-		}
-		if good == base+tt.line {
-			t.Errorf("%s: Canonicalize produced the wrong form %q", tt.name, good)
-		}
-		if hmacHex(sha1.New, v1SKey, good) == tt.sig {
-			t.Errorf("%s: the correct canonical signs to the wrong-form signature", tt.name)
-		}
+		assert.EqualValues(t, tt.sig, hmacHex(sha1.New, v1SKey, base+tt.line), "%s: sha1 = %s, want %s", tt.name, hmacHex(sha1.New, v1SKey, base+tt.line), tt.sig)
+		assert.NotEqualValues(t, base+tt.line, good, "%s: Canonicalize produced the wrong form %q", tt.name, good)
+		assert.NotEqualValues(t, tt.sig, hmacHex(sha1.New, v1SKey, good), "%s: the correct canonical signs to the wrong-form signature", tt.name)
 	}
-	if VerifySignature(v1SKey, good, "c423a17fe94ccbf3004533cab496ae06216b90be") {
-		t.Error("VerifySignature accepted a SHA1 wrong-form signature")
-	}
+	assert.False(t, VerifySignature(v1SKey, good, "c423a17fe94ccbf3004533cab496ae06216b90be"), "VerifySignature accepted a SHA1 wrong-form signature")
 }
 
 func TestEncodeParamsV8(t *testing.T) {
@@ -183,29 +170,17 @@ func TestEncodeParamsV8(t *testing.T) {
 		}, "digits=0123456789&letters=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ&punctuation=%21%22%23%24%25%26%27%28%29%2A%2B%2C-.%2F%3A%3B%3C%3D%3E%3F%40%5B%5C%5D%5E_%60%7B%7C%7D~&whitespace=%09%0A%0B%0C%0D%20"},
 	}
 	for _, tt := range tests {
-		if got := EncodeParams(tt.params); got != tt.want {
-			t.Errorf("%s: EncodeParams = %q, want %q", tt.name, got, tt.want)
-		}
+		assert.EqualValues(t, tt.want, EncodeParams(tt.params), "%s: EncodeParams = %q, want %q", tt.name, EncodeParams(tt.params), tt.want)
 	}
 	// The blank params line is still a line.
-	if c := Canonicalize("GET", "h", "/p", nil, "d"); c != "d\nGET\nh\n/p\n" {
-		t.Errorf("canonical with no params = %q", c)
-	}
+	assert.EqualValues(t, "d\nGET\nh\n/p\n", Canonicalize("GET", "h", "/p", nil, "d"), "canonical with no params = %q", Canonicalize("GET", "h", "/p", nil, "d"))
 }
 
 func TestFormatDate(t *testing.T) {
 	tm, err := time.Parse(DateFormat, v1Date)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := FormatDate(tm); got != v1Date {
-		t.Errorf("FormatDate = %q, want %q", got, v1Date)
-	}
+	require.NoError(t, err)
+	assert.EqualValues(t, v1Date, FormatDate(tm), "FormatDate = %q, want %q", FormatDate(tm), v1Date)
 	// A non-UTC time is converted, and the zone is always "-0000".
-	if got := FormatDate(tm.In(time.FixedZone("X", -7*3600))); got != v1Date {
-		t.Errorf("FormatDate(non-UTC) = %q, want %q", got, v1Date)
-	}
-	if len(Sign("k", "m")) != 2*sha512.Size {
-		t.Errorf("Sign returned %d hex digits, want %d", len(Sign("k", "m")), 2*sha512.Size)
-	}
+	assert.EqualValues(t, v1Date, FormatDate(tm.In(time.FixedZone("X", -7*3600))), "FormatDate(non-UTC) = %q, want %q", FormatDate(tm.In(time.FixedZone("X", -7*3600))), v1Date)
+	assert.Len(t, Sign("k", "m"), 2*sha512.Size, "Sign returned %d hex digits, want %d", len(Sign("k", "m")), 2*sha512.Size)
 }

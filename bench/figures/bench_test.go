@@ -19,6 +19,10 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // passcode is the passcode the mock accepts for the benchmark's users.
@@ -71,13 +75,9 @@ func newSetup(t *testing.T, art e2e.Artifacts, delay time.Duration) *setup {
 	mock.AddUser(duotest.User{Name: "root", Passcodes: []string{passcode}, Push: duotest.PushApproved()})
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "pam_duo.conf")
-	if err := mock.WriteConfig(conf, map[string]string{"accept_env_factor": "yes", "https_timeout": "60"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, mock.WriteConfig(conf, map[string]string{"accept_env_factor": "yes", "https_timeout": "60"}))
 	for service, mode := range map[string]e2e.Mode{serviceLazy: e2e.Modes[0], serviceExec: e2e.Modes[1]} {
-		if err := os.WriteFile(filepath.Join(dir, service), []byte(e2e.Stack(art.AuthLine("required", conf, mode))), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, service), []byte(e2e.Stack(art.AuthLine("required", conf, mode))), 0o644))
 	}
 	return &setup{art: art, mock: mock, dir: dir, conf: conf}
 }
@@ -204,9 +204,7 @@ func buildTools(t *testing.T, root string) tools {
 	gcc := e2e.RequireBinary(t, "gcc")
 	goBin := e2e.RequireBinary(t, "go")
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
 	tl := tools{
 		pamclient:  filepath.Join(dir, "pamclient"),
 		coreload:   filepath.Join(dir, "coreload"),
@@ -223,9 +221,7 @@ func buildTools(t *testing.T, root string) tools {
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		cancel()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-		}
+		require.NoError(t, err, "%s: %v\n%s", strings.Join(argv, " "), err, out)
 	}
 	return tl
 }
@@ -239,8 +235,7 @@ func benchPerLogin(t *testing.T, art e2e.Artifacts, tl tools, tab *table) {
 		s := newSetup(t, art, delay)
 		for _, k := range loginKinds {
 			progress("per-login: %s, +%v, %d logins", k.name, delay, n)
-			if _, _, _, err := s.run(tl, k); err != nil { // warm-up: page cache, first TLS session
-				t.Errorf("%s warm-up: %v", k.name, err)
+			if _, _, _, err := s.run(tl, k); !assert.NoError(t, err, "%s warm-up", k.name) { // warm-up: page cache, first TLS session
 				continue
 			}
 			s.mock.Reset()
@@ -295,8 +290,7 @@ func benchHost(t *testing.T, art e2e.Artifacts, tl tools, tab *table) {
 		var rss, hwm, firstCost, first, later []float64
 		for i := 0; i < runs; i++ {
 			_, res, err := s.pamLogin(tl, k.service, perRun)
-			if err != nil {
-				t.Errorf("%s: %v", k.name, err)
+			if !assert.NoError(t, err, k.name) {
 				continue
 			}
 			rss = append(rss, float64(res.RSSAfterKB-res.RSSBeforeKB))
@@ -339,8 +333,7 @@ func benchHost(t *testing.T, art e2e.Artifacts, tl tools, tab *table) {
 		if err == nil {
 			err = json.Unmarshal(out, &r)
 		}
-		if err != nil {
-			t.Errorf("coreload: %v", err)
+		if !assert.NoError(t, err, "coreload") {
 			continue
 		}
 		load = append(load, r.DlopenMs+r.DlsymMs)
@@ -362,9 +355,8 @@ func benchSshd(t *testing.T, art e2e.Artifacts, tl tools, tab *table) {
 		}
 	}
 	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
+	_, err := rand.Read(b)
+	require.NoError(t, err)
 	u := e2e.CreateUser(t, "bench", "Pw-"+hex.EncodeToString(b))
 	s := newSetup(t, art, 0)
 	s.mock.AddUser(duotest.User{Name: u.Name, Passcodes: []string{passcode}, Push: duotest.PushApproved()})
@@ -478,9 +470,8 @@ func (sm *sampler) finish() { close(sm.stop); <-sm.done }
 func benchBurst(t *testing.T, art e2e.Artifacts, tl tools, tab *table) {
 	n := envInt(t, "BENCH_BURST", 200, 2000)
 	s := newSetup(t, art, 0)
-	if _, _, _, err := s.run(tl, loginKinds[0]); err != nil {
-		t.Fatalf("warm-up: %v", err)
-	}
+	_, _, _, err := s.run(tl, loginKinds[0])
+	require.NoError(t, err, "warm-up")
 	s.mock.Reset()
 	progress("burst: %d logins at once (lazy core)", n)
 	type result struct {
@@ -553,9 +544,8 @@ func benchSoak(t *testing.T, art e2e.Artifacts, tl tools, tab *table) {
 	workers := envInt(t, "BENCH_WORKERS", 20, 1000)
 	s := newSetup(t, art, 0)
 	for _, k := range loginKinds {
-		if _, _, _, err := s.run(tl, k); err != nil {
-			t.Fatalf("warm-up %s: %v", k.name, err)
-		}
+		_, _, _, err := s.run(tl, k)
+		require.NoError(t, err, "warm-up %s", k.name)
 	}
 	settle(0)
 	s.mock.Reset()

@@ -17,6 +17,10 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/compat"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/stretchr/testify/assert"
 )
 
 // The side-by-side measurement (5): duo_unix 2.2.3 (Duo's C client, built
@@ -53,26 +57,18 @@ type sideMock struct {
 func newSideMock(t *testing.T, delay time.Duration, treeusage string) *sideMock {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
 	ikey, skey := "DIXYZV6YM8IFYVWBINCA", "yWHSMhWucAcp7qvuH3HWTaSaKABs8Gaddiv1NIRo"
 	srv := duotest.NewServer(duotest.WithCertHosts("localhost"), duotest.WithKeys(ikey, skey), duotest.WithDelay(delay))
 	t.Cleanup(srv.Close)
 	srv.AddUser(duotest.User{Name: "root", Passcodes: []string{passcode}, Push: duotest.PushApproved()})
 	ca := filepath.Join(dir, "ca.pem")
-	if err := srv.WriteCAFile(ca); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, srv.WriteCAFile(ca))
 	_, port, err := net.SplitHostPort(srv.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	conf := filepath.Join(dir, "pam_duo.conf")
 	text := fmt.Sprintf("[duo]\nikey = %s\nskey = %s\nhost = localhost:%s\ncafile = %s\naccept_env_factor = yes\nhttps_timeout = 60\n", ikey, skey, port, ca)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(conf, []byte(text), 0o600))
 	return &sideMock{Server: srv, conf: conf, dir: dir, treeusage: treeusage}
 }
 
@@ -81,12 +77,8 @@ func newSideMock(t *testing.T, delay time.Duration, treeusage string) *sideMock 
 func (m *sideMock) pamRunner(t *testing.T, client, name, authLine string) sideRunner {
 	t.Helper()
 	dir := filepath.Join(m.dir, name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, sideService), []byte(e2e.Stack(authLine)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, sideService), []byte(e2e.Stack(authLine)), 0o644))
 	return func() (sideSample, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 		defer cancel()
@@ -193,8 +185,7 @@ type sideStats struct {
 
 // sideRun runs n logins (after one warm-up) and reads the mock's counters.
 func sideRun(t *testing.T, m *sideMock, name string, run sideRunner, n int) sideStats {
-	if _, err := run(); err != nil {
-		t.Errorf("%s warm-up: %v", name, err)
+	if _, err := run(); !assert.NoError(t, err, "%s warm-up", name) {
 		return sideStats{n: n, failed: n}
 	}
 	m.Reset()
@@ -276,9 +267,8 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 	client := compat.Client(t)
 	treeusage := filepath.Join(t.TempDir(), "treeusage")
 	gcc := exec.Command("gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-o", treeusage, filepath.Join(art.Root, "bench", "treeusage.c"))
-	if out, err := gcc.CombinedOutput(); err != nil {
-		t.Fatalf("building treeusage: %v\n%s", err, out)
-	}
+	out, err := gcc.CombinedOutput()
+	require.NoError(t, err, "building treeusage\n%s", out)
 	pairs := func(m *sideMock) []sidePair {
 		theirsPAM := m.pamRunner(t, client, "duo_unix", "auth required "+peer+" conf="+m.conf)
 		ps := []sidePair{
@@ -354,30 +344,22 @@ func benchSide(t *testing.T, art e2e.Artifacts, tab *table) {
 // Go core, in process and exec'd, without TLS or Duo).
 func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage, client string, n int) {
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
 	gostart := filepath.Join(dir, "gostart")
 	build := exec.Command("go", "build", "-o", gostart, "./bench/gostart")
 	build.Dir = art.Root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building gostart: %v\n%s", err, out)
-	}
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "building gostart\n%s", out)
 	promptonly := filepath.Join(dir, "promptonly.so")
 	gcc := exec.Command("gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-o", promptonly, filepath.Join(art.Root, "bench", "promptonly.c"), "-lpam")
-	if out, err := gcc.CombinedOutput(); err != nil {
-		t.Fatalf("building promptonly.so: %v\n%s", err, out)
-	}
+	out, err = gcc.CombinedOutput()
+	require.NoError(t, err, "building promptonly.so\n%s", out)
 	m := &sideMock{dir: dir, treeusage: treeusage}
 	missing := filepath.Join(dir, "missing.conf") // never created
 	stack := func(name, authLine string) []string {
 		d := filepath.Join(dir, name)
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(d, sideService), []byte(e2e.Stack(authLine)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, sideService), []byte(e2e.Stack(authLine)), 0o644))
 		return []string{client, d, sideService, "root", passcode}
 	}
 	progs := []struct {
@@ -397,8 +379,7 @@ func benchFloor(t *testing.T, art e2e.Artifacts, tab *table, treeusage, client s
 		var walls, cpus, rsss, faults, csws []float64
 		for i := 0; i < n; i++ {
 			s, err := m.run(p.argv...)
-			if err != nil {
-				t.Errorf("%s: %v", p.name, err)
+			if !assert.NoError(t, err, p.name) {
 				break
 			}
 			walls, cpus, rsss = append(walls, s.wall), append(cpus, s.cpu), append(rsss, s.maxRSS)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // benchParams are the parameters of a typical passcode auth request.
@@ -51,18 +53,14 @@ func BenchmarkClientPasscodeLogin(b *testing.B) {
 	defer s.Close()
 	s.AddUser(duotest.User{Name: "alice", Passcodes: []string{"123456"}})
 	c, err := duo.New(s.ClientOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	defer c.Close()
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"}); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPasscode, Passcode: "123456"}); err != nil {
-			b.Fatal(err)
-		}
+		_, err := c.Preauth(ctx, duo.PreauthRequest{Username: "alice"})
+		require.NoError(b, err)
+		_, err = c.Auth(ctx, duo.AuthRequest{Username: "alice", Factor: duo.FactorPasscode, Passcode: "123456"})
+		require.NoError(b, err)
 	}
 	b.ReportMetric(float64(s.Handshakes())/float64(b.N), "handshakes/op")
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // table is the one table the benchmark prints.
@@ -66,9 +68,8 @@ func envInt(t *testing.T, name string, def, limit int) int {
 		return def
 	}
 	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 || v > limit {
-		t.Fatalf("%s=%q: want a number from 1 to %d", name, s, limit)
-	}
+	require.NoError(t, err, "%s=%q: want a number from 1 to %d", name, s, limit)
+	require.True(t, v >= 1 && v <= limit, "%s=%q: want a number from 1 to %d", name, s, limit)
 	return v
 }
 

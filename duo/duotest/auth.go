@@ -157,7 +157,7 @@ func (c *authCall) steps(factor, device string) ([]Step, bool) {
 	if factor == duo.FactorPhone {
 		steps, capability = c.u.Phone, duo.CapPhone
 		if len(steps) == 0 {
-			steps = PhoneAnswered()
+			steps = phoneAnswered()
 		}
 	}
 	if _, ok := pickDevice(c.u.devices(), device, capability); !ok {

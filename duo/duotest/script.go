@@ -46,8 +46,8 @@ func PushFraud() []Step {
 	}
 }
 
-// PhoneAnswered is a phone call the user answers and approves.
-func PhoneAnswered() []Step {
+// phoneAnswered is a phone call the user answers and approves.
+func phoneAnswered() []Step {
 	return []Step{
 		{Status: "calling", StatusMsg: "Dialing XXX-XXX-0100...", Result: duo.ResultWaiting},
 		{Status: "answered", StatusMsg: "Answered. Press any key on your phone to log in.", Result: duo.ResultWaiting, Delay: 20 * time.Millisecond},
@@ -55,8 +55,8 @@ func PhoneAnswered() []Step {
 	}
 }
 
-// DefaultPhone is the device a User gets when Devices is nil.
-var DefaultPhone = duo.Device{
+// defaultPhone is the device a User gets when Devices is nil.
+var defaultPhone = duo.Device{
 	Device:       "DPFZRS9FB0D46QFTM891",
 	Type:         "phone",
 	DisplayName:  "iOS (XXX-XXX-0100)",
@@ -75,7 +75,7 @@ type User struct {
 	Devices       []duo.Device
 	Passcodes     []string // accepted passcodes
 	Push          []Step   // auth_status sequence of a push (default PushApproved)
-	Phone         []Step   // auth_status sequence of a phone call (default PhoneAnswered)
+	Phone         []Step   // auth_status sequence of a phone call (default phoneAnswered)
 
 	// VerifiedPushCode, when set, puts the user under a Verified Push
 	// policy: a preauth with client_supports_verified_push=1 returns a
@@ -102,7 +102,7 @@ type User struct {
 
 func (u *User) devices() []duo.Device {
 	if u.Devices == nil {
-		return []duo.Device{DefaultPhone}
+		return []duo.Device{defaultPhone}
 	}
 	return u.Devices
 }

@@ -505,13 +505,13 @@ func TestCloseWithHangingRequest(t *testing.T) {
 	select {
 	case <-closed:
 	case <-time.After(5 * time.Second):
-		t.Fatal("Close hung with a request in flight")
+		require.FailNow(t, "Close hung with a request in flight")
 	}
 	select {
 	case err := <-errc:
 		require.Error(t, err)
 	case <-time.After(5 * time.Second):
-		t.Fatal("client still waiting after Close")
+		require.FailNow(t, "client still waiting after Close")
 	}
 }
 

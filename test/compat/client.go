@@ -9,11 +9,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
 )
 
 // PAM results, as libpam numbers them.
@@ -46,12 +47,6 @@ func PAMName(rc int) string {
 // response.
 const EOF = "<EOF>"
 
-var (
-	clientOnce sync.Once
-	clientPath string
-	clientErr  error
-)
-
 // Client builds testdata/pamclient.c once per test binary and returns its
 // path. It skips the test when gcc or libpam's headers are missing.
 func Client(t testing.TB) string {
@@ -60,23 +55,19 @@ func Client(t testing.TB) string {
 	if _, err := os.Stat("/usr/include/security/pam_appl.h"); err != nil {
 		t.Skip("skipping: libpam's headers are missing (apt-get install libpam0g-dev, as .ci/deps does)")
 	}
-	clientOnce.Do(func() {
+	src := filepath.Join(e2e.RepoRoot(t), "test", "compat", "testdata", "pamclient.c")
+	return e2e.BuildOnce(t, "building pamclient", func() (string, error) {
 		dir, err := os.MkdirTemp("", "pamclient-")
 		if err != nil {
-			clientErr = err
-			return
+			return "", err
 		}
-		clientPath = filepath.Join(dir, "pamclient")
-		src := filepath.Join(e2e.RepoRoot(t), "test", "compat", "testdata", "pamclient.c")
-		out, err := exec.Command("gcc", "-Wall", "-o", clientPath, src, "-lpam").CombinedOutput()
+		path := filepath.Join(dir, "pamclient")
+		out, err := exec.Command("gcc", "-Wall", "-o", path, src, "-lpam").CombinedOutput()
 		if err != nil {
-			clientErr = fmt.Errorf("gcc: %w\n%s", err, out)
+			return "", fmt.Errorf("gcc: %w\n%s", err, out)
 		}
+		return path, nil
 	})
-	if clientErr != nil {
-		t.Fatalf("building pamclient: %v", clientErr)
-	}
-	return clientPath
 }
 
 // Login is one run of pam_authenticate through pamclient.
@@ -104,9 +95,7 @@ var resultRE = regexp.MustCompile(`(?m)^RESULT: (-?\d+) `)
 func Run(t testing.TB, client, service, stack, user, rhost string, answers ...string) *Login {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, service), []byte(stack), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, service), []byte(stack), 0o644))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, client, append([]string{dir, service, user}, answers...)...)
@@ -117,9 +106,7 @@ func Run(t testing.TB, client, service, stack, user, rhost string, answers ...st
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	m := resultRE.FindStringSubmatch(string(out))
-	if err != nil || m == nil {
-		t.Fatalf("pamclient %s %s: %v\n%s", service, user, err, out)
-	}
+	require.False(t, err != nil || m == nil, "pamclient %s %s: %v\n%s", service, user, err, out)
 	rc, _ := strconv.Atoi(m[1])
 	if rc == pamPermDenied {
 		// The stack is one module: when it ignores, no module decided

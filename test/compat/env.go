@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Service is the PAM service name of the runs: neither sshd nor sudo nor
@@ -35,9 +37,7 @@ func StartMock(t testing.TB, down bool, extra map[string]string, users ...duotes
 	caPath := filepath.Join(dir, "ca.pem")
 	srv := duotest.NewServer(duotest.WithCertHosts("localhost"), duotest.WithKeys(ikey, skey))
 	t.Cleanup(srv.Close)
-	if err := srv.WriteCAFile(caPath); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, srv.WriteCAFile(caPath))
 	_, port, _ := net.SplitHostPort(srv.Host)
 	if down {
 		srv.Close()
@@ -51,9 +51,7 @@ func StartMock(t testing.TB, down bool, extra map[string]string, users ...duotes
 		m.Server = srv
 	}
 	host = "localhost:" + port
-	if err := os.WriteFile(m.Conf, []byte(duotest.ConfigText(ikey, skey, host, caPath, extra)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(m.Conf, []byte(duotest.ConfigText(ikey, skey, host, caPath, extra)), 0o600))
 	return m
 }
 

@@ -17,14 +17,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
 )
 
 // PeerTarball is the duo_unix release the tests build, relative to the
 // repository root.
 const PeerTarball = "../shared/peers/duo_unix-2.2.3.tar.gz"
 
-// CacheDir holds the peer build between runs.
-const CacheDir = "/var/cache/pam_duo_go"
+// cacheDir holds the peer build between runs.
+const cacheDir = "/var/cache/pam_duo_go"
 
 // peerRecipe names how the peer is built; a change to buildPeer's steps
 // bumps it, so that no build made the old way is reused.
@@ -34,7 +36,7 @@ const peerRecipe = "r2"
 const peerBuildTimeout = 10 * time.Minute
 
 // PeerModule returns the path of duo_unix's pam_duo.so, building it from
-// PeerTarball on first use (cached in CacheDir by the tarball's sha256).
+// PeerTarball on first use (cached in cacheDir by the tarball's sha256).
 // It skips the test, saying why, when the tarball or the build tools are
 // missing.
 func PeerModule(t testing.TB) string {
@@ -45,10 +47,8 @@ func PeerModule(t testing.TB) string {
 	if errors.Is(err, os.ErrNotExist) {
 		t.Skipf("skipping: the duo_unix peer %s is absent (a clone has no ../shared/peers; CI has it)", tarball)
 	}
-	if err != nil {
-		t.Fatalf("reading the peer tarball: %v", err)
-	}
-	dir := filepath.Join(CacheDir, "duo_unix-"+sum[:16]+"-"+peerRecipe)
+	require.NoError(t, err, "reading the peer tarball")
+	dir := filepath.Join(cacheDir, "duo_unix-"+sum[:16]+"-"+peerRecipe)
 	module := filepath.Join(dir, "lib", "security", "pam_duo.so")
 	if _, err := os.Stat(module); err == nil {
 		return module
@@ -58,20 +58,14 @@ func PeerModule(t testing.TB) string {
 			t.Skipf("skipping: building the duo_unix peer needs %s (apt-get install autoconf automake libtool libssl-dev, as .ci/deps does)", tool)
 		}
 	}
-	if err := os.MkdirAll(CacheDir, 0o755); err != nil {
-		t.Fatalf("peer cache: %v", err)
-	}
-	unlock, err := lock(filepath.Join(CacheDir, "duo_unix.lock"), peerBuildTimeout+time.Minute)
-	if err != nil {
-		t.Fatalf("peer cache: %v", err)
-	}
+	require.NoError(t, os.MkdirAll(cacheDir, 0o755), "peer cache")
+	unlock, err := lock(filepath.Join(cacheDir, "duo_unix.lock"), peerBuildTimeout+time.Minute)
+	require.NoError(t, err, "peer cache")
 	defer unlock()
 	if _, err := os.Stat(module); err == nil { // built by another test binary meanwhile
 		return module
 	}
-	if err := buildPeer(tarball, dir); err != nil {
-		t.Fatalf("building duo_unix from %s: %v", tarball, err)
-	}
+	require.NoError(t, buildPeer(tarball, dir), "building duo_unix from %s", tarball)
 	return module
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,36 +29,70 @@ type Artifacts struct {
 // buildTimeout bounds one `make build`.
 const buildTimeout = 10 * time.Minute
 
-var (
-	buildOnce      sync.Once
-	buildArtifacts Artifacts
-	buildErr       error
-)
+// pamHeader is the libpam header `make build` needs (libpam0g-dev).
+const pamHeader = "/usr/include/security/pam_modules.h"
 
 // BuildArtifacts runs `make -C <repo root> build` once per test binary
 // (serialized across test binaries with a file lock, since `go test` runs
 // packages in parallel) and returns the paths of the built files. A failed
-// build fails the test with make's output.
+// build fails the test with make's output, or skips it when libpam's
+// headers are missing.
 func BuildArtifacts(t testing.TB) Artifacts {
 	t.Helper()
 	RequireBinary(t, "make")
-	buildOnce.Do(func() {
-		buildArtifacts, buildErr = build()
+	root := BuildOnce(t, "make build", func() (string, error) {
+		if _, err := os.Stat(pamHeader); err != nil {
+			return "", fmt.Errorf("%w: libpam0g-dev is not installed (run bash .ci/deps)", errSkipBuild)
+		}
+		return build()
 	})
-	if buildErr != nil {
-		t.Fatalf("make build: %v", buildErr)
+	return Artifacts{
+		Root:    root,
+		Module:  filepath.Join(root, "build", "pam_duo_go.so"),
+		Core:    filepath.Join(root, "build", "pam_duo_go_core.so"),
+		Helper:  filepath.Join(root, "build", "login_duo_go"),
+		Duotest: filepath.Join(root, "build", "duotest"),
 	}
-	return buildArtifacts
 }
 
-func build() (Artifacts, error) {
+// errSkipBuild, wrapped in the error of a BuildOnce build, skips the
+// test instead of failing it: something the build needs is missing.
+var errSkipBuild = errors.New("cannot build here")
+
+// built holds the result of each BuildOnce key.
+var built sync.Map // key -> *buildResult
+
+type buildResult struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// BuildOnce runs build the first time it is called with key in this test
+// binary and returns the path build returned, on that call and every
+// later one. A build error fails the test, on every call (BuildArtifacts
+// skips instead when libpam's headers are missing).
+func BuildOnce(t testing.TB, key string, build func() (string, error)) string {
+	t.Helper()
+	v, _ := built.LoadOrStore(key, new(buildResult))
+	r := v.(*buildResult)
+	r.once.Do(func() { r.path, r.err = build() })
+	if errors.Is(r.err, errSkipBuild) {
+		t.Skipf("skipping: %s: %v", key, r.err)
+	}
+	require.NoError(t, r.err, "%s", key)
+	return r.path
+}
+
+// build runs make and returns the repository root.
+func build() (string, error) {
 	root, err := repoRoot()
 	if err != nil {
-		return Artifacts{}, err
+		return "", err
 	}
 	unlock, err := lockFile(filepath.Join(os.TempDir(), "pam_duo_go-e2e-build.lock"), 2*buildTimeout)
 	if err != nil {
-		return Artifacts{}, err
+		return "", err
 	}
 	defer unlock()
 
@@ -71,41 +106,14 @@ func build() (Artifacts, error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("timed out after %v: %w", buildTimeout, err)
 		}
-		return Artifacts{}, fmt.Errorf("%w\n%s", err, tail(out.String(), 60))
+		return "", fmt.Errorf("%w\n%s", err, tail(out.String(), 60))
 	}
-	a := Artifacts{
-		Root:    root,
-		Module:  filepath.Join(root, "build", "pam_duo_go.so"),
-		Core:    filepath.Join(root, "build", "pam_duo_go_core.so"),
-		Helper:  filepath.Join(root, "build", "login_duo_go"),
-		Duotest: filepath.Join(root, "build", "duotest"),
-	}
-	for _, p := range []string{a.Module, a.Core, a.Helper, a.Duotest} {
-		if _, err := os.Stat(p); err != nil {
-			return Artifacts{}, fmt.Errorf("make build succeeded but did not produce %s: %w", p, err)
+	for _, p := range []string{"pam_duo_go.so", "pam_duo_go_core.so", "login_duo_go", "duotest"} {
+		if _, err := os.Stat(filepath.Join(root, "build", p)); err != nil {
+			return "", fmt.Errorf("make build succeeded but did not produce %s: %w", p, err)
 		}
 	}
-	return a, nil
-}
-
-// HasWorkerMode reports whether the built login_duo_go documents the
-// `pam-worker` mode that the module's exec path runs.
-func (a Artifacts) HasWorkerMode() bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, a.Helper, "--help")
-	cmd.WaitDelay = 2 * time.Second
-	out, _ := cmd.CombinedOutput()
-	return strings.Contains(string(out), "pam-worker")
-}
-
-// RequireWorkerMode skips the test, saying why, unless the built
-// login_duo_go has the pam-worker mode (module argument mode=exec).
-func RequireWorkerMode(t testing.TB, a Artifacts) {
-	t.Helper()
-	if !a.HasWorkerMode() {
-		t.Skipf("skipping: %s has no pam-worker mode yet (its --help does not mention it), so mode=exec cannot run", a.Helper)
-	}
+	return root, nil
 }
 
 // lockFile takes an exclusive flock on path, waiting at most wait.

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 // DuoEnv is what an end-to-end test of one module mode starts from: the
@@ -17,19 +19,15 @@ type DuoEnv struct {
 }
 
 // NewDuoEnv builds the module, starts the mock (closed in t.Cleanup) and
-// writes a config for it with the extra keys. It needs root, and skips
-// when the mode cannot run yet.
+// writes a config for it with the extra keys. It needs root.
 func NewDuoEnv(t testing.TB, mode Mode, extra map[string]string) *DuoEnv {
 	t.Helper()
 	RequireRoot(t)
 	art := BuildArtifacts(t)
-	RequireMode(t, art, mode)
 	mock := duotest.NewServer()
 	t.Cleanup(mock.Close)
 	conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-	if err := mock.WriteConfig(conf, extra); err != nil {
-		t.Fatalf("writing pam_duo.conf: %v", err)
-	}
+	require.NoError(t, mock.WriteConfig(conf, extra), "writing pam_duo.conf")
 	return &DuoEnv{Art: art, Mode: mode, Mock: mock, Conf: conf}
 }
 

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestEscapeControls(t *testing.T) {
@@ -20,9 +23,7 @@ func TestEscapeControls(t *testing.T) {
 		{"c1\u009bx", `c1\xc2\x9bx`},
 	}
 	for _, tt := range tests {
-		if got := EscapeControls(tt.in); got != tt.want {
-			t.Errorf("EscapeControls(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		assert.Equal(t, tt.want, EscapeControls(tt.in), "EscapeControls(%q)", tt.in)
 	}
 }
 
@@ -83,29 +84,23 @@ func TestRunTerminal(t *testing.T) {
 			})
 			t.Logf("transcript:\n%s", res.Transcript)
 			switch {
-			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			case tt.wantAnyErr && err == nil:
-				t.Fatal("err = nil, want an error")
-			case tt.wantErr == nil && !tt.wantAnyErr && err != nil:
-				t.Fatalf("err = %v", err)
+			case tt.wantErr != nil:
+				require.ErrorIs(t, err, tt.wantErr)
+			case tt.wantAnyErr:
+				require.Error(t, err)
+			default:
+				require.NoError(t, err)
 			}
-			if res.ExitCode != tt.wantExit {
-				t.Errorf("exit = %d, want %d", res.ExitCode, tt.wantExit)
-			}
+			assert.Equal(t, tt.wantExit, res.ExitCode, "exit")
 			for _, want := range tt.wantLines {
-				if !hasLine(res.Transcript, want) {
-					t.Errorf("no line %q in the transcript", want)
-				}
+				assert.True(t, hasLine(res.Transcript, want), "no line %q in the transcript", want)
 			}
 			if tt.wantPrompts != nil {
 				var got []string
 				for _, p := range res.Prompts {
 					got = append(got, p.Text)
 				}
-				if fmt.Sprint(got) != fmt.Sprint(tt.wantPrompts) {
-					t.Errorf("prompts = %q, want %q", got, tt.wantPrompts)
-				}
+				assert.Equal(t, tt.wantPrompts, got, "prompts")
 			}
 		})
 	}
@@ -121,13 +116,8 @@ func TestRunTerminalPromptContext(t *testing.T) {
 			return "x", nil
 		},
 	})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, res.Transcript)
-	}
-	want := []string{"one\nQ1: ", "two\nthree\nQ2: "}
-	if fmt.Sprint(contexts) != fmt.Sprint(want) {
-		t.Errorf("contexts = %q, want %q", contexts, want)
-	}
+	require.NoError(t, err, "%s", res.Transcript)
+	assert.Equal(t, []string{"one\nQ1: ", "two\nthree\nQ2: "}, contexts, "contexts")
 }
 
 func hasLine(tr *Transcript, want string) bool {
@@ -167,17 +157,13 @@ func TestSshdWithStandIn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := StartSshd(t, SshdOptions{PAMStack: tt.stack})
 			res := srv.Login(t, SSHOptions{User: u.Name, Respond: Answers(tt.answers...), Timeout: 30 * time.Second})
-			if res.LoggedIn() != tt.wantLogin {
-				t.Errorf("logged in = %v, want %v", res.LoggedIn(), tt.wantLogin)
+			assert.Equal(t, tt.wantLogin, res.LoggedIn(), "logged in")
+			assert.Len(t, res.Prompts, tt.wantPrompts, "prompts")
+			if tt.wantSeen != "" {
+				assert.True(t, res.Transcript.Contains(tt.wantSeen), "the user never saw %q", tt.wantSeen)
 			}
-			if len(res.Prompts) != tt.wantPrompts {
-				t.Errorf("%d prompts, want %d", len(res.Prompts), tt.wantPrompts)
-			}
-			if tt.wantSeen != "" && !res.Transcript.Contains(tt.wantSeen) {
-				t.Errorf("the user never saw %q", tt.wantSeen)
-			}
-			if tt.wantContext != "" && (len(res.Prompts) == 0 || !strings.Contains(res.Prompts[0].Context, tt.wantContext)) {
-				t.Errorf("the first prompt's screen lacks %q", tt.wantContext)
+			if tt.wantContext != "" {
+				assert.True(t, len(res.Prompts) > 0 && strings.Contains(res.Prompts[0].Context, tt.wantContext), "the first prompt's screen lacks %q", tt.wantContext)
 			}
 		})
 	}
@@ -193,22 +179,15 @@ func TestSshdInfoWaitsForThePrompt(t *testing.T) {
 	srv := StartSshd(t, SshdOptions{PAMStack: Stack("auth required " + mod + " info=early-info sleep_ms=1500 want=1")})
 	start := time.Now()
 	res := srv.Login(t, SSHOptions{User: u.Name, Respond: Answers("1"), Timeout: 30 * time.Second})
-	if !res.LoggedIn() {
-		t.Fatal("login failed")
-	}
+	require.True(t, res.LoggedIn(), "login failed")
 	info, ok := res.Transcript.Find("early-info")
-	if !ok {
-		t.Fatal("the info text never reached the client")
-	}
+	require.True(t, ok, "the info text never reached the client")
 	prompt := res.Prompts[0]
 	t.Logf("info shown %v after start, prompt complete %v after start (the module slept 1.5 s between them)",
 		info.At.Sub(start).Round(time.Millisecond), prompt.At.Sub(start).Round(time.Millisecond))
-	if !strings.Contains(prompt.Context, "early-info") {
-		t.Errorf("the info was not part of the prompt's screen: %q", prompt.Context)
-	}
-	if info.At.Before(start.Add(1500 * time.Millisecond)) {
-		t.Errorf("the info reached the client before the module's sleep ended: sshd no longer holds PAM_TEXT_INFO until the next prompt (good news: update the design notes)")
-	}
+	assert.Contains(t, prompt.Context, "early-info", "the info was not part of the prompt's screen")
+	assert.False(t, info.At.Before(start.Add(1500*time.Millisecond)),
+		"the info reached the client before the module's sleep ended: sshd no longer holds PAM_TEXT_INFO until the next prompt (good news: update the design notes)")
 }
 
 func TestSshdPasswordThenKeyboardInteractive(t *testing.T) {
@@ -229,9 +208,7 @@ func TestSshdPasswordThenKeyboardInteractive(t *testing.T) {
 		Respond: Answers(u.Password, u.Password, u.Password),
 		Timeout: 30 * time.Second,
 	})
-	if !res.LoggedIn() {
-		t.Errorf("login failed")
-	}
+	assert.True(t, res.LoggedIn(), "login failed")
 }
 
 func TestSshdHungLoginIsBoundedAndCleanedUp(t *testing.T) {
@@ -240,21 +217,14 @@ func TestSshdHungLoginIsBoundedAndCleanedUp(t *testing.T) {
 	u := CreateUser(t, "sshhang", "Pw-"+randomHex(6))
 	srv := StartSshd(t, SshdOptions{PAMStack: Stack("auth required " + mod + " sleep_ms=120000 want=1")})
 	res, err := RunSSH(context.Background(), SSHOptions{Port: srv.Port, User: u.Name, Timeout: 3 * time.Second})
-	if !errors.Is(err, ErrTimeout) || !res.TimedOut {
-		t.Fatalf("err = %v, timed out %v; want a timeout\n%s", err, res.TimedOut, res.Summary())
-	}
+	require.ErrorIs(t, err, ErrTimeout, "want a timeout\n%s", res.Summary())
+	require.True(t, res.TimedOut, "want a timeout\n%s", res.Summary())
 	procs := srv.Processes()
 	t.Logf("server processes during the hang:\n%s", procs)
-	if strings.Count(procs, "\n") < 2 {
-		t.Errorf("expected the listener and a stuck connection, got:\n%s", procs)
-	}
+	assert.GreaterOrEqual(t, strings.Count(procs, "\n"), 2, "expected the listener and a stuck connection, got:\n%s", procs)
 	initPid := srv.initPid
-	if err := srv.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if left := namespacePids(initPid); len(left) > 0 {
-		t.Errorf("processes left after Stop: %v", left)
-	}
+	require.NoError(t, srv.Stop())
+	assert.Empty(t, namespacePids(initPid), "processes left after Stop")
 }
 
 func TestSudoWithStandIn(t *testing.T) {
@@ -276,9 +246,37 @@ func TestSudoWithStandIn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := SudoRun(t, SudoOptions{User: u.Name, PAMStack: tt.stack, Answers: tt.answers, Timeout: 30 * time.Second})
-			if res.ExitCode != tt.wantExit || res.Stdout != tt.wantStdout {
-				t.Errorf("exit %d stdout %q, want exit %d stdout %q", res.ExitCode, res.Stdout, tt.wantExit, tt.wantStdout)
-			}
+			assert.Equal(t, tt.wantExit, res.ExitCode, "exit (stdout %q)", res.Stdout)
+			assert.Equal(t, tt.wantStdout, res.Stdout, "stdout (exit %d)", res.ExitCode)
 		})
 	}
+}
+
+// TestPTY drives a program by hand on the pseudo-terminal that
+// RunTerminal uses: what it shows, what is typed, its exit status.
+func TestPTY(t *testing.T) {
+	RequireBinary(t, "sh")
+	p := OpenPTY(t)
+	cmd := exec.Command("/bin/sh", "-c", `stty -echo; printf 'Code: '; read a; stty echo; echo; echo "got $a"; exit 4`)
+	p.Start(t, cmd)
+	at := p.WaitForAfter(t, 0, "Code: ", 10*time.Second)
+	p.Type(t, "1234\n")
+	p.WaitForAfter(t, at, "got 1234\n", 10*time.Second)
+	assert.Equal(t, 4, p.Wait(t, cmd, 10*time.Second), "exit status")
+	assert.Equal(t, "Code: \ngot 1234\n", p.Screen(), "echo off hides what was typed")
+}
+
+// TestSshdSyslog shows that SshdOptions.Syslog hands the test what the
+// server's processes log, and that the host's /dev/log is left alone.
+func TestSshdSyslog(t *testing.T) {
+	RequireRoot(t)
+	RequireBinary(t, "logger")
+	u := CreateUser(t, "sshlog", "Pw-"+randomHex(6))
+	_, hostErr := os.Lstat("/dev/log")
+	srv := StartSshd(t, SshdOptions{PAMStack: Stack("auth required pam_permit.so"), Syslog: true})
+	res := srv.Login(t, SSHOptions{User: u.Name, Command: "logger -t pdg-e2e hello from $(id -un); " + LoginCommand, Timeout: 30 * time.Second})
+	require.True(t, res.LoggedIn(), "login failed\n%s", res.Summary())
+	assert.Equal(t, []string{"hello from " + u.Name}, srv.Syslog.WaitLines("pdg-e2e", 1, 5*time.Second), "what logger sent to the server's /dev/log")
+	_, hostErrAfter := os.Lstat("/dev/log")
+	assert.Equal(t, hostErr == nil, hostErrAfter == nil, "the host's /dev/log changed")
 }

@@ -1,9 +1,6 @@
 package e2e
 
-import (
-	"strings"
-	"testing"
-)
+import "strings"
 
 // Mode is one way of running the pam_duo_go module. The end-to-end tests
 // run in every mode of Modes.
@@ -18,15 +15,6 @@ type Mode struct {
 var Modes = []Mode{
 	{Name: "lazy core"},
 	{Name: "mode=exec", Arg: "mode=exec"},
-}
-
-// RequireMode skips the test, saying why, when mode cannot run with the
-// built artifacts (mode=exec needs login_duo_go's pam-worker mode).
-func RequireMode(t testing.TB, a Artifacts, mode Mode) {
-	t.Helper()
-	if mode.Arg == "mode=exec" {
-		RequireWorkerMode(t, a)
-	}
 }
 
 // AuthLine is a PAM auth line for the built module: control (e.g.

@@ -21,11 +21,36 @@ type Bind struct {
 	Source, Target string
 }
 
-// bindScript mounts each SOURCE TARGET pair before "--", then runs the
-// rest of its arguments.
+// privateDevLogEnv, in the environment of a privateCommand, is the path
+// of a datagram socket: bindScript then mounts a private /dev (the
+// usual devices bound from the real one, kept under the socket's path
+// plus ".dev") with that socket as /dev/log.
+const privateDevLogEnv = "PAM_DUO_GO_E2E_DEVLOG"
+
+// bindScript mounts each SOURCE TARGET pair before "--", makes the
+// private /dev of privateDevLogEnv if it is set, then runs the rest of
+// its arguments.
 const bindScript = `set -e
 while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done
 shift
+if [ -n "$` + privateDevLogEnv + `" ]; then
+	o="$` + privateDevLogEnv + `.dev"
+	mount --rbind /dev "$o"
+	mount -t tmpfs -o mode=0755,nosuid tmpfs /dev
+	for n in null zero full random urandom tty ptmx; do
+		[ -e "$o/$n" ] || continue
+		touch "/dev/$n" && mount --bind "$o/$n" "/dev/$n"
+	done
+	mkdir /dev/pts /dev/shm
+	mount --rbind "$o/pts" /dev/pts
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	ln -s /proc/self/fd /dev/fd
+	ln -s /proc/self/fd/0 /dev/stdin
+	ln -s /proc/self/fd/1 /dev/stdout
+	ln -s /proc/self/fd/2 /dev/stderr
+	touch /dev/log && mount --bind "$` + privateDevLogEnv + `" /dev/log
+	unset ` + privateDevLogEnv + `
+fi
 exec "$@"`
 
 // privateCommand returns a command that runs argv in new mount and PID

@@ -120,7 +120,7 @@ var ErrTimeout = errors.New("timed out")
 // ErrTimeout. A responder error also kills the session and is returned.
 // The result is never nil.
 func RunTerminal(ctx context.Context, t Terminal) (*TerminalResult, error) {
-	res := &TerminalResult{Argv: t.Argv, Transcript: NewTranscript(), ExitCode: -1}
+	res := &TerminalResult{Argv: t.Argv, Transcript: newTranscript(), ExitCode: -1}
 	if len(t.Argv) == 0 {
 		return res, errors.New("RunTerminal: no command")
 	}
@@ -266,8 +266,8 @@ func exitCode(err error) int {
 	return -1
 }
 
-// CommandLine is the command that ran, quoted for a log line.
-func (r *TerminalResult) CommandLine() string { return quoteArgv(r.Argv) }
+// commandLine is the command that ran, quoted for a log line.
+func (r *TerminalResult) commandLine() string { return quoteArgv(r.Argv) }
 
 // quoteArgv formats argv for a log line.
 func quoteArgv(argv []string) string {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // RequireRoot skips the test, saying why, unless it runs as root.
@@ -60,9 +62,7 @@ const moduleLine = "module github.com/pam-duo-go/pam_duo_go"
 func RepoRoot(t testing.TB) string {
 	t.Helper()
 	root, err := repoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return root
 }
 

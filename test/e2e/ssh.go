@@ -7,9 +7,11 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
-// LoginCommand is the remote command SSHLogin runs: it prints LOGIN-OK and
+// LoginCommand is the remote command RunSSH runs by default: it prints LOGIN-OK and
 // the name of the user the session runs as.
 const LoginCommand = "echo LOGIN-OK $(id -un)"
 
@@ -57,7 +59,7 @@ func (r *SSHResult) LoggedIn() bool {
 // prompts answered and the transcript.
 func (r *SSHResult) Summary() string {
 	s := fmt.Sprintf("ssh %s@127.0.0.1: exit %d, timed out %v, logged in %v, %d prompts\n  $ %s\n",
-		r.User, r.ExitCode, r.TimedOut, r.LoggedIn(), len(r.Prompts), r.CommandLine())
+		r.User, r.ExitCode, r.TimedOut, r.LoggedIn(), len(r.Prompts), r.commandLine())
 	return s + r.Transcript.String()
 }
 
@@ -122,43 +124,21 @@ func RunSSH(ctx context.Context, opts SSHOptions) (*SSHResult, error) {
 	return &SSHResult{TerminalResult: tr, User: opts.User}, err
 }
 
-// SSHLogin logs user in to the sshd on port, answering the prompts with
-// answers in order, and returns what happened. It fails the test (with
-// the transcript) if ssh hangs past 60 s or shows a prompt beyond the
-// answers; a refused login is a result, not a failure. The transcript is
-// logged.
-func SSHLogin(t testing.TB, port int, user string, answers ...string) *SSHResult {
-	t.Helper()
-	return SSHLoginWith(t, SSHOptions{Port: port, User: user, Respond: Answers(answers...)})
-}
-
-// SSHLoginWith is SSHLogin with all of RunSSH's options.
-func SSHLoginWith(t testing.TB, opts SSHOptions) *SSHResult {
-	t.Helper()
-	RequireBinary(t, "/usr/bin/ssh")
-	res, err := RunSSH(context.Background(), opts)
-	if err != nil {
-		if errors.Is(err, ErrTimeout) {
-			t.Fatalf("ssh login hung: %v\n%s", err, res.Summary())
-		}
-		t.Fatalf("ssh login: %v\n%s", err, res.Summary())
-	}
-	t.Logf("%s", res.Summary())
-	return res
-}
-
-// Login is SSHLoginWith against this server (opts.Port is set); when the
-// login hangs it also logs the server's processes and their stacks.
+// Login logs in to this server with RunSSH (opts.Port is set) and
+// returns what happened. It fails the test (with the transcript, and when
+// the login hangs the server's processes and their stacks) if ssh hangs
+// past opts.Timeout or shows a prompt the responder refuses; a refused
+// login is a result, not a failure. The transcript is logged.
 func (s *Sshd) Login(t testing.TB, opts SSHOptions) *SSHResult {
 	t.Helper()
 	RequireBinary(t, "/usr/bin/ssh")
 	opts.Port = s.Port
 	res, err := RunSSH(context.Background(), opts)
 	if err != nil {
-		if errors.Is(err, ErrTimeout) {
-			t.Fatalf("ssh login hung: %v\n%s\nserver processes:\n%s\nstacks:\n%s", err, res.Summary(), s.Processes(), s.Stacks("[pam]"))
+		if errors.Is(err, ErrTimeout) { // only then: the stacks are costly (gdb)
+			require.NoError(t, err, "ssh login hung\n%s\nserver processes:\n%s\nstacks:\n%s", res.Summary(), s.Processes(), s.Stacks("[pam]"))
 		}
-		t.Fatalf("ssh login: %v\n%s", err, res.Summary())
+		require.NoError(t, err, "ssh login\n%s", res.Summary())
 	}
 	t.Logf("%s", res.Summary())
 	return res

@@ -14,6 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // SshdOptions configure StartSshd.
@@ -30,6 +33,9 @@ type SshdOptions struct {
 	ForceCommand string
 	// ExtraConfig is appended to sshd_config verbatim.
 	ExtraConfig string
+	// Syslog gives the server a private /dev whose /dev/log is
+	// Sshd.Syslog, so that the test reads what the module logs.
+	Syslog bool
 }
 
 // Sshd is a running OpenSSH server started by StartSshd: /usr/sbin/sshd on
@@ -38,6 +44,9 @@ type Sshd struct {
 	Port   int    // the TCP port on 127.0.0.1
 	Dir    string // the server's directory: sshd_config, host key, pam.d
 	Config string // path of sshd_config
+	// Syslog, with SshdOptions.Syslog, holds what the server's
+	// processes sent to /dev/log; nil otherwise.
+	Syslog *Syslog
 
 	cmd      *exec.Cmd
 	initPid  int // sshd itself: PID 1 of its namespace
@@ -68,36 +77,32 @@ func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
 	}
 
 	dir := t.TempDir()
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Fatalf("creating sshd's privilege separation directory: %v", err)
-	}
+	require.NoError(t, os.MkdirAll("/run/sshd", 0o755), "creating sshd's privilege separation directory")
 	key := filepath.Join(dir, "ssh_host_ed25519_key")
-	if out, err := runBounded(30*time.Second, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pam_duo_go e2e", "-f", key); err != nil {
-		t.Fatalf("generating the host key: %v\n%s", err, out)
-	}
+	out, err := runBounded(30*time.Second, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pam_duo_go e2e", "-f", key)
+	require.NoError(t, err, "generating the host key\n%s", out)
 	pamDir := filepath.Join(dir, "pam.d")
-	if err := copyPAMDir(pamDir, map[string]string{"sshd": opts.PAMStack}); err != nil {
-		t.Fatal(err)
+	require.NoError(t, copyPAMDir(pamDir, map[string]string{"sshd": opts.PAMStack}))
+
+	var devLog *Syslog
+	if opts.Syslog {
+		devLog, err = newSyslog(dir)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = devLog.Close() })
+		require.NoError(t, os.Mkdir(devLog.Path+".dev", 0o700), "creating the mount point of the host's /dev")
 	}
 
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &Sshd{Port: port, Dir: dir, Config: filepath.Join(dir, "sshd_config"), log: newLogBuffer(32 << 20)}
-		if err := os.WriteFile(s.Config, []byte(sshdConfig(dir, key, port, opts)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := runBounded(30*time.Second, sshd, "-t", "-f", s.Config); err != nil {
-			t.Fatalf("sshd -t rejects the test configuration: %v\n%s\n--- sshd_config:\n%s", err, out, sshdConfig(dir, key, port, opts))
-		}
+		require.NoError(t, err)
+		s := &Sshd{Port: port, Dir: dir, Config: filepath.Join(dir, "sshd_config"), log: newLogBuffer(32 << 20), Syslog: devLog}
+		require.NoError(t, os.WriteFile(s.Config, []byte(sshdConfig(dir, key, port, opts)), 0o600))
+		out, err := runBounded(30*time.Second, sshd, "-t", "-f", s.Config)
+		require.NoError(t, err, "sshd -t rejects the test configuration\n%s\n--- sshd_config:\n%s", out, sshdConfig(dir, key, port, opts))
 		if lastErr = s.start(sshd, pamDir); lastErr == nil {
 			t.Cleanup(func() {
-				if err := s.Stop(); err != nil {
-					t.Errorf("stopping sshd: %v", err)
-				}
+				assert.NoError(t, s.Stop(), "stopping sshd")
 				if t.Failed() {
 					t.Logf("sshd log (end):\n%s", tail(s.Log(), 400))
 				}
@@ -108,7 +113,7 @@ func StartSshd(t testing.TB, opts SshdOptions) *Sshd {
 			break
 		}
 	}
-	t.Fatalf("starting sshd: %v", lastErr)
+	require.NoError(t, lastErr, "starting sshd")
 	return nil
 }
 
@@ -119,6 +124,9 @@ func (s *Sshd) start(sshd, pamDir string) error {
 		sshd, "-D", "-e", "-f", s.Config)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	s.cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	if s.Syslog != nil {
+		s.cmd.Env = append(s.cmd.Env, privateDevLogEnv+"="+s.Syslog.Path)
+	}
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting sshd: %w", err)
 	}

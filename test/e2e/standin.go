@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // standInSource is a small prompting PAM module the harness controls.
@@ -79,17 +81,12 @@ func BuildStandInModule(t testing.TB) string {
 		t.Skip("skipping: the PAM headers are missing (install libpam0g-dev)")
 	}
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
 	src := filepath.Join(dir, "pam_standin.c")
 	so := filepath.Join(dir, "pam_standin.so")
-	if err := os.WriteFile(src, []byte(standInSource), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := runBounded(2*time.Minute, cc, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Werror",
-		"-shared", "-fPIC", "-o", so, src, "-lpam"); err != nil {
-		t.Fatalf("compiling the stand-in PAM module: %v\n%s", err, out)
-	}
+	require.NoError(t, os.WriteFile(src, []byte(standInSource), 0o644))
+	out, err := runBounded(2*time.Minute, cc, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Werror",
+		"-shared", "-fPIC", "-o", so, src, "-lpam")
+	require.NoError(t, err, "compiling the stand-in PAM module\n%s", out)
 	return so
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Started is su or sudo started by StartSu or StartSudo and still running:
@@ -42,15 +44,13 @@ func StartSu(t testing.TB, opts SuOptions, shellPrefix string) *Started {
 }
 
 // StartSudo starts `runuser -u USER -- sh -c 'SHELLPREFIX exec sudo -S -k
-// -- COMMAND'` with the PAM service and sudoers drop-in of RunSudo, with
+// -- COMMAND'` with the PAM service and sudoers drop-in of runSudo, with
 // answers on stdin, and returns at once.
 func StartSudo(t testing.TB, opts SudoOptions, shellPrefix string) *Started {
 	t.Helper()
 	requireSudo(t, opts.User)
 	run, err := prepareSudo(t.TempDir(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	// runuser -u USER -- sh -c 'PREFIX exec "$@"' sh sudo -S -k -- COMMAND
 	argv := append([]string{"runuser", "-u", opts.User, "--", "sh", "-c", shellPrefix + ` exec "$@"`, "sh"}, run.argv[4:]...)
 	return start(t, run.binds, argv, []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, run.stdin, run.timeout)
@@ -80,7 +80,7 @@ func start(t testing.TB, binds []Bind, argv, env []string, stdin string, timeout
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting %s: %v", argv, err)
+		require.NoError(t, err, "starting %s", argv)
 	}
 	go func() {
 		p.err = p.cmd.Wait()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // SuOptions configure SuRun.
@@ -54,9 +56,7 @@ func SuRun(t testing.TB, opts SuOptions) *SuResult {
 	res := &SuResult{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: exitCode(err)}
 	t.Logf("su %s by %s: exit %d\n--- stdout:\n%s\n--- stderr:\n%s", target, opts.User, res.ExitCode,
 		escapeLines(res.Stdout), escapeLines(res.Stderr))
-	if ctx.Err() != nil {
-		t.Fatalf("su: %v after %v", ErrTimeout, timeout)
-	}
+	require.NoError(t, ctx.Err(), "su: %v after %v", ErrTimeout, timeout)
 	return res
 }
 
@@ -78,9 +78,7 @@ func prepareSu(t testing.TB, opts SuOptions) suRun {
 	RequireBinary(t, "su")
 	RequireBinary(t, "runuser")
 	RequireBinary(t, "unshare")
-	if opts.User == "" {
-		t.Fatal("su: no user")
-	}
+	require.NotEmpty(t, opts.User, "su: no user")
 	run := suRun{target: opts.Target, command: opts.Command, timeout: opts.Timeout,
 		env:   append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}, opts.Env...),
 		stdin: strings.Join(opts.Answers, "\n") + "\n"}
@@ -94,9 +92,7 @@ func prepareSu(t testing.TB, opts SuOptions) suRun {
 		run.timeout = 60 * time.Second
 	}
 	pamDir := filepath.Join(t.TempDir(), "pam.d")
-	if err := copyPAMDir(pamDir, map[string]string{"su": opts.PAMStack}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, copyPAMDir(pamDir, map[string]string{"su": opts.PAMStack}))
 	run.binds = []Bind{{Source: pamDir, Target: "/etc/pam.d"}}
 	return run
 }
@@ -118,9 +114,7 @@ func SuShellArgv(t testing.TB, user, pamStack, script string) []string {
 	RequireBinary(t, "runuser")
 	RequireBinary(t, "unshare")
 	pamDir := filepath.Join(t.TempDir(), "pam.d")
-	if err := copyPAMDir(pamDir, map[string]string{"su": pamStack}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, copyPAMDir(pamDir, map[string]string{"su": pamStack}))
 	return privateArgv([]Bind{{Source: pamDir, Target: "/etc/pam.d"}},
 		"runuser", "-u", user, "--", "/bin/sh", "-c", script)
 }

@@ -12,9 +12,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
-// SudoOptions configure RunSudo.
+// SudoOptions configure runSudo.
 type SudoOptions struct {
 	// User runs sudo (through runuser). Required.
 	User string
@@ -46,7 +48,7 @@ func (r *SudoResult) Summary() string {
 		r.ExitCode, r.TimedOut, escapeLines(r.Stdout), escapeLines(r.Stderr), r.Sudoers)
 }
 
-// RunSudo runs `runuser -u USER -- sudo -S -k COMMAND` with the answers on
+// runSudo runs `runuser -u USER -- sudo -S -k COMMAND` with the answers on
 // sudo's stdin. sudo sees, in private mount and PID namespaces, a copy of
 // /etc/pam.d holding opts.PAMStack as service opts.Service, and an
 // /etc/sudoers.d holding only a drop-in (validated with visudo -cf):
@@ -58,7 +60,7 @@ func (r *SudoResult) Summary() string {
 // test directory is removed by the testing package, and a run past the
 // deadline is killed with its whole namespace (the error then wraps
 // ErrTimeout). The result is never nil.
-func RunSudo(ctx context.Context, dir string, opts SudoOptions) (*SudoResult, error) {
+func runSudo(ctx context.Context, dir string, opts SudoOptions) (*SudoResult, error) {
 	res := &SudoResult{ExitCode: -1}
 	run, err := prepareSudo(dir, opts)
 	res.Sudoers = run.sudoers
@@ -97,14 +99,14 @@ type sudoRun struct {
 func prepareSudo(dir string, opts SudoOptions) (sudoRun, error) {
 	var run sudoRun
 	if opts.User == "" {
-		return run, errors.New("RunSudo: no user")
+		return run, errors.New("runSudo: no user")
 	}
 	service := opts.Service
 	if service == "" {
 		service = "sudo-pdgt-" + randomHex(4)
 	}
 	if strings.ContainsAny(service, "/\"\\ \t\n") {
-		return run, fmt.Errorf("RunSudo: bad service name %q", service)
+		return run, fmt.Errorf("runSudo: bad service name %q", service)
 	}
 	command := opts.Command
 	if len(command) == 0 {
@@ -145,16 +147,14 @@ func prepareSudo(dir string, opts SudoOptions) (sudoRun, error) {
 	return run, nil
 }
 
-// SudoRun is RunSudo for a test: it fails the test if sudo hangs or the
+// SudoRun is runSudo for a test: it fails the test if sudo hangs or the
 // setup fails, logs the result, and removes the sudo timestamp record it
 // may leave in /run/sudo/ts. A refused sudo is a result, not a failure.
 func SudoRun(t testing.TB, opts SudoOptions) *SudoResult {
 	t.Helper()
 	requireSudo(t, opts.User)
-	res, err := RunSudo(context.Background(), t.TempDir(), opts)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, res.Summary())
-	}
+	res, err := runSudo(context.Background(), t.TempDir(), opts)
+	require.NoError(t, err, "%v\n%s", err, res.Summary())
 	t.Logf("%s", res.Summary())
 	return res
 }

@@ -27,8 +27,8 @@ type Transcript struct {
 	changed    chan struct{} // closed and replaced on every write
 }
 
-// NewTranscript returns an empty transcript whose clock starts now.
-func NewTranscript() *Transcript {
+// newTranscript returns an empty transcript whose clock starts now.
+func newTranscript() *Transcript {
 	now := time.Now()
 	return &Transcript{start: now, lastOutput: now, changed: make(chan struct{})}
 }

@@ -11,11 +11,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
-// UserPrefix starts the name of every user CreateUser makes, so that test
+// userPrefix starts the name of every user CreateUser makes, so that test
 // users never collide with real ones (and are easy to spot).
-const UserPrefix = "pdgt-"
+const userPrefix = "pdgt-"
 
 // User is a local account made by CreateUser.
 type User struct {
@@ -28,7 +31,7 @@ type User struct {
 var userNameRE = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
 
 // CreateUser makes a local user (useradd -m -s /bin/sh, password set with
-// chpasswd) named UserPrefix + name + a random suffix, and removes it with
+// chpasswd) named userPrefix + name + a random suffix, and removes it with
 // userdel -r in t.Cleanup. name is 1 to 16 lowercase letters and digits.
 func CreateUser(t testing.TB, name, password string) *User {
 	t.Helper()
@@ -36,40 +39,30 @@ func CreateUser(t testing.TB, name, password string) *User {
 	RequireBinary(t, "useradd")
 	RequireBinary(t, "userdel")
 	RequireBinary(t, "chpasswd")
-	if !userNameRE.MatchString(name) {
-		t.Fatalf("CreateUser: name %q: want 1 to 16 lowercase letters and digits, starting with a letter", name)
-	}
-	if strings.ContainsAny(password, ":\n") || password == "" {
-		t.Fatalf("CreateUser: the password must be non-empty, without ':' or newlines")
-	}
+	require.True(t, userNameRE.MatchString(name), "CreateUser: name %q: want 1 to 16 lowercase letters and digits, starting with a letter", name)
+	require.False(t, strings.ContainsAny(password, ":\n") || password == "", "CreateUser: the password must be non-empty, without ':' or newlines")
 	suffix := make([]byte, 3)
-	if _, err := rand.Read(suffix); err != nil {
-		t.Fatal(err)
-	}
-	full := UserPrefix + name + "-" + hex.EncodeToString(suffix)
+	_, err := rand.Read(suffix)
+	require.NoError(t, err)
+	full := userPrefix + name + "-" + hex.EncodeToString(suffix)
 
-	if err := retryLocked(func() (string, error) {
+	err = retryLocked(func() (string, error) {
 		return runBounded(30*time.Second, "useradd", "-m", "-s", "/bin/sh", "-c", "pam_duo_go e2e test user", full)
-	}); err != nil {
-		t.Fatalf("useradd %s: %v", full, err)
-	}
+	})
+	require.NoError(t, err, "useradd %s", full)
 	t.Cleanup(func() {
-		if err := retryLocked(func() (string, error) {
+		err := retryLocked(func() (string, error) {
 			return runBounded(30*time.Second, "userdel", "-r", "-f", full)
-		}); err != nil {
-			t.Errorf("userdel %s: %v", full, err)
-		}
+		})
+		assert.NoError(t, err, "userdel %s", full)
 	})
 	cmd := exec.Command("chpasswd")
 	cmd.Stdin = strings.NewReader(full + ":" + password + "\n")
 	cmd.WaitDelay = 2 * time.Second
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("chpasswd %s: %v\n%s", full, err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "chpasswd %s\n%s", full, out)
 	u, err := user.Lookup(full)
-	if err != nil {
-		t.Fatalf("looking up the new user %s: %v", full, err)
-	}
+	require.NoError(t, err, "looking up the new user %s", full)
 	return &User{Name: full, Password: password, UID: u.Uid, Home: u.HomeDir}
 }
 
@@ -91,35 +84,30 @@ func retryLocked(run func() (string, error)) error {
 	return fmt.Errorf("%w\n%s", err, out)
 }
 
-// ServiceAccount is the system account that login_duo_go's Duo child
+// serviceAccount is the system account that login_duo_go's Duo child
 // runs as; the packages and make install create it.
-const ServiceAccount = "_pam_duo_go"
+const serviceAccount = "_pam_duo_go"
 
-// EnsureServiceAccount creates ServiceAccount as the packages do when it
+// EnsureServiceAccount creates serviceAccount as the packages do when it
 // does not exist yet (it is left in place: it is part of an install, and
 // other tests may be using it) and returns its uid and gid.
 func EnsureServiceAccount(t testing.TB) (uid, gid int) {
 	t.Helper()
 	RequireRoot(t)
-	if _, err := user.Lookup(ServiceAccount); err != nil {
+	if _, err := user.Lookup(serviceAccount); err != nil {
 		RequireBinary(t, "useradd")
 		err := retryLocked(func() (string, error) {
 			return runBounded(30*time.Second, "useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-				"--shell", "/usr/sbin/nologin", "--user-group", ServiceAccount)
+				"--shell", "/usr/sbin/nologin", "--user-group", serviceAccount)
 		})
 		// Another test binary may have made it meanwhile.
-		if _, lerr := user.Lookup(ServiceAccount); lerr != nil {
-			t.Fatalf("useradd %s: %v (lookup: %v)", ServiceAccount, err, lerr)
-		}
+		_, lerr := user.Lookup(serviceAccount)
+		require.NoError(t, lerr, "useradd %s: %v; then looking it up", serviceAccount, err)
 	}
-	u, err := user.Lookup(ServiceAccount)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, err := user.Lookup(serviceAccount)
+	require.NoError(t, err)
 	uid, err1 := strconv.Atoi(u.Uid)
 	gid, err2 := strconv.Atoi(u.Gid)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("%s: bad uid/gid %q/%q", ServiceAccount, u.Uid, u.Gid)
-	}
+	require.False(t, err1 != nil || err2 != nil, "%s: bad uid/gid %q/%q", serviceAccount, u.Uid, u.Gid)
 	return uid, gid
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +14,9 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // The adversarial suite: an unprivileged user who holds only the first
@@ -49,13 +51,9 @@ var attacks = []attack{
 	{"Ctrl-Z then fg: SIGTSTP to the terminal's process group", func(t *testing.T, p *e2e.Started, _ string) {
 		// The terminal sends it whatever the uids: root here.
 		pg := p.PgID()
-		if err := syscall.Kill(-pg, syscall.SIGTSTP); err != nil {
-			t.Fatalf("SIGTSTP to group %d: %v", pg, err)
-		}
+		require.NoError(t, syscall.Kill(-pg, syscall.SIGTSTP), "SIGTSTP to group %d", pg)
 		time.Sleep(stopFor)
-		if err := syscall.Kill(-pg, syscall.SIGCONT); err != nil {
-			t.Fatalf("SIGCONT to group %d: %v", pg, err)
-		}
+		require.NoError(t, syscall.Kill(-pg, syscall.SIGCONT), "SIGCONT to group %d", pg)
 	}},
 	{"freeze the cgroup the user was delegated", func(t *testing.T, p *e2e.Started, _ string) {
 		// systemd delegates user@UID.service to the user, who may freeze
@@ -108,9 +106,7 @@ func freeze(t *testing.T, pids []int) (thaw func()) {
 		for _, p := range pids {
 			os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(p)), 0)
 		}
-		if err := os.WriteFile(filepath.Join(dir, h.state), []byte(h.frozen), 0); err != nil {
-			t.Fatalf("freezing %s: %v", dir, err)
-		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, h.state), []byte(h.frozen), 0), "freezing %s", dir)
 		t.Logf("froze %v in %s", pids, dir)
 		return func() {
 			os.WriteFile(filepath.Join(dir, h.state), []byte(h.thawed), 0)
@@ -176,24 +172,19 @@ var modes = []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mod
 // failopen but a refusal, which it returns.
 func (a *adversary) refused(t *testing.T, res *e2e.Ended, mark int) (line string) {
 	t.Helper()
-	if res.ExitCode == 0 || slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
-		t.Errorf("the login succeeded: %v", res)
-	}
+	assert.NotEqual(t, 0, res.ExitCode, "the login succeeded: %v", res)
+	assert.NotContains(t, strings.Split(res.Stdout, "\n"), "0", "the login succeeded: %v", res)
 	logs := strings.Join(a.logs.since(mark), "\n")
-	if strings.Contains(logs, " failopen ") {
-		t.Errorf("a failopen line:\n%s", logs)
-	}
+	assert.NotContains(t, logs, " failopen ", "a failopen line:\n%s", logs)
 	line, ok := a.logs.waitFor(mark, 2*time.Second, " user="+a.user.Name+" ")
-	if !ok {
-		t.Fatalf("no outcome line for %s; got:\n%s", a.user.Name, logs)
-	}
+	require.True(t, ok, "no outcome line for %s; got:\n%s", a.user.Name, logs)
 	t.Logf("syslog: %s", line)
 	for _, ev := range []string{" failclosed ", " deny ", " maxtries ", " aborted "} {
 		if strings.Contains(line, ev) {
 			return line
 		}
 	}
-	t.Errorf("outcome line %q is not a refusal", line)
+	assert.Fail(t, "not a refusal", "outcome line %q is not a refusal", line)
 	return line
 }
 
@@ -243,12 +234,8 @@ func TestAdversaryStopsTheLogin(t *testing.T) {
 						at.run(t, p, a.user.Name)
 						res := p.Wait(t)
 						line := a.refused(t, res, mark)
-						if !strings.Contains(line, st.reason) {
-							t.Errorf("the line does not say %q: %s", st.reason, line)
-						}
-						if elapsed := time.Since(start); elapsed > stopFor+loginTimeout+10*time.Second {
-							t.Errorf("took %v", elapsed)
-						}
+						assert.Contains(t, line, st.reason, "the line does not say %q: %s", st.reason, line)
+						assert.LessOrEqual(t, time.Since(start), stopFor+loginTimeout+10*time.Second, "took too long")
 					})
 				}
 			}
@@ -277,24 +264,19 @@ func TestAdversaryStarvesDescriptors(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				a := newAdversary(t, mode.args, duotest.WithCertHosts(duoName))
 				_, port, err := net.SplitHostPort(a.mock.Host)
-				if err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, err)
 				writeConfig(t, a.conf, a.mock, net.JoinHostPort(duoName, port), map[string]string{
 					"failmode": "safe", "https_timeout": "1", "prompts": "1",
 				})
 				mark := a.logs.count()
 				res := fronts[0].start(t, a, prefix).Wait(t)
-				if res.ExitCode == 0 || slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
-					t.Errorf("su succeeded: %v", res)
-				}
+				assert.NotEqual(t, 0, res.ExitCode, "su succeeded: %v", res)
+				assert.NotContains(t, strings.Split(res.Stdout, "\n"), "0", "su succeeded: %v", res)
 				logs := strings.Join(a.logs.since(mark), "\n")
 				t.Logf("syslog:\n%s", logs)
-				if strings.Contains(logs, " failopen ") {
-					t.Errorf("a failopen line:\n%s", logs)
-				}
-				if n == 0 && len(a.mock.RequestsTo("/auth/v2/auth")) != 1 {
-					t.Errorf("without a limit the login should reach Duo by name and be denied; syslog:\n%s", logs)
+				assert.NotContains(t, logs, " failopen ", "a failopen line:\n%s", logs)
+				if n == 0 {
+					assert.Len(t, a.mock.RequestsTo("/auth/v2/auth"), 1, "without a limit the login should reach Duo by name and be denied; syslog:\n%s", logs)
 				}
 			})
 		}
@@ -306,9 +288,7 @@ func TestAdversaryStarvesDescriptors(t *testing.T) {
 func waitForRequest(t *testing.T, mock *duotest.Server, path string, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for len(mock.RequestsTo(path)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the login sent no %s within %v", path, d)
-		}
+		require.False(t, time.Now().After(deadline), "the login sent no %s within %v", path, d)
 		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,36 +11,20 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
 )
 
-var (
-	repoRoot string
-	buildErr error
-	buildMu  sync.Once
-)
-
-// artifacts builds the module, the core and the helper once.
+// artifacts skips the test outside the namespace, then builds the
+// module, the core and the helper once (e2e.BuildArtifacts) and returns
+// the repository root.
 func artifacts(t *testing.T) string {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
-	buildMu.Do(func() {
-		repoRoot, buildErr = filepath.Abs("../..")
-		if buildErr != nil {
-			return
-		}
-		if out, err := exec.Command("make", "-C", repoRoot, "build").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("make build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		if _, err := os.Stat("/usr/include/security/pam_modules.h"); err != nil {
-			t.Skip("libpam0g-dev is not installed (run bash .ci/deps):", buildErr)
-		}
-		t.Fatal(buildErr)
-	}
-	return repoRoot
+	return e2e.BuildArtifacts(t).Root
 }
 
 // syslogSink is the /dev/log of the namespace: it keeps every datagram.
@@ -72,9 +54,7 @@ func syslog(t *testing.T) *syslogSink {
 		sink = &syslogSink{conn: c}
 		go sink.read()
 	})
-	if sinkErr != nil {
-		t.Fatal(sinkErr)
-	}
+	require.NoError(t, sinkErr)
 	return sink
 }
 
@@ -129,24 +109,18 @@ func (s *syslogSink) waitFor(n int, d time.Duration, parts ...string) (string, b
 // (when not "") and the extra keys.
 func writeConfig(t *testing.T, path string, mock *duotest.Server, host string, extra map[string]string) {
 	t.Helper()
-	if err := mock.WriteCAFile(path + ".ca.pem"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, mock.WriteCAFile(path+".ca.pem"))
 	if host == "" {
 		host = mock.Host
 	}
-	if err := os.WriteFile(path, []byte(duotest.ConfigText(mock.IKey, mock.SKey, host, path+".ca.pem", extra)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(duotest.ConfigText(mock.IKey, mock.SKey, host, path+".ca.pem", extra)), 0o600))
 }
 
 // refusedAddr is a loopback address where nothing listens.
 func refusedAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := l.Addr().String()
 	l.Close()
 	return addr
@@ -157,26 +131,16 @@ func refusedAddr(t *testing.T) string {
 func blackholeAddr(t *testing.T) string {
 	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	require.NoError(t, syscall.Listen(fd, 0))
 	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 	// Fill the queue (a backlog of 0 holds one connection).
 	filler, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { filler.Close() })
 	if c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond); err == nil {
 		c.Close()
@@ -190,9 +154,7 @@ func blackholeAddr(t *testing.T) string {
 func stallAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var mu sync.Mutex
 	var conns []net.Conn
 	go func() {

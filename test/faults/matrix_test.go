@@ -1,16 +1,16 @@
 package faults
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/msteinert/pam/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
@@ -77,6 +77,17 @@ type fault struct {
 }
 
 const passcode = "123456"
+
+// faultRun is one login of the matrix: a fault row, in one module mode
+// and one failmode, with what it must end with.
+type faultRun struct {
+	fault
+	root     string      // the repository, with the built module
+	logs     *syslogSink // the namespace's /dev/log
+	args     string      // more module arguments: the mode ("" = in process)
+	failmode string      // failmode= of the config
+	want     outcome     // the row's safe or secure outcome
+}
 
 // faults is the matrix; the README's fault table is this, run.
 var faults = []fault{
@@ -181,9 +192,7 @@ var faults = []fault{
 		atPrompt: func(t *testing.T, confPath string) {
 			// A broken, world-readable file with other keys: the login
 			// in progress keeps the config it started with.
-			if err := os.WriteFile(confPath, []byte("[duo]\nikey = DIXXXXXXXXXXXXXXXXXX\nskey = changed\nhost = 127.0.0.1:1\nfailmode = safe\nbogus = 1\n"), 0o644); err != nil {
-				t.Error(err)
-			}
+			assert.NoError(t, os.WriteFile(confPath, []byte("[duo]\nikey = DIXXXXXXXXXXXXXXXXXX\nskey = changed\nhost = 127.0.0.1:1\nfailmode = safe\nbogus = 1\n"), 0o644))
 			os.Chmod(confPath, 0o644)
 		}},
 }
@@ -241,7 +250,7 @@ func TestFaultMatrix(t *testing.T) {
 					want = f.secure
 				}
 				t.Run(fmt.Sprintf("%s/%s/failmode=%s", mode.name, f.name, failmode), func(t *testing.T) {
-					runFault(t, root, logs, f, mode.args, failmode, want)
+					runFault(t, faultRun{fault: f, root: root, logs: logs, args: mode.args, failmode: failmode, want: want})
 				})
 			}
 		}
@@ -249,7 +258,8 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 // runFault runs one login of the matrix and checks its outcome.
-func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmode string, want outcome) {
+func runFault(t *testing.T, r faultRun) {
+	f, root, logs, args, failmode, want := r.fault, r.root, r.logs, r.args, r.failmode, r.want
 	mock := duotest.NewServer(f.mockOpts...)
 	defer mock.Close()
 	mock.AddUser(rootUser)
@@ -269,9 +279,7 @@ func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmo
 	}
 	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go login_timeout=%d %s\n",
 		root, confPath, root, root, int(loginTimeout.Seconds()), args)
-	if err := os.WriteFile(filepath.Join(dir, "duo-faults"), []byte(stack), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-faults"), []byte(stack), 0o644))
 
 	answer := f.answer
 	if answer == "" {
@@ -295,9 +303,7 @@ func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmo
 		return "", nil
 	})
 	tx, err := pam.StartConfDir("duo-faults", "root", conv, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	defer tx.End()
 
 	mark := logs.count()
@@ -308,31 +314,25 @@ func runFault(t *testing.T, root string, logs *syslogSink, f fault, args, failmo
 	select {
 	case err = <-done:
 	case <-time.After(bound + 30*time.Second):
-		t.Fatalf("login still running after %v (bound %v): a hang; saw %q", bound+30*time.Second, bound, seen)
+		require.FailNow(t, "a hang", "login still running after %v (bound %v); saw %q", bound+30*time.Second, bound, seen)
 	}
 	elapsed := time.Since(start)
 
-	if want.err == nil && err != nil || want.err != nil && !errors.Is(err, want.err) {
-		t.Errorf("PAM result %v, want %v; saw %q", err, want.err, seen)
+	if want.err == nil {
+		assert.NoError(t, err, "PAM result; saw %q", seen)
+	} else {
+		assert.ErrorIs(t, err, want.err, "PAM result; saw %q", seen)
 	}
-	if elapsed > bound {
-		t.Errorf("the login took %v, more than its deadline %v plus a second", elapsed.Round(time.Millisecond), f.deadline)
-	}
+	assert.LessOrEqual(t, elapsed, bound, "the login took %v, more than its deadline %v plus a second", elapsed.Round(time.Millisecond), f.deadline)
 	line, ok := logs.waitFor(mark, 2*time.Second, " "+want.event+" user=root ")
-	if !ok {
-		t.Fatalf("no %q syslog line; got:\n%s", want.event, strings.Join(logs.since(mark), "\n"))
+	require.True(t, ok, "no %q syslog line; got:\n%s", want.event, strings.Join(logs.since(mark), "\n"))
+	assert.Regexp(t, f.reason, line, "syslog line")
+	if want.event == "failopen" {
+		assert.Regexp(t, confirmedOutage, line, "syslog line %q: a failopen must say how the outage was confirmed", line)
 	}
-	if !regexp.MustCompile(f.reason).MatchString(line) {
-		t.Errorf("syslog line %q does not match %q", line, f.reason)
+	if f.safeReason != "" && failmode == "safe" {
+		assert.Regexp(t, f.safeReason, line, "syslog line")
 	}
-	if want.event == "failopen" && !regexp.MustCompile(confirmedOutage).MatchString(line) {
-		t.Errorf("syslog line %q: a failopen must say how the outage was confirmed", line)
-	}
-	if f.safeReason != "" && failmode == "safe" && !regexp.MustCompile(f.safeReason).MatchString(line) {
-		t.Errorf("syslog line %q does not match %q", line, f.safeReason)
-	}
-	if strings.Contains(line, mock.SKey) {
-		t.Errorf("the secret key is in the syslog line %q", line)
-	}
+	assert.NotContains(t, line, mock.SKey, "the secret key is in the syslog line")
 	t.Logf("%v in %v; syslog: %s", err, elapsed.Round(time.Millisecond), line)
 }

@@ -32,9 +32,7 @@ func inCI() bool { return os.Getenv("CI") == "true" }
 // skipOrFail skips the test with why, or fails it in CI.
 func skipOrFail(t *testing.T, why string) {
 	t.Helper()
-	if inCI() {
-		t.Fatalf("CI=true, so this must not skip: %s", why)
-	}
+	require.False(t, inCI(), "CI=true, so this must not skip: %s", why)
 	t.Skipf("skipping: %s", why)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // Verdicts that `login_duo_go check -c CONF -u USER` and a real login
@@ -36,7 +37,7 @@ func TestCheckAgreesWithModule(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	sshd, err := user.Lookup("sshd")
 	if err != nil {
 		t.Skip("no sshd account:", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/internal/qr"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // fullConv records every message whole, and answers prompts with "".
@@ -36,7 +37,7 @@ func TestEnrollQRThroughPAM(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	s := duotest.NewServer()
 	defer s.Close()
 	s.AddUser(duotest.User{Name: "root", Preauth: duo.ResultEnroll})

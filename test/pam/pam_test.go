@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,35 +25,8 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
-
-var (
-	root     string
-	buildErr error
-	once     sync.Once
-)
-
-// artifacts builds the module, the core and the helper once.
-func artifacts(t *testing.T) string {
-	t.Helper()
-	once.Do(func() {
-		root, buildErr = filepath.Abs("../..")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command("make", "-C", root, "build").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("make build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		if _, err := os.Stat("/usr/include/security/pam_modules.h"); err != nil {
-			t.Skip("libpam0g-dev is not installed (run bash .ci/deps):", buildErr)
-		}
-		t.Fatal(buildErr)
-	}
-	return root
-}
 
 // transcript records what a login showed and answers from a script.
 // loginBound is the most one login of these tests may take: past it the
@@ -72,7 +44,7 @@ func authenticate(t *testing.T, tx *pam.Transaction, flags pam.Flags, seen func(
 	case err := <-done:
 		return err
 	case <-time.After(loginBound):
-		t.Fatalf("login hung; saw:\n%s", seen())
+		require.FailNow(t, "login hung", "saw:\n%s", seen())
 		return nil
 	}
 }
@@ -128,7 +100,7 @@ type loginCase struct {
 }
 
 func runLogin(t *testing.T, tc loginCase) {
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	s := duotest.NewServer()
 	defer s.Close()
 	for _, u := range tc.users {
@@ -352,12 +324,11 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	dir := t.TempDir()
 	client := filepath.Join(dir, "forkclient")
-	if out, err := exec.Command("gcc", "-Wall", "-Werror", "-o", client, "testdata/forkclient.c", "-lpam").CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	out, err := exec.Command("gcc", "-Wall", "-Werror", "-o", client, "testdata/forkclient.c", "-lpam").CombinedOutput()
+	require.NoError(t, err, "gcc\n%s", out)
 	s := duotest.NewServer()
 	defer s.Close()
 	s.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}})
@@ -384,7 +355,7 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 			case <-done:
 			case <-time.After(60 * time.Second):
 				cmd.Process.Kill()
-				t.Fatal("forked login hung")
+				require.FailNow(t, "forked login hung")
 			}
 			require.NoError(t, err, string(out))
 			assert.Contains(t, string(out), "parent 0")
@@ -401,7 +372,7 @@ func TestPasswordStepMark(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	for _, args := range []string{"", "mode=exec"} {
 		t.Run("args="+args, func(t *testing.T) {
 			s := duotest.NewServer()

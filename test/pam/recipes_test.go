@@ -15,6 +15,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamstack"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // readmeRecipe returns the indented block after "<!-- recipe: NAME -->"
@@ -177,7 +178,7 @@ func TestREADMESshdRecipe(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	recipe := readmeRecipe(t, root, "sshd-publickey")
 	tests := []struct {
 		name    string

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // Public keys as sshd puts them in SSH_AUTH_INFO_0 (ExposeAuthInfo yes).
@@ -29,7 +30,7 @@ type rememberEnv struct {
 }
 
 func newRememberEnv(t *testing.T, users ...duotest.User) *rememberEnv {
-	e := &rememberEnv{root: artifacts(t), dir: t.TempDir(), s: duotest.NewServer()}
+	e := &rememberEnv{root: e2e.BuildArtifacts(t).Root, dir: t.TempDir(), s: duotest.NewServer()}
 	t.Cleanup(e.s.Close)
 	e.state = filepath.Join(e.dir, "remember")
 	for _, u := range users {

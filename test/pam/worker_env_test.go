@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // TestWorkerEnvironment: the module runs `login_duo_go pam-worker` with
@@ -26,7 +27,7 @@ func TestWorkerEnvironment(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := artifacts(t)
+	root := e2e.BuildArtifacts(t).Root
 	helper := root + "/build/login_duo_go"
 	const hold = 3 * time.Second
 	s := duotest.NewServer()
@@ -52,7 +53,7 @@ func TestWorkerEnvironment(t *testing.T) {
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
-		t.Fatal("login hung")
+		require.FailNow(t, "login hung")
 	}
 	require.NoError(t, tx.End())
 	assert.NoError(t, err, strings.Join(conv.seen, "\n"))

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
@@ -21,9 +23,8 @@ func stack(auth ...string) string { return e2e.Stack(auth...) }
 func randomWord(t *testing.T) string {
 	t.Helper()
 	b := make([]byte, 6)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
+	_, err := rand.Read(b)
+	require.NoError(t, err)
 	return hex.EncodeToString(b)
 }
 

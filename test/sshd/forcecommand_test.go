@@ -9,6 +9,9 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestForceCommandLoginDuo logs users in through a real sshd whose
@@ -23,9 +26,7 @@ func TestForceCommandLoginDuo(t *testing.T) {
 	// The config lives in a root-only directory, as /etc/duo is: only a
 	// helper that really runs as root can read it.
 	conf := filepath.Join(t.TempDir(), "login_duo.conf")
-	if err := mock.WriteConfig(conf, map[string]string{"failmode": "secure"}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, mock.WriteConfig(conf, map[string]string{"failmode": "secure"}))
 	helper := setuidHelper(t, art, conf)
 
 	approved := e2e.CreateUser(t, "force", "Pw-"+randomWord(t))
@@ -46,29 +47,19 @@ func TestForceCommandLoginDuo(t *testing.T) {
 			res := srv.Login(t, e2e.SSHOptions{User: tc.user.Name, Timeout: loginTimeout, Respond: func(p e2e.Prompt) (string, error) {
 				return tc.user.Password, nil
 			}})
-			if res.LoggedIn() != tc.wantLogin {
-				t.Fatalf("logged in %v, want %v\nmock requests:\n%s", res.LoggedIn(), tc.wantLogin, describeRequests(mock))
-			}
-			if tc.wantText != "" && !strings.Contains(res.Transcript.String(), tc.wantText) {
-				t.Errorf("the client never saw %q", tc.wantText)
+			require.EqualValues(t, tc.wantLogin, res.LoggedIn(), "logged in %v, want %v\nmock requests:\n%s", res.LoggedIn(), tc.wantLogin, describeRequests(mock))
+			if tc.wantText != "" {
+				assert.Contains(t, res.Transcript.String(), tc.wantText, "the client never saw %q", tc.wantText)
 			}
 			// ssh ran a command, so the login is headless and, like
 			// duo_unix's login_duo, prints no progress lines.
 			for _, progress := range []string{"Autopushing", "Pushed a login request", "Success. Logging you in"} {
-				if strings.Contains(res.Transcript.String(), progress) {
-					t.Errorf("a headless login printed %q", progress)
-				}
+				assert.NotContains(t, res.Transcript.String(), progress, "a headless login printed %q", progress)
 			}
-			if strings.Contains(res.Transcript.String(), "LOGIN-OK") != tc.wantLogin {
-				t.Errorf("the command ran: %v, want %v", !tc.wantLogin, tc.wantLogin)
-			}
+			assert.EqualValues(t, tc.wantLogin, strings.Contains(res.Transcript.String(), "LOGIN-OK"), "the command ran: %v, want %v", !tc.wantLogin, tc.wantLogin)
 			auths := requests(mock, "/auth/v2/auth", tc.user.Name)
-			if len(auths) != 1 {
-				t.Fatalf("%d Duo auth requests, want 1 (one automatic push)\n%s", len(auths), describeRequests(mock))
-			}
-			if f := auths[0].Params.Get("factor"); f != "prompt" && f != "push" {
-				t.Errorf("factor %q, want a push", f)
-			}
+			require.Len(t, auths, 1, "%d Duo auth requests, want 1 (one automatic push)\n%s", len(auths), describeRequests(mock))
+			assert.Contains(t, []string{"prompt", "push"}, auths[0].Params.Get("factor"), "factor, want a push")
 		})
 	}
 }
@@ -86,22 +77,17 @@ func setuidHelper(t *testing.T, art e2e.Artifacts, conf string) string {
 		t.Skip("cannot make a setuid-capable directory under /usr/local:", err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
 	helper := filepath.Join(dir, "login_duo_go")
 	build := exec.Command("go", "build", "-ldflags", "-X main.defaultConfig="+conf, "-o", helper, "./helper")
 	build.Dir = art.Root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build\n%s", out)
 	// os.Chmod takes an os.FileMode: the set-user-ID bit is os.ModeSetuid,
 	// not 0o4000 (which it silently drops).
-	if err := os.Chmod(helper, 0o755|os.ModeSetuid); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(helper); err != nil || fi.Mode()&os.ModeSetuid == 0 {
-		t.Fatalf("%s is not setuid: %v %v", helper, fi.Mode(), err)
-	}
+	require.NoError(t, os.Chmod(helper, 0o755|os.ModeSetuid))
+	fi, err := os.Stat(helper)
+	require.NoError(t, err)
+	require.NotZero(t, fi.Mode()&os.ModeSetuid, "%s is not setuid: %v", helper, fi.Mode())
 	return helper
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/require"
 )
 
 // directModuleSource is a trivial Go PAM module meant to be built with
@@ -56,24 +58,17 @@ func buildDirectModule(t *testing.T) string {
 	t.Helper()
 	goBin := e2e.RequireBinary(t, "go")
 	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module directmodule\n\ngo 1.26\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(directModuleSource), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module directmodule\n\ngo 1.26\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(directModuleSource), 0o644))
 	so := filepath.Join(dir, "pam_direct_go.so")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := execCommand(ctx, goBin, "build", "-buildmode=c-shared", "-o", so, ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOPROXY=off", "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the direct Go module: %v\n%s", err, out)
-	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building the direct Go module\n%s", out)
 	return so
 }
 
@@ -99,7 +94,7 @@ func measureLogins(t *testing.T, srv *e2e.Sshd, user string, n int, perLogin tim
 				t.Logf("first hang (login %d): server processes:\n%s\nstacks:\n%s", i+1, srv.Processes(), srv.Stacks("[pam]"))
 			}
 		case err != nil:
-			t.Fatalf("login %d: %v\n%s", i+1, err, res.Summary())
+			require.NoError(t, err, "login %d\n%s", i+1, res.Summary())
 		case res.LoggedIn():
 			c.ok++
 		default:
@@ -115,9 +110,8 @@ func measureN(t *testing.T) int {
 	n := 10
 	if s := os.Getenv("PAM_DUO_GO_MEASURE_N"); s != "" {
 		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 || v > 1000 {
-			t.Fatalf("PAM_DUO_GO_MEASURE_N=%q: want 1 to 1000", s)
-		}
+		require.NoError(t, err, "PAM_DUO_GO_MEASURE_N=%q: want 1 to 1000", s)
+		require.True(t, v >= 1 && v <= 1000, "PAM_DUO_GO_MEASURE_N=%q: want 1 to 1000", s)
 		n = v
 	}
 	return n

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sshKey makes an ed25519 key pair in dir and returns the private key's
@@ -16,17 +19,12 @@ import (
 func sshKey(t *testing.T, dir, name string) (key, pub, fp string) {
 	t.Helper()
 	key = filepath.Join(dir, name)
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v: %s", err, out)
-	}
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key).CombinedOutput()
+	require.NoError(t, err, "ssh-keygen: %s", out)
 	b, err := os.ReadFile(key + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("ssh-keygen", "-l", "-E", "sha256", "-f", key+".pub").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	out, err = exec.Command("ssh-keygen", "-l", "-E", "sha256", "-f", key+".pub").Output()
+	require.NoError(t, err)
 	return key, string(b), strings.Fields(string(out))[1]
 }
 
@@ -44,13 +42,9 @@ func TestRememberedByKey(t *testing.T) {
 			// sshd reads authorized keys as the user: a directory
 			// everyone can reach.
 			keys, err := os.MkdirTemp("", "pdgt-keys-")
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			t.Cleanup(func() { os.RemoveAll(keys) })
-			if err := os.Chmod(keys, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Chmod(keys, 0o755))
 			keyA, pubA, fpA := sshKey(t, dir, "a")
 			keyB, pubB, _ := sshKey(t, dir, "b")
 			srv := e2e.StartSshd(t, e2e.SshdOptions{
@@ -62,9 +56,7 @@ func TestRememberedByKey(t *testing.T) {
 					"\tAuthenticationMethods publickey,keyboard-interactive\n",
 			})
 			u := e2e.CreateUser(t, "rem", "Pw-"+randomWord(t))
-			if err := os.WriteFile(filepath.Join(keys, u.Name), []byte(pubA+pubB), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(filepath.Join(keys, u.Name), []byte(pubA+pubB), 0o644))
 			env.Mock.AddUser(pushUser(u.Name, approvedPush()))
 			try := func(key string, answers ...string) (*e2e.SSHResult, error) {
 				opts := e2e.SSHOptions{Port: srv.Port, User: u.Name, Respond: e2e.DuoAnswers(answers...), Timeout: loginTimeout,
@@ -85,36 +77,27 @@ func TestRememberedByKey(t *testing.T) {
 			}
 			login := func(key string, answers ...string) *e2e.SSHResult {
 				res, err := try(key, answers...)
-				if err != nil {
-					t.Fatalf("ssh: %v", err)
-				}
+				require.NoError(t, err, "ssh")
 				return res
 			}
 
-			if res := login(keyA, goodPasscode); !res.LoggedIn() {
-				t.Fatalf("first login failed:\n%s\n%s", res.Summary(), describeRequests(env.Mock))
-			}
+			res := login(keyA, goodPasscode)
+			require.True(t, res.LoggedIn(), "first login failed:\n%s\n%s", res.Summary(), describeRequests(env.Mock))
 			data, err := os.ReadFile(filepath.Join(state, "u."+u.Name))
-			if err != nil {
-				t.Fatalf("nothing remembered: %v", err)
-			}
-			if !strings.Contains(string(data), `"key":"`+fpA+`"`) {
-				t.Errorf("the scope lacks ssh-keygen's fingerprint %s of the key:\n%s", fpA, data)
-			}
+			require.NoError(t, err, "nothing remembered")
+			assert.Contains(t, string(data), `"key":"`+fpA+`"`, "the scope lacks ssh-keygen's fingerprint %s of the key:\n%s", fpA, data)
 			before := len(requests(env.Mock, "/auth/v2/preauth", u.Name))
-			if res := login(keyA); !res.LoggedIn() {
-				t.Fatalf("second login (same key, same address) failed:\n%s\n%s", res.Summary(), describeRequests(env.Mock))
-			}
-			if n := len(requests(env.Mock, "/auth/v2/preauth", u.Name)); n != before {
-				t.Errorf("the remembered login asked Duo (%d preauths, had %d)", n, before)
-			}
+			res = login(keyA)
+			require.True(t, res.LoggedIn(), "second login (same key, same address) failed:\n%s\n%s", res.Summary(), describeRequests(env.Mock))
+			assert.Len(t, requests(env.Mock, "/auth/v2/preauth", u.Name), before, "the remembered login asked Duo (preauths, had %d)", before)
 			// Another key: Duo's menu, which this client cannot answer.
-			if res, err := try(keyB); err == nil || !strings.Contains(err.Error(), "Passcode or option") || res.LoggedIn() {
-				t.Errorf("another key: want Duo's menu, got %v\n%s", err, res.Summary())
+			res, err = try(keyB)
+			if assert.Error(t, err, "another key: want Duo's menu\n%s", res.Summary()) {
+				assert.Contains(t, err.Error(), "Passcode or option", "another key: want Duo's menu\n%s", res.Summary())
 			}
-			if res := login(keyB, goodPasscode); !res.LoggedIn() {
-				t.Errorf("another key with Duo failed:\n%s", res.Summary())
-			}
+			assert.False(t, res.LoggedIn(), "another key: want Duo's menu\n%s", res.Summary())
+			res = login(keyB, goodPasscode)
+			assert.True(t, res.LoggedIn(), "another key with Duo failed:\n%s", res.Summary())
 		})
 	}
 }

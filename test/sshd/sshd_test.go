@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
@@ -63,24 +66,21 @@ func TestLogin(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.Name, func(t *testing.T) {
 			env := e2e.NewDuoEnv(t, mode, nil)
-			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
+			srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required")), Syslog: true})
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
 					u := e2e.CreateUser(t, "login", "Pw-"+randomWord(t))
 					env.Mock.AddUser(pushUser(u.Name, tt.push))
+					mark := markLogin(u.Name, env.Mock, srv)
 					res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(tt.answers...), Timeout: loginTimeout})
-					if res.LoggedIn() != tt.wantLogin {
-						t.Errorf("logged in = %v, want %v\nmock requests:\n%s", res.LoggedIn(), tt.wantLogin, describeRequests(env.Mock))
-					}
+					assert.Equal(t, tt.wantLogin, res.LoggedIn(), "logged in\nmock requests:\n%s", describeRequests(env.Mock))
 					auths := requests(env.Mock, "/auth/v2/auth", u.Name)
-					if len(auths) != tt.wantAuths {
-						t.Errorf("%d auth requests, want %d\nmock requests:\n%s", len(auths), tt.wantAuths, describeRequests(env.Mock))
-					}
+					assert.Len(t, auths, tt.wantAuths, "auth requests\nmock requests:\n%s", describeRequests(env.Mock))
 					if len(auths) > 0 {
-						if f := auths[len(auths)-1].Params.Get("factor"); f != tt.wantFactor && f != "prompt" {
-							t.Errorf("last auth factor = %q, want %q", f, tt.wantFactor)
-						}
+						f := auths[len(auths)-1].Params.Get("factor")
+						assert.Contains(t, []string{tt.wantFactor, "prompt"}, f, "last auth factor = %q, want %q", f, tt.wantFactor)
 					}
+					mark.compare(t, res, 1)
 				})
 			}
 		})
@@ -101,12 +101,12 @@ func TestDuoUnreachable(t *testing.T) {
 				env := e2e.NewDuoEnv(t, mode, map[string]string{"failmode": tt.failmode})
 				u := e2e.CreateUser(t, "down", "Pw-"+randomWord(t))
 				env.Mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
-				srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required"))})
+				srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: stack(env.AuthLine("required")), Syslog: true})
+				mark := markLogin(u.Name, env.Mock, srv)
 				env.Mock.Close() // Duo is down: connections are refused
 				res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(), Timeout: loginTimeout})
-				if res.LoggedIn() != tt.wantLogin {
-					t.Errorf("failmode=%s: logged in = %v, want %v", tt.failmode, res.LoggedIn(), tt.wantLogin)
-				}
+				assert.Equal(t, tt.wantLogin, res.LoggedIn(), "failmode=%s: logged in", tt.failmode)
+				mark.compare(t, res, 1)
 			})
 		}
 	}
@@ -157,20 +157,19 @@ func TestGroupBypass(t *testing.T) {
 					}
 					env := e2e.NewDuoEnv(t, mode, map[string]string{"groups": group})
 					env.Mock.AddUser(pushUser(u.Name, duotest.PushApproved()))
-					srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: tt.stack(env)})
+					srv := e2e.StartSshd(t, e2e.SshdOptions{PAMStack: tt.stack(env), Syslog: true})
+					mark := markLogin(u.Name, env.Mock, srv)
 					res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: e2e.DuoAnswers(tt.answers...), Timeout: loginTimeout})
-					if res.LoggedIn() != tt.wantLogin {
-						t.Errorf("logged in = %v, want %v", res.LoggedIn(), tt.wantLogin)
+					assert.Equal(t, tt.wantLogin, res.LoggedIn(), "logged in")
+					asked := len(requests(env.Mock, "/auth/v2/preauth", u.Name)) > 0
+					assert.Equal(t, tt.wantDuo, asked, "Duo asked\nmock requests:\n%s", describeRequests(env.Mock))
+					if tt.wantPrompt != "" {
+						assert.True(t, res.Transcript.Contains(tt.wantPrompt), "the next module's prompt %q never showed", tt.wantPrompt)
 					}
-					if asked := len(requests(env.Mock, "/auth/v2/preauth", u.Name)) > 0; asked != tt.wantDuo {
-						t.Errorf("Duo asked = %v, want %v\nmock requests:\n%s", asked, tt.wantDuo, describeRequests(env.Mock))
+					if tt.inGroup {
+						assert.False(t, res.Transcript.Contains("Next module: "), "the next module ran after Duo allowed: the module did not return PAM_SUCCESS")
 					}
-					if tt.wantPrompt != "" && !res.Transcript.Contains(tt.wantPrompt) {
-						t.Errorf("the next module's prompt %q never showed", tt.wantPrompt)
-					}
-					if tt.inGroup && res.Transcript.Contains("Next module: ") {
-						t.Errorf("the next module ran after Duo allowed: the module did not return PAM_SUCCESS")
-					}
+					mark.compare(t, res, 1)
 				})
 			}
 		})
@@ -189,13 +188,11 @@ func TestManyLoginsInARow(t *testing.T) {
 			start := time.Now()
 			for i := 0; i < n; i++ {
 				res, err := e2e.RunSSH(t.Context(), e2e.SSHOptions{Port: srv.Port, User: u.Name, Respond: e2e.DuoAnswers("1"), Timeout: loginTimeout})
-				if err != nil {
-					t.Fatalf("login %d of %d: %v (after %d good logins)\n%s\nserver processes:\n%s\nstacks:\n%s",
-						i+1, n, err, ok, res.Summary(), srv.Processes(), srv.Stacks("[pam]"))
+				if err != nil { // only then: the stacks are costly (gdb)
+					require.NoError(t, err, "login %d of %d (after %d good logins)\n%s\nserver processes:\n%s\nstacks:\n%s",
+						i+1, n, ok, res.Summary(), srv.Processes(), srv.Stacks("[pam]"))
 				}
-				if !res.LoggedIn() {
-					t.Fatalf("login %d of %d refused (after %d good logins)\n%s", i+1, n, ok, res.Summary())
-				}
+				require.True(t, res.LoggedIn(), "login %d of %d refused (after %d good logins)\n%s", i+1, n, ok, res.Summary())
 				ok++
 			}
 			t.Logf("%s: %d of %d logins in a row succeeded, none hung (%v in all)", mode.Name, ok, n, time.Since(start).Round(time.Millisecond))

@@ -9,6 +9,9 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestPushStatusBeforeAnswer shows that a push's status message reaches
@@ -46,27 +49,19 @@ func TestPushStatusBeforeAnswer(t *testing.T) {
 				return "", nil
 			}
 			res := srv.Login(t, e2e.SSHOptions{User: u.Name, Respond: respond, Timeout: loginTimeout})
-			if !res.LoggedIn() {
-				t.Fatalf("login failed\nmock requests:\n%s", describeRequests(env.Mock))
-			}
+			require.True(t, res.LoggedIn(), "login failed\nmock requests:\n%s", describeRequests(env.Mock))
 			shown, ok := res.Transcript.Find(pending)
-			if !ok {
-				t.Fatalf("the pending status %q never reached the client", pending)
-			}
+			require.True(t, ok, "the pending status %q never reached the client", pending)
 			allowAt, err := allowServedAt(env.Mock, delay)
-			if err != nil {
-				t.Fatalf("%v\nmock requests:\n%s", err, describeRequests(env.Mock))
-			}
+			require.NoError(t, err, "mock requests:\n%s", describeRequests(env.Mock))
 			start := res.Transcript.Start()
 			t.Logf("%s: status on the client at %+.3fs; the mock served the allow step at %+.3fs (held back %v); %d prompts",
 				mode.Name, shown.At.Sub(start).Seconds(), allowAt.Sub(start).Seconds(), delay, len(res.Prompts))
 			for i, p := range res.Prompts {
 				t.Logf("  prompt %d at %+.3fs: %q", i+1, p.At.Sub(start).Seconds(), e2e.EscapeControls(p.Context))
 			}
-			if !shown.At.Before(allowAt) {
-				t.Errorf("the status reached the client %v after the mock answered the push, not before",
-					shown.At.Sub(allowAt).Round(time.Millisecond))
-			}
+			assert.True(t, shown.At.Before(allowAt), "the status reached the client %v after the mock answered the push, not before",
+				shown.At.Sub(allowAt).Round(time.Millisecond))
 		})
 	}
 }
@@ -139,17 +134,11 @@ func TestPasswordThenKeyboardInteractive(t *testing.T) {
 				t.Logf("%s %s: logged in %v, %d prompts, %d auth requests, %d preauth requests",
 					mode.Name, tc.user.Name, res.LoggedIn(), len(res.Prompts), len(auths), len(preauths))
 				for _, r := range env.Mock.Requests() {
-					if r.Params.Get("passcode") == tc.user.Password {
-						t.Errorf("the Unix password was sent to Duo as a passcode (%s %s)", r.Method, r.Path)
-					}
+					assert.NotEqual(t, tc.user.Password, r.Params.Get("passcode"), "the Unix password was sent to Duo as a passcode (%s %s)", r.Method, r.Path)
 				}
-				if !res.LoggedIn() {
-					t.Errorf("%s: login failed\n%s", tc.user.Name, describeRequests(env.Mock))
-				}
-				if len(auths) != tc.wantAuths || len(preauths) != tc.wantPreAus {
-					t.Errorf("%s: %d auth and %d preauth requests, want %d and %d\n%s", tc.user.Name,
-						len(auths), len(preauths), tc.wantAuths, tc.wantPreAus, describeRequests(env.Mock))
-				}
+				assert.True(t, res.LoggedIn(), "%s: login failed\n%s", tc.user.Name, describeRequests(env.Mock))
+				assert.Len(t, auths, tc.wantAuths, "%s: auth requests\n%s", tc.user.Name, describeRequests(env.Mock))
+				assert.Len(t, preauths, tc.wantPreAus, "%s: preauth requests\n%s", tc.user.Name, describeRequests(env.Mock))
 			}
 		})
 	}

@@ -87,7 +87,7 @@ echo "su exit status: $r"`
 			select {
 			case s = <-observed:
 			case <-time.After(10 * time.Second):
-				t.Fatal("the observer did not finish")
+				require.FailNow(t, "the observer did not finish")
 			}
 			t.Logf("terminal:\n%s", res.Transcript)
 			require.NoError(t, s.err, "finding the worker while the preauth is held")
@@ -206,6 +206,6 @@ func hasCapability(t *testing.T, bit uint) bool {
 			return caps&(1<<bit) != 0
 		}
 	}
-	t.Fatal("no CapEff in /proc/self/status")
+	require.FailNow(t, "no CapEff in /proc/self/status")
 	return false
 }

@@ -12,6 +12,9 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSu(t *testing.T) {
@@ -45,21 +48,15 @@ func TestSu(t *testing.T) {
 					res := e2e.SuRun(t, e2e.SuOptions{User: caller.Name, Target: tt.target, PAMStack: stack,
 						Answers: []string{tt.answer}, Timeout: 30 * time.Second})
 					ran := slices.Contains(strings.Split(res.Stdout, "\n"), tt.wantUID)
-					if tt.wantUID != "" && (res.ExitCode != 0 || !ran) {
-						t.Errorf("su %s: %v, want id -u = %s", tt.target, res, tt.wantUID)
-					}
+					assert.False(t, tt.wantUID != "" && (res.ExitCode != 0 || !ran), "su %s: %v, want id -u = %s", tt.target, res, tt.wantUID)
 					lines := strings.Split(res.Stdout, "\n")
-					if tt.wantUID == "" && (res.ExitCode == 0 || slices.Contains(lines, "0") || slices.Contains(lines, target.UID)) {
-						t.Errorf("su %s: %v, want a refusal and nothing run", tt.target, res)
-					}
+					assert.False(t, tt.wantUID == "" && (res.ExitCode == 0 || slices.Contains(lines, "0") || slices.Contains(lines, target.UID)), "su %s: %v, want a refusal and nothing run", tt.target, res)
 					auths := mock.RequestsTo("/auth/v2/auth")
-					if len(auths) != 1 || auths[0].Params.Get("username") != tt.wantUser {
-						var got []string
-						for _, a := range auths {
-							got = append(got, a.Params.Get("username"))
-						}
-						t.Errorf("auth requests for %q, want one for %s", got, tt.wantUser)
+					var got []string
+					for _, a := range auths {
+						got = append(got, a.Params.Get("username"))
 					}
+					assert.Equal(t, []string{tt.wantUser}, got, "auth requests for these users, want one for %s", tt.wantUser)
 				})
 			}
 		})
@@ -77,24 +74,15 @@ func TestSuIgnoresSudoCommand(t *testing.T) {
 			env.Mock.AddUser(duotest.User{Name: caller.Name, Push: duotest.PushApproved()})
 			res := e2e.SuRun(t, e2e.SuOptions{User: caller.Name, PAMStack: e2e.Stack(env.AuthLine("required")),
 				Answers: []string{"1"}, Env: []string{"SUDO_COMMAND=/usr/bin/apt-get update"}, Timeout: 30 * time.Second})
-			if res.ExitCode != 0 || !slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
-				t.Fatalf("su: %v, want a push login and id -u = 0", res)
-			}
+			require.False(t, res.ExitCode != 0 || !slices.Contains(strings.Split(res.Stdout, "\n"), "0"), "su: %v, want a push login and id -u = 0", res)
 			auths := env.Mock.RequestsTo("/auth/v2/auth")
-			if len(auths) != 1 {
-				t.Fatalf("%d auth requests, want 1", len(auths))
-			}
+			require.Len(t, auths, 1, "%d auth requests, want 1", len(auths))
 			raw := auths[0].Params.Get("pushinfo")
 			info, err := url.ParseQuery(raw)
-			if err != nil {
-				t.Fatalf("pushinfo %q: %v", raw, err)
-			}
-			if _, ok := info["command"]; ok || strings.Contains(raw, "apt-get") {
-				t.Errorf("pushinfo %q carries the caller's SUDO_COMMAND", raw)
-			}
-			if info.Get("hostname") == "" {
-				t.Errorf("pushinfo %q has no hostname: was pushinfo sent at all?", raw)
-			}
+			require.NoError(t, err, "pushinfo %q", raw)
+			assert.NotContains(t, info, "command", "pushinfo %q carries the caller's SUDO_COMMAND", raw)
+			assert.NotContains(t, raw, "apt-get", "pushinfo carries the caller's SUDO_COMMAND")
+			assert.NotEqual(t, "", info.Get("hostname"), "pushinfo %q has no hostname: was pushinfo sent at all?", raw)
 		})
 	}
 }

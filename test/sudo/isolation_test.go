@@ -8,6 +8,9 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestSudoWorkerIsolated: sudo runs with the caller's real uid, so in
@@ -43,18 +46,16 @@ func TestSudoWorkerIsolated(t *testing.T) {
 			res := e2e.SudoRun(t, e2e.SudoOptions{User: u.Name, PAMStack: e2e.Stack(env.AuthLine("required")),
 				Answers: []string{"1"}, Timeout: sudoTimeout})
 			s := <-found
-			if res.ExitCode != 0 || !slices.Contains(strings.Split(res.Stdout, "\n"), "0") {
-				t.Errorf("sudo: exit %d, stdout %q; want a push login and id -u = 0", res.ExitCode, res.Stdout)
-			}
-			if s.worker == nil {
-				t.Fatalf("no %s pam-worker child of sudo while the preauth was held", env.Art.Helper)
-			}
+			assert.False(t, res.ExitCode != 0 || !slices.Contains(strings.Split(res.Stdout, "\n"), "0"), "sudo: exit %d, stdout %q; want a push login and id -u = 0", res.ExitCode, res.Stdout)
+			require.NotNil(t, s.worker, "no %s pam-worker child of sudo while the preauth was held", env.Art.Helper)
 			t.Logf("sudo:   %v\nworker: %v", s.sudo, s.worker)
 			w := s.worker
-			if w.UIDs != "0 0 0 0" || w.Session != w.Pid || w.Session == s.sudo.Session || w.Cwd != "/" ||
-				w.Limits["Max core file size"] != [2]string{"0", "0"} {
-				t.Errorf("worker not isolated: want uids 0 0 0 0, its own session, cwd /, no core dumps")
-			}
+			const notIsolated = "worker not isolated: want uids 0 0 0 0, its own session, cwd /, no core dumps"
+			assert.Equal(t, "0 0 0 0", w.UIDs, notIsolated)
+			assert.Equal(t, w.Pid, w.Session, notIsolated)
+			assert.NotEqual(t, s.sudo.Session, w.Session, notIsolated)
+			assert.Equal(t, "/", w.Cwd, notIsolated)
+			assert.Equal(t, [2]string{"0", "0"}, w.Limits["Max core file size"], notIsolated)
 		})
 	}
 }

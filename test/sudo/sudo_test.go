@@ -6,7 +6,6 @@ package sudo_test
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,9 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sudoTimeout bounds every sudo run.
@@ -56,35 +58,23 @@ func TestSudo(t *testing.T) {
 						Command:  []string{"/usr/bin/id", "-u"},
 						Timeout:  sudoTimeout,
 					})
-					if res.ExitCode != tt.wantExit {
-						t.Errorf("sudo exit %d, want %d\nmock requests:\n%s", res.ExitCode, tt.wantExit, describeRequests(mock))
-					}
-					if !strings.Contains(res.Stdout+res.Stderr, tt.wantShown) {
-						t.Errorf("sudo's output lacks %q", tt.wantShown)
-					}
+					assert.EqualValues(t, tt.wantExit, res.ExitCode, "sudo exit %d, want %d\nmock requests:\n%s", res.ExitCode, tt.wantExit, describeRequests(mock))
+					assert.Contains(t, res.Stdout+res.Stderr, tt.wantShown, "sudo's output lacks %q", tt.wantShown)
 					// Without a tty sudo writes the module's messages to its
 					// own (buffered) stdout, so they may follow id's line.
-					if gotRoot := slices.Contains(strings.Split(res.Stdout, "\n"), "0"); gotRoot != tt.wantRoot {
-						t.Errorf("id -u ran as root = %v, want %v", gotRoot, tt.wantRoot)
-					}
+					assert.Equal(t, tt.wantRoot, slices.Contains(strings.Split(res.Stdout, "\n"), "0"), "id -u ran as root")
 					var auths []duotest.Request
 					for _, r := range mock.Requests() {
 						if r.Path == "/auth/v2/auth" && r.Params.Get("username") == u.Name {
 							auths = append(auths, r)
 						}
 					}
-					if len(auths) != tt.wantAuths {
-						t.Fatalf("%d auth requests for %s, want %d\nmock requests:\n%s", len(auths), u.Name, tt.wantAuths, describeRequests(mock))
-					}
+					require.Len(t, auths, tt.wantAuths, "%d auth requests for %s, want %d\nmock requests:\n%s", len(auths), u.Name, tt.wantAuths, describeRequests(mock))
 					// pushinfo=yes: the push carries the command being authorized.
 					raw := auths[0].Params.Get("pushinfo")
 					info, err := url.ParseQuery(raw)
-					if err != nil {
-						t.Fatalf("pushinfo %q is not URL-encoded key=value pairs: %v", raw, err)
-					}
-					if cmd := info.Get("command"); !strings.Contains(cmd, "/usr/bin/id") {
-						t.Errorf("pushinfo command = %q (pushinfo %q), want it to name /usr/bin/id", cmd, raw)
-					}
+					require.NoError(t, err, "pushinfo %q is not URL-encoded key=value pairs", raw)
+					assert.Contains(t, info.Get("command"), "/usr/bin/id", "pushinfo command (pushinfo %q), want it to name /usr/bin/id", raw)
 				})
 			}
 		})
@@ -107,18 +97,12 @@ func TestSudoVerifiedPush(t *testing.T) {
 				Answers:  []string{""}, // Enter: the default, a Verified Push
 				Timeout:  sudoTimeout,
 			})
-			if res.ExitCode != 0 {
-				t.Errorf("sudo exit %d, want 0\n%s", res.ExitCode, describeRequests(mock))
-			}
+			assert.EqualValues(t, 0, res.ExitCode, "sudo exit %d, want 0\n%s", res.ExitCode, describeRequests(mock))
 			out := res.Stdout + res.Stderr
 			for _, want := range []string{"Please enter verification code 417 into Duo Mobile...", "Pushed a login request to your device..."} {
-				if !strings.Contains(out, want) {
-					t.Errorf("sudo's output lacks %q", want)
-				}
+				assert.Contains(t, out, want, "sudo's output lacks %q", want)
 			}
-			if auths := mock.RequestsTo("/auth/v2/auth"); len(auths) != 1 {
-				t.Errorf("%d auth requests, want 1\n%s", len(auths), describeRequests(mock))
-			}
+			assert.Len(t, mock.RequestsTo("/auth/v2/auth"), 1, "auth requests\n%s", describeRequests(mock))
 		})
 	}
 }
@@ -143,23 +127,15 @@ func TestSudoHostileCommand(t *testing.T) {
 				Command:  append([]string{"/usr/bin/id", "-u"}, hostile...),
 				Timeout:  sudoTimeout,
 			})
-			if _, err := os.Stat(marker); err == nil {
-				t.Fatalf("a shell ran the command's arguments: %s exists", marker)
-			}
-			if strings.Contains(res.Stdout+res.Stderr, "\x1b") {
-				t.Errorf("a raw escape reached the terminal: stdout %q stderr %q", res.Stdout, res.Stderr)
-			}
+			require.NoFileExists(t, marker, "a shell ran the command's arguments")
+			assert.NotContains(t, res.Stdout+res.Stderr, "\x1b", "a raw escape reached the terminal: stdout %q stderr %q", res.Stdout, res.Stderr)
 			auths := mock.RequestsTo("/auth/v2/auth")
-			if len(auths) != 1 {
-				t.Fatalf("%d auth requests, want 1\n%s", len(auths), describeRequests(mock))
-			}
+			require.Len(t, auths, 1, "%d auth requests, want 1\n%s", len(auths), describeRequests(mock))
 			info, err := url.ParseQuery(auths[0].Params.Get("pushinfo"))
-			if err != nil {
-				t.Fatalf("pushinfo %q: %v", auths[0].Params.Get("pushinfo"), err)
-			}
-			if cmd := info.Get("command"); !strings.Contains(cmd, "$(touch "+marker+")") || !strings.Contains(cmd, "`touch") {
-				t.Errorf("pushinfo command %q does not carry the arguments as text", cmd)
-			}
+			require.NoError(t, err, "pushinfo %q", auths[0].Params.Get("pushinfo"))
+			cmd := info.Get("command")
+			assert.Contains(t, cmd, "$(touch "+marker+")", "pushinfo command does not carry the arguments as text")
+			assert.Contains(t, cmd, "`touch", "pushinfo command does not carry the arguments as text")
 		})
 	}
 }
