@@ -131,7 +131,7 @@ func runArgvOnPTY(t *testing.T, env *mockEnv, extraEnv []string, argv []string, 
 			p.Type(t, s.typed)
 		}
 	}
-	exit = p.WaitExit(t, cmd, loginLimit)
+	exit = p.Wait(t, cmd, loginLimit)
 	return normalizeScreen(p.Screen(), env), exit
 }
 

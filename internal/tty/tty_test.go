@@ -18,7 +18,7 @@ func TestPTYEchoOff(t *testing.T) {
 	// The terminal Conversation against a real pts: echo on shows the
 	// answer, echo off hides it but still moves to the next line.
 	p := ptytest.Open(t)
-	term := New(int(p.Slave.Fd()), p.Slave, p.Slave)
+	term := New(int(p.Slave().Fd()), p.Slave(), p.Slave())
 	type res struct {
 		s   string
 		err error
@@ -48,14 +48,14 @@ func TestPTYEchoOff(t *testing.T) {
 	want := "Name: alice\nPasscode: \nbell\\x07 and \\x1b[31mred\n"
 	assert.Equal(t, want, p.Screen())
 	// The terminal's echo setting is restored.
-	tio, err := unix.IoctlGetTermios(int(p.Slave.Fd()), unix.TCGETS)
+	tio, err := unix.IoctlGetTermios(int(p.Slave().Fd()), unix.TCGETS)
 	require.NoError(t, err)
 	assert.NotZero(t, tio.Lflag&unix.ECHO, "echo not restored")
 }
 
 func TestPTYPromptEOFAndCancel(t *testing.T) {
 	p := ptytest.Open(t)
-	term := New(int(p.Slave.Fd()), p.Slave, p.Slave)
+	term := New(int(p.Slave().Fd()), p.Slave(), p.Slave())
 	errc := make(chan error, 1)
 	go func() {
 		_, err := term.Prompt(t.Context(), "Passcode: ", false)

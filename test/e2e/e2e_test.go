@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -250,20 +249,6 @@ func TestSudoWithStandIn(t *testing.T) {
 			assert.Equal(t, tt.wantStdout, res.Stdout, "stdout (exit %d)", res.ExitCode)
 		})
 	}
-}
-
-// TestPTY drives a program by hand on the pseudo-terminal that
-// RunTerminal uses: what it shows, what is typed, its exit status.
-func TestPTY(t *testing.T) {
-	RequireBinary(t, "sh")
-	p := OpenPTY(t)
-	cmd := exec.Command("/bin/sh", "-c", `stty -echo; printf 'Code: '; read a; stty echo; echo; echo "got $a"; exit 4`)
-	p.Start(t, cmd)
-	at := p.WaitForAfter(t, 0, "Code: ", 10*time.Second)
-	p.Type(t, "1234\n")
-	p.WaitForAfter(t, at, "got 1234\n", 10*time.Second)
-	assert.Equal(t, 4, p.Wait(t, cmd, 10*time.Second), "exit status")
-	assert.Equal(t, "Code: \ngot 1234\n", p.Screen(), "echo off hides what was typed")
 }
 
 // TestSshdSyslog shows that SshdOptions.Syslog hands the test what the

@@ -4,54 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/pam-duo-go/pam_duo_go/internal/ptytest"
 )
-
-// openPTY opens a new pseudo-terminal pair (posix_openpt, unlockpt,
-// ptsname) and returns its master and slave ends.
-func openPTY() (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("opening /dev/ptmx: %w", err)
-	}
-	raw, err := master.SyscallConn()
-	if err != nil {
-		master.Close()
-		return nil, nil, fmt.Errorf("pty master: %w", err)
-	}
-	var n int
-	var ioctlErr error
-	err = raw.Control(func(fd uintptr) {
-		if ioctlErr = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); ioctlErr != nil {
-			ioctlErr = fmt.Errorf("unlocking pty (TIOCSPTLCK): %w", ioctlErr)
-			return
-		}
-		if n, ioctlErr = unix.IoctlGetInt(int(fd), unix.TIOCGPTN); ioctlErr != nil {
-			ioctlErr = fmt.Errorf("pty number (TIOCGPTN): %w", ioctlErr)
-			return
-		}
-		ioctlErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 200})
-	})
-	if err == nil {
-		err = ioctlErr
-	}
-	if err != nil {
-		master.Close()
-		return nil, nil, err
-	}
-	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		master.Close()
-		return nil, nil, fmt.Errorf("opening pty slave: %w", err)
-	}
-	return master, slave, nil
-}
 
 // Prompt is a question a program asked on its terminal and what was typed.
 type Prompt struct {
@@ -140,7 +99,7 @@ func RunTerminal(ctx context.Context, t Terminal) (*TerminalResult, error) {
 		env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=dumb", "LANG=C"}
 	}
 
-	master, slave, err := openPTY()
+	master, slave, err := ptytest.OpenPair()
 	if err != nil {
 		return res, err
 	}
