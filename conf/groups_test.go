@@ -51,8 +51,8 @@ func TestMatchPatternList(t *testing.T) {
 		{"ab", "a**b", 1},
 	}
 	for _, tt := range tests {
-		got := MatchPatternList(tt.name, tt.list)
-		assert.Equal(t, tt.want, got, "MatchPatternList(%q, %q) = %d, want %d", tt.name, tt.list, got, tt.want)
+		got := matchPatternList(tt.name, tt.list)
+		assert.Equal(t, tt.want, got, "matchPatternList(%q, %q) = %d, want %d", tt.name, tt.list, got, tt.want)
 	}
 }
 

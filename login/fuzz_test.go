@@ -28,7 +28,7 @@ func fuzzMenus() []menu {
 }
 
 // FuzzParseAnswer checks the menu answer parser: it never panics, a
-// passcode is only ASCII letters and digits within MaxPasscodeLen, an
+// passcode is only ASCII letters and digits within maxPasscodeLen, an
 // option key only ever picks that option, Enter only the default, and
 // white space around an answer does not matter.
 func FuzzParseAnswer(f *testing.F) {
@@ -56,7 +56,7 @@ func FuzzParseAnswer(f *testing.F) {
 				require.Equal(t, "", c.promptKey, "menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
 				require.Equal(t, "", c.device, "menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
 				require.NotEqual(t, 0, len(c.passcode), "menu %d: passcode %q out of bounds", i, c.passcode)
-				require.False(t, len(c.passcode) > MaxPasscodeLen, "menu %d: passcode %q out of bounds", i, c.passcode)
+				require.False(t, len(c.passcode) > maxPasscodeLen, "menu %d: passcode %q out of bounds", i, c.passcode)
 				require.True(t, utf8.ValidString(c.passcode), "menu %d: passcode %q out of bounds", i, c.passcode)
 				for _, r := range c.passcode {
 					require.True(t, '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z', "menu %d: passcode %q has %q", i, c.passcode, r)

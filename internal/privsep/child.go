@@ -46,7 +46,7 @@ func RunChild(args []string, userAgent string) int {
 		fmt.Fprintln(os.Stderr, "login_duo_go duo-child: refusing to run as root")
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), Lifetime)
+	ctx, cancel := context.WithTimeout(context.Background(), childLifetime)
 	defer cancel()
 	return Serve(ctx, os.Stdin, os.Stdout, userAgent)
 }
@@ -208,7 +208,7 @@ func handleCall(ctx context.Context, client *duo.Client, call *childCall) *child
 		r.AuthStatus, err = client.AuthStatus(ctx, call.TxID)
 	case call.Method == "probe":
 		// The parent's context bounds the probe (TimeoutMS).
-		err = client.Probe(ctx, Lifetime)
+		err = client.Probe(ctx, childLifetime)
 	default:
 		err = fmt.Errorf("unknown call %q", escape.Clip(call.Method, 32, ""))
 	}

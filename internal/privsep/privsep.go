@@ -61,7 +61,7 @@
 //
 // A call the child cannot parse, a call before init or a second init ends
 // the child (exit 1) after an error reply. Closing the child's stdin ends
-// it (exit 0); so does its lifetime (Lifetime). A parent whose call's
+// it (exit 0); so does its lifetime (childLifetime). A parent whose call's
 // context ends closes both pipes: the client is then broken.
 package privsep
 
@@ -86,8 +86,8 @@ const ChildCommand = "duo-child"
 // logins each): 85 fewer minor page faults and less CPU.
 var Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "GOMAXPROCS=1"}
 
-// Lifetime bounds the Duo child's whole run.
-const Lifetime = login.DefaultDeadline + time.Minute
+// childLifetime bounds the Duo child's whole run.
+const childLifetime = login.DefaultDeadline + time.Minute
 
 // Account is the uid and gid the Duo child runs as.
 type Account struct {

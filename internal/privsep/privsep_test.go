@@ -102,7 +102,7 @@ func TestClientAndServeOverPipes(t *testing.T) {
 	case code := <-status:
 		assert.Equal(t, 0, code, "the child exits 0 once its stdin closes")
 	case <-time.After(10 * time.Second):
-		t.Fatal("the child did not end after Shutdown")
+		require.FailNow(t, "the child did not end after Shutdown")
 	}
 	for _, r := range mock.Requests() {
 		assert.Equal(t, "privsep-test", r.Header.Get("User-Agent"), "the child sends its parent's user agent")
