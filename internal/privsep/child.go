@@ -48,13 +48,13 @@ func RunChild(args []string, userAgent string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), childLifetime)
 	defer cancel()
-	return Serve(ctx, os.Stdin, os.Stdout, userAgent)
+	return serve(ctx, os.Stdin, os.Stdout, userAgent)
 }
 
-// Serve is the child's side of the protocol: it answers calls read from in
+// serve is the child's side of the protocol: it answers calls read from in
 // on w until in ends or ctx is done, and returns the child's exit status.
 // RunChild calls it once the child runs as the service account.
-func Serve(ctx context.Context, in io.Reader, w io.Writer, userAgent string) int {
+func serve(ctx context.Context, in io.Reader, w io.Writer, userAgent string) int {
 	out := &lockedWriter{w: w} // replies and the client's debug lines
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

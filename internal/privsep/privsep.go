@@ -66,7 +66,7 @@
 //	                          response, deadline, canceled, other) and its
 //	                          local and deny marks
 //
-// The child's side (Serve): a message that is not a Q or whose JSON it
+// The child's side (RunChild): a message that is not a Q or whose JSON it
 // cannot parse, a call before init, a second init, or an init it cannot
 // act on (a bad CA bundle) ends the child (exit 1) after an error reply.
 // A Duo error, an unknown method or a preauth or auth without its request
