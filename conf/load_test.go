@@ -1,7 +1,6 @@
 package conf
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -58,7 +57,10 @@ func TestLoadRefusesPermissions(t *testing.T) {
 		got, want := err.Error(), path+": "+tt.want
 		assert.Equal(t, want, got, "mode %04o:\n got %q\nwant %q", tt.mode, got, want)
 		// The failmode contract: the administrator's failmode applies.
-		assert.False(t, c == nil || c.Failmode != FailSecure || c.SKey != "" || c.IKey != "", "mode %04o: want a Config with only the failmode, got %v", tt.mode, c)
+		assertFailmodeOnly(t, c, "mode %04o", tt.mode)
+		if c != nil {
+			assert.Empty(t, c.IKey, "mode %04o: want a Config with only the failmode, got %v", tt.mode, c)
+		}
 	}
 }
 
@@ -72,11 +74,13 @@ func TestLoadRefusesWrongOwner(t *testing.T) {
 	require.ErrorIs(t, err, ErrPermissions, "got %v, want ErrPermissions", err)
 	want := path + ": owned by uid 65534 (nobody), not root; run chown root"
 	assert.Equal(t, want, err.Error(), "got %q, want %q", err, want)
-	assert.False(t, c == nil || c.Failmode != FailSecure || c.SKey != "", "want a Config with only the failmode, got %v", c)
+	assertFailmodeOnly(t, c, "")
 
 	// login_duo_go accepts its privilege-separation user.
 	c, err = LoadOwned(path, nobody)
-	assert.False(t, err != nil || c.SKey != testSKey, "LoadOwned(path, %d): %v, %v", nobody, c, err)
+	if assert.NoError(t, err, "LoadOwned(path, %d)", nobody) {
+		assert.Equal(t, testSKey, c.SKey, "LoadOwned(path, %d): %v", nobody, c)
+	}
 	_, err = LoadOwned(path, 1234)
 	if assert.ErrorIs(t, err, ErrPermissions, "LoadOwned(path, 1234): %v", err) {
 		assert.Contains(t, err.Error(), "or uid 1234", "LoadOwned(path, 1234): %v", err)
@@ -138,7 +142,9 @@ func TestLoadUnreadable(t *testing.T) {
 			want := tt.path + ": " + tt.want
 			assert.True(t, strings.HasPrefix(r.err.Error(), want), "got %q, want it to start with %q", r.err, want)
 			var ce *Error
-			assert.False(t, !errors.As(r.err, &ce) || ce.File != tt.path, "want an *Error naming the file, got %#v", r.err)
+			if assert.ErrorAs(t, r.err, &ce, "want an *Error naming the file, got %#v", r.err) {
+				assert.Equal(t, tt.path, ce.File, "want an *Error naming the file, got %#v", r.err)
+			}
 		})
 	}
 }
@@ -148,7 +154,7 @@ func TestLoadTooLarge(t *testing.T) {
 	path := writeConf(t, text, 0o600)
 	c, err := Load(path)
 	require.ErrorIs(t, err, ErrTooLarge, "got %v, want ErrTooLarge", err)
-	assert.False(t, c == nil || c.Failmode != FailSecure || c.SKey != "", "want a Config with only the failmode, got %v", c)
+	assertFailmodeOnly(t, c, "")
 	exact := writeConf(t, text[:MaxFileSize], 0o600)
 	_, err = Load(exact)
 	assert.NoError(t, err, "a file of exactly MaxFileSize bytes must load")
@@ -160,7 +166,7 @@ func TestLoadInvalid(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnknownKey, "got %v", err)
 	want := path + `:6: unknown key "fialmode" (did you mean "failmode"?)`
 	assert.Equal(t, want, err.Error(), "got %q, want %q", err, want)
-	assert.False(t, c == nil || c.Failmode != FailSecure || c.SKey != "", "want a Config with only the failmode, got %v", c)
+	assertFailmodeOnly(t, c, "")
 }
 
 func TestLoadRefusedAndInvalid(t *testing.T) {
@@ -169,7 +175,9 @@ func TestLoadRefusedAndInvalid(t *testing.T) {
 	for _, is := range []error{ErrPermissions, ErrUnknownKey, ErrMissingKey} {
 		assert.ErrorIs(t, err, is, "error %v does not match %v", err, is)
 	}
-	assert.False(t, c == nil || c.Failmode != FailSecure, "got %v", c)
+	if assert.NotNil(t, c) {
+		assert.Equal(t, FailSecure, c.Failmode, "got %v", c)
+	}
 }
 
 func TestLoadFollowsSymlink(t *testing.T) {
@@ -177,7 +185,9 @@ func TestLoadFollowsSymlink(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "link.conf")
 	require.NoError(t, os.Symlink(target, link))
 	c, err := Load(link)
-	assert.False(t, err != nil || c.File != link, "Load(symlink): %v, %v", c, err)
+	if assert.NoError(t, err, "Load(symlink)") {
+		assert.Equal(t, link, c.File, "Load(symlink): %v", c)
+	}
 }
 
 func TestLoadExample(t *testing.T) {
@@ -216,8 +226,25 @@ func TestLoadGroupReadableLoginConf(t *testing.T) {
 			require.NoError(t, os.Chmod(path, tt.mode))
 			require.NoError(t, os.Chown(path, tt.owner, 0))
 			_, err := LoadOwned(path, nobody+1)
-			assert.False(t, tt.ok && err != nil, "refused: %v", err)
-			assert.False(t, !tt.ok && !errors.Is(err, ErrPermissions), "got %v, want ErrPermissions", err)
+			if tt.ok {
+				assert.NoError(t, err, "refused")
+			} else {
+				assert.ErrorIs(t, err, ErrPermissions, "got %v, want ErrPermissions", err)
+			}
 		})
+	}
+}
+
+// assertFailmodeOnly: c is the Config of a refused file, holding the
+// administrator's failmode (secure here) and no key.
+func assertFailmodeOnly(t *testing.T, c *Config, format string, args ...any) {
+	t.Helper()
+	msg := "want a Config with only the failmode"
+	if format != "" {
+		msg = fmt.Sprintf(format, args...) + ": " + msg
+	}
+	if assert.NotNil(t, c, msg) {
+		assert.Equal(t, FailSecure, c.Failmode, "%s, got %v", msg, c)
+		assert.Empty(t, c.SKey, "%s, got %v", msg, c)
 	}
 }

@@ -303,7 +303,9 @@ func TestWarnings(t *testing.T) {
 	assert.Empty(t, w, "Duo-length keys: unexpected warnings %q", w)
 	short := "[duo]\nikey = " + testIKey + "\nskey = short-secret\nhost = " + testHost + "\n"
 	w = parseOK(t, short).Warnings
-	assert.False(t, len(w) != 1 || strings.Contains(w[0], "short-secret"), "a short skey: want one warning without the value, got %q", w)
+	if assert.Len(t, w, 1, "a short skey: want one warning without the value, got %q", w) {
+		assert.NotContains(t, w[0], "short-secret", "a short skey: want one warning without the value, got %q", w)
+	}
 	w = parseOK(t, base+"groups = *,!wheel\n").Warnings
 	assert.Empty(t, w, "groups = *,!wheel: unexpected warnings %q", w)
 	w = parseOK(t, base+"gecos_delim = /\ngecos_username_pos = 1\n").Warnings
@@ -358,7 +360,7 @@ func TestSyntax(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.text), "pam_duo.conf")
-			require.False(t, !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrUnknownKey), "got %v, want ErrSyntax", err)
+			require.True(t, errors.Is(err, ErrSyntax) || errors.Is(err, ErrUnknownKey), "got %v, want ErrSyntax", err)
 			e := allErrors(t, err)[0]
 			assert.Equal(t, tt.line, e.Line, "got %q (line %d), want line %d and %q", e, e.Line, tt.line, tt.want)
 			assert.Contains(t, e.Error(), tt.want, "got %q (line %d), want line %d and %q", e, e.Line, tt.line, tt.want)
@@ -603,7 +605,8 @@ func TestErrorFormat(t *testing.T) {
 		got := tt.err.Error()
 		assert.Equal(t, tt.want, got, "got %q, want %q", got, tt.want)
 	}
-	assert.False(t, !errors.Is(tests[0].err, ErrUnknownKey) || errors.Is(tests[0].err, ErrInvalidValue), "errors.Is does not see the sentinel through *Error")
+	assert.ErrorIs(t, tests[0].err, ErrUnknownKey, "errors.Is does not see the sentinel through *Error")
+	assert.NotErrorIs(t, tests[0].err, ErrInvalidValue, "errors.Is does not see the sentinel through *Error")
 }
 
 func TestSeveralErrorsInLineOrder(t *testing.T) {

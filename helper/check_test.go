@@ -234,7 +234,9 @@ func TestCheckCommand(t *testing.T) {
 			for _, w := range tt.wantOut {
 				assert.Contains(t, out, w, "stdout lacks %q:\n%s", w, out)
 			}
-			assert.False(t, env != nil && strings.Contains(out, "skey") && strings.Contains(out, strings.Repeat("Z", 40)), "the secret key leaked into the output")
+			if env != nil && strings.Contains(out, "skey") {
+				assert.NotContains(t, out, strings.Repeat("Z", 40), "the secret key leaked into the output")
+			}
 			t.Logf("login_duo_go %s:\n%s", strings.Join(args, " "), out)
 		})
 	}

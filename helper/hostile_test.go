@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
@@ -37,8 +36,14 @@ func TestLoginHostileCommand(t *testing.T) {
 			_, statErr := os.Stat(marker)
 			ran := statErr == nil
 			require.Equal(t, tt.wantRun, ran, "command ran = %v, want %v (exit %d, stdout %q, stderr %q)", ran, tt.wantRun, exit, out, errOut)
-			assert.False(t, tt.wantRun && (exit != 0 || out != "[a b][c]\n"), "exit %d stdout %q; want the whole command run by one shell -c", exit, out)
-			assert.False(t, !tt.wantRun && (exit != 1 || out != "" || !strings.Contains(errOut, "denied")), "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+			if tt.wantRun {
+				assert.Equal(t, 0, exit, "exit %d stdout %q; want the whole command run by one shell -c", exit, out)
+				assert.Equal(t, "[a b][c]\n", out, "exit %d stdout %q; want the whole command run by one shell -c", exit, out)
+			} else {
+				assert.Equal(t, 1, exit, "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+				assert.Empty(t, out, "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+				assert.Contains(t, errOut, "denied", "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+			}
 		})
 	}
 }

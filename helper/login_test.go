@@ -285,10 +285,14 @@ func TestLoginHeadless(t *testing.T) {
 			require.Equal(t, tt.wantStderr, errOut, "stdout %q exit %d stderr %q, want %q exit %d stderr %q", out, exit, errOut, tt.wantOut, tt.wantExit, tt.wantStderr)
 			// Headless: one automatic attempt, no menu, no prompt.
 			got := env.authFactors()
-			assert.False(t, len(got) != 1 || got[0] == "passcode", "auth factors = %q, want one automatic push", got)
+			if assert.Len(t, got, 1, "auth factors = %q, want one automatic push", got) {
+				assert.NotEqual(t, "passcode", got[0], "auth factors = %q, want one automatic push", got)
+			}
 			assert.NotContains(t, errOut, "Passcode or option", "headless login showed the menu:\n%s", errOut)
 			for _, r := range env.mock.Requests() {
-				assert.False(t, r.Path == "/auth/v2/preauth" && r.Params.Get("ipaddr") != "192.0.2.10", "preauth ipaddr = %q, want SSH_CONNECTION's client 192.0.2.10", r.Params.Get("ipaddr"))
+				if r.Path == "/auth/v2/preauth" {
+					assert.Equal(t, "192.0.2.10", r.Params.Get("ipaddr"), "preauth ipaddr = %q, want SSH_CONNECTION's client 192.0.2.10", r.Params.Get("ipaddr"))
+				}
 			}
 		})
 	}
@@ -342,8 +346,11 @@ func TestLoginEnvPasscode(t *testing.T) {
 			assert.Contains(t, out, "PATH=", "the command did not run (no env output):\n%s", out)
 			factors := env.authFactors()
 			require.Len(t, factors, 1, "auth factors = %q, want one", factors)
-			assert.False(t, tt.wantFactor != "" && factors[0] != tt.wantFactor, "factor = %q, want %q", factors[0], tt.wantFactor)
-			assert.False(t, tt.wantFactor == "" && factors[0] == "passcode", "DUO_PASSCODE was used although accept_env_factor=%s", tt.accept)
+			if tt.wantFactor != "" {
+				assert.Equal(t, tt.wantFactor, factors[0], "factor = %q, want %q", factors[0], tt.wantFactor)
+			} else {
+				assert.NotEqual(t, "passcode", factors[0], "DUO_PASSCODE was used although accept_env_factor=%s", tt.accept)
+			}
 		})
 	}
 }
@@ -486,7 +493,11 @@ func TestLoginHostFlagNeverResolved(t *testing.T) {
 					continue
 				}
 				got, sent := r.Params["ipaddr"]
-				assert.False(t, tt.want == "" && sent || tt.want != "" && r.Params.Get("ipaddr") != tt.want, "%s ipaddr = %q, want %q", r.Path, got, tt.want)
+				if tt.want == "" {
+					assert.False(t, sent, "%s ipaddr = %q, want %q", r.Path, got, tt.want)
+				} else {
+					assert.Equal(t, tt.want, r.Params.Get("ipaddr"), "%s ipaddr = %q, want %q", r.Path, got, tt.want)
+				}
 			}
 		})
 	}

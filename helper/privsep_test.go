@@ -164,7 +164,8 @@ func TestSetuidLogin(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		require.Len(t, lines, 2, "command output %q, want `id` then uid %d", out, u.uid)
 		require.Equal(t, strconv.Itoa(u.uid), lines[1], "command output %q, want `id` then uid %d", out, u.uid)
-		assert.False(t, strings.Contains(lines[0], "euid=") || strings.Contains(lines[0], "egid="), "the command kept setuid privileges: %s", lines[0])
+		assert.NotContains(t, lines[0], "euid=", "the command kept setuid privileges: %s", lines[0])
+		assert.NotContains(t, lines[0], "egid=", "the command kept setuid privileges: %s", lines[0])
 		// -d by a caller who is not root: the debug lines (the config's
 		// values among them) go to syslog, never to the caller.
 		for _, secret := range []string{env.mock.IKey, env.mock.SKey, env.mock.Host, "debug", "duo child", "started as"} {

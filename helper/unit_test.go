@@ -81,7 +81,10 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := decide(login.Result{Outcome: tt.o}, false)
-		assert.False(t, d.allowed != tt.allowed || (!d.allowed && d.message == ""), "decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
+		assert.Equal(t, tt.allowed, d.allowed, "decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
+		if !d.allowed {
+			assert.NotEmpty(t, d.message, "decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
+		}
 		got := int32(pamhandler.Code(tt.o, false))
 		assert.Equal(t, tt.code, got, "pamhandler.Code(%d, false) = %d, want %d", tt.o, got, tt.code)
 		got = int32(pamhandler.Code(tt.o, true))
@@ -113,7 +116,11 @@ func TestParseCheckArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := parseCheckArgs(strings.Fields(tt.args))
-		assert.False(t, (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want), "parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+		if tt.wantErr {
+			assert.Error(t, err, "parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+		} else if assert.NoError(t, err, "parseCheckArgs(%q) = %+v; want %+v", tt.args, got, tt.want) {
+			assert.Equal(t, tt.want, got, "parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+		}
 	}
 }
 
