@@ -20,7 +20,8 @@ import (
 const root = "../.."
 
 // goDirs lists the directories under dir (relative, slash-separated) that
-// hold a .go file, skipping hidden directories, testdata and build output.
+// hold a .go file, skipping hidden directories, testdata and the build
+// output (the top-level build/; test/build is a package).
 func goDirs(t *testing.T, dir string) []string {
 	t.Helper()
 	var dirs []string
@@ -30,7 +31,8 @@ func goDirs(t *testing.T, dir string) []string {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if path != dir && (strings.HasPrefix(name, ".") || name == "testdata" || name == "build" || name == "vendor") {
+			top := filepath.Dir(path) == filepath.Clean(dir)
+			if path != dir && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor" || top && name == "build") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -122,9 +124,9 @@ func TestChecker(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	for _, f := range []string{"p/a.go", "p/q/b_test.go", "p/testdata/c.go", ".hidden/d.go", "build/e.go", "r/readme.md"} {
+	for _, f := range []string{"p/a.go", "p/q/b_test.go", "p/testdata/c.go", ".hidden/d.go", "build/e.go", "r/readme.md", "t/build/f.go"} {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(f)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
 	}
-	assert.ElementsMatch(t, []string{"p", "p/q"}, goDirs(t, dir))
+	assert.ElementsMatch(t, []string{"p", "p/q", "t/build"}, goDirs(t, dir))
 }
