@@ -29,7 +29,6 @@ const (
 	DefaultPrompts      = 3
 	DefaultGecosDelim   = ","
 	DefaultGecosUserPos = 1
-	DefaultPushType     = "Login request" // reserved; see Config.PushType
 )
 
 // Config is a loaded configuration file.

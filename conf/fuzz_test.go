@@ -1,13 +1,14 @@
 package conf
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // skeyLine finds "skey = value" lines the way an administrator writes them;
@@ -26,9 +27,7 @@ func fuzzErrors(t *testing.T, err error) []*Error {
 		return out
 	}
 	var e *Error
-	if !errors.As(err, &e) {
-		t.Fatalf("%v (%T) is not a *conf.Error", err, err)
-	}
+	require.ErrorAs(t, err, &e, "%v (%T) is not a *conf.Error", err, err)
 	return append(out, e)
 }
 
@@ -41,12 +40,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("[duo]\nikey = \nskey = \nhost = \n;pushinfo = yes\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, "fuzz.conf")
-		if c == nil {
-			t.Fatal("nil Config")
-		}
-		if c.Failmode != FailSafe && c.Failmode != FailSecure {
-			t.Fatalf("Failmode %q", c.Failmode)
-		}
+		require.NotNil(t, c, "nil Config")
+		require.False(t, c.Failmode != FailSafe && c.Failmode != FailSecure, "Failmode %q", c.Failmode)
 		var secrets []string
 		for _, m := range skeyLine.FindAllStringSubmatch(string(data), -1) {
 			for _, w := range strings.Fields(m[1]) {
@@ -63,24 +58,18 @@ func FuzzParse(f *testing.F) {
 			shown = append(shown, warningPrefix.ReplaceAllString(w, ""))
 		}
 		if err != nil {
-			if errors.Is(err, errParserMismatch) {
-				t.Fatalf("the line scanner and ini.v1 disagree: %v", err)
-			}
-			if c.SKey != "" || c.IKey != "" || c.Host != "" {
-				t.Fatalf("a refused Config carries keys: %v", c)
-			}
+			require.NotErrorIs(t, err, errParserMismatch, "the line scanner and ini.v1 disagree: %v", err)
+			require.Equal(t, "", c.SKey, "a refused Config carries keys: %v", c)
+			require.Equal(t, "", c.IKey, "a refused Config carries keys: %v", c)
+			require.Equal(t, "", c.Host, "a refused Config carries keys: %v", c)
 			for _, e := range fuzzErrors(t, err) {
-				if e.File != "fuzz.conf" {
-					t.Fatalf("error %q names file %q", e, e.File)
-				}
+				require.Equal(t, "fuzz.conf", e.File, "error %q names file %q", e, e.File)
 				shown = append(shown, e.Err.Error(), e.Key)
 			}
 		}
 		for _, s := range secrets {
 			for _, text := range shown {
-				if strings.Contains(text, s) {
-					t.Fatalf("the skey %q shows in %q", s, text)
-				}
+				require.NotContains(t, text, s, "the skey %q shows in %q", s, text)
 			}
 		}
 		if c.SKey != "" {
@@ -88,34 +77,31 @@ func FuzzParse(f *testing.F) {
 			// key of `"` once made a plain substring check misfire).
 			for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%v", *c), fmt.Sprintf("%#v", c)} {
 				rest := strings.NewReplacer(`SKey:"<hidden>"`, "", "SKey:<hidden>", "").Replace(out)
-				if strings.Contains(rest, "SKey:") {
-					t.Fatalf("formatting shows the skey: %s", out)
-				}
+				require.NotContains(t, rest, "SKey:", "formatting shows the skey: %s", out)
 			}
 		}
 		if err != nil {
 			return
 		}
-		switch {
-		case c.IKey == "" || c.SKey == "" || c.Host == "":
-			t.Fatal("accepted without ikey, skey or host")
-		case c.Prompts < 1 || c.Prompts > MaxPrompts:
-			t.Fatalf("Prompts %d", c.Prompts)
-		case c.HTTPSTimeout <= 0 || c.HTTPSTimeout > MaxHTTPSTimeout || c.HTTPSTimeout%time.Second != 0:
-			t.Fatalf("HTTPSTimeout %v", c.HTTPSTimeout)
-		case c.VerifiedPush && c.AutoPush:
-			t.Fatal("accepted verified_push with autopush")
-		case len(c.GecosDelim) != 1 || c.GecosDelim == ":" || c.GecosUsernamePos < 1:
-			t.Fatalf("gecos %q %d", c.GecosDelim, c.GecosUsernamePos)
-		case len(c.Groups) > MaxGroupLists:
-			t.Fatalf("%d group lists", len(c.Groups))
-		case checkHost(c.Host) != "" || checkProxy(c.HTTPProxy) != "":
-			t.Fatalf("accepted host %q proxy %q", c.Host, c.HTTPProxy)
-		}
+		require.NotEqual(t, "", c.IKey, "accepted without ikey, skey or host")
+		require.NotEqual(t, "", c.SKey, "accepted without ikey, skey or host")
+		require.NotEqual(t, "", c.Host, "accepted without ikey, skey or host")
+		require.False(t, c.Prompts < 1, "Prompts %d", c.Prompts)
+		require.False(t, c.Prompts > MaxPrompts, "Prompts %d", c.Prompts)
+		require.False(t, c.HTTPSTimeout <= 0, "HTTPSTimeout %v", c.HTTPSTimeout)
+		require.False(t, c.HTTPSTimeout > MaxHTTPSTimeout, "HTTPSTimeout %v", c.HTTPSTimeout)
+		require.Zero(t, c.HTTPSTimeout%time.Second, "HTTPSTimeout %v", c.HTTPSTimeout)
+		require.False(t, c.VerifiedPush && c.AutoPush, "accepted verified_push with autopush")
+		require.Len(t, c.GecosDelim, 1, "gecos %q %d", c.GecosDelim, c.GecosUsernamePos)
+		require.NotEqual(t, ":", c.GecosDelim, "gecos %q %d", c.GecosDelim, c.GecosUsernamePos)
+		require.False(t, c.GecosUsernamePos < 1, "gecos %q %d", c.GecosDelim, c.GecosUsernamePos)
+		require.LessOrEqual(t, len(c.Groups), MaxGroupLists, "%d group lists", len(c.Groups))
+		require.Equal(t, "", checkHost(c.Host), "accepted host %q proxy %q", c.Host, c.HTTPProxy)
+		require.Equal(t, "", checkProxy(c.HTTPProxy), "accepted host %q proxy %q", c.Host, c.HTTPProxy)
 		for _, list := range c.Groups {
-			if list == "" || strings.ContainsAny(list, "\t\n") || checkPatternList(list) != "" {
-				t.Fatalf("accepted group list %q", list)
-			}
+			require.NotEqual(t, "", list, "accepted group list %q", list)
+			require.False(t, strings.ContainsAny(list, "\t\n"), "accepted group list %q", list)
+			require.Equal(t, "", checkPatternList(list), "accepted group list %q", list)
 		}
 		c.GroupsMatch([]string{"wheel", "users"})
 		c.GecosUsername("a,b,c")
@@ -169,12 +155,10 @@ func TestScannerAgreesWithIni(t *testing.T) {
 			continue // refused before ini.v1 is asked
 		}
 		checked++
-		if line, err := crossCheck(data, sc.entries); line != 0 || err != nil {
-			t.Fatalf("the line scanner and ini.v1 disagree on %q: line %d, %v", data, line, err)
-		}
+		line, err := crossCheck(data, sc.entries)
+		require.Equal(t, 0, line, "the line scanner and ini.v1 disagree on %q: line %d, %v", data, line, err)
+		require.NoError(t, err, "the line scanner and ini.v1 disagree on %q: line %d", data, line)
 	}
-	if checked < 5000 {
-		t.Fatalf("only %d of the generated files reached the comparison", checked)
-	}
+	require.GreaterOrEqual(t, checked, 5000, "only %d of the generated files reached the comparison", checked)
 	t.Logf("%d files compared", checked)
 }

@@ -22,11 +22,11 @@ import (
 // vetoes the whole list. A user matches the groups key when they match any
 // one of its lists.
 
-// MatchPatternList matches name against a comma-separated pattern list
+// matchPatternList matches name against a comma-separated pattern list
 // with OpenSSH's match_pattern_list semantics: it returns -1 when a
 // negated pattern ("!pattern") matches, else 1 when a pattern matches,
 // else 0.
-func MatchPatternList(name, list string) int {
+func matchPatternList(name, list string) int {
 	got := 0
 	for i := 0; i < len(list); {
 		negated := list[i] == '!'
@@ -140,7 +140,7 @@ func (c *Config) GroupsMatch(groups []string) bool {
 func listMatches(list string, groups []string) bool {
 	found := false
 	for _, g := range groups {
-		switch MatchPatternList(g, list) {
+		switch matchPatternList(g, list) {
 		case -1:
 			return false
 		case 1:

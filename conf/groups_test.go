@@ -3,6 +3,9 @@ package conf
 import (
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestMatchPatternList(t *testing.T) {
@@ -48,9 +51,8 @@ func TestMatchPatternList(t *testing.T) {
 		{"ab", "a**b", 1},
 	}
 	for _, tt := range tests {
-		if got := MatchPatternList(tt.name, tt.list); got != tt.want {
-			t.Errorf("MatchPatternList(%q, %q) = %d, want %d", tt.name, tt.list, got, tt.want)
-		}
+		got := matchPatternList(tt.name, tt.list)
+		assert.Equal(t, tt.want, got, "matchPatternList(%q, %q) = %d, want %d", tt.name, tt.list, got, tt.want)
 	}
 }
 
@@ -113,9 +115,8 @@ func TestMatchPatternAgainstReference(t *testing.T) {
 	patterns := words("ab*?", 5)
 	for _, s := range subjects {
 		for _, p := range patterns {
-			if got, want := matchPattern(s, p), referenceMatch(s, p); got != want {
-				t.Fatalf("matchPattern(%q, %q) = %v, reference says %v", s, p, got, want)
-			}
+			got, want := matchPattern(s, p), referenceMatch(s, p)
+			require.Equal(t, want, got, "matchPattern(%q, %q) = %v, reference says %v", s, p, got, want)
 		}
 	}
 }
@@ -124,12 +125,8 @@ func TestMatchPatternNotExponential(t *testing.T) {
 	// The plain recursion would take about C(300, 50) steps here.
 	s := strings.Repeat("a", 300)
 	p := strings.Repeat("*a", 50) + "b"
-	if matchPattern(s, p) {
-		t.Error("unexpected match")
-	}
-	if !matchPattern(s, strings.Repeat("*a", 50)+"*") {
-		t.Error("no match")
-	}
+	assert.False(t, matchPattern(s, p), "unexpected match")
+	assert.True(t, matchPattern(s, strings.Repeat("*a", 50)+"*"), "no match")
 }
 
 func TestGroupsMatch(t *testing.T) {
@@ -169,9 +166,8 @@ func TestGroupsMatch(t *testing.T) {
 				text += "groups = " + tt.groups + "\n"
 			}
 			c := parseOK(t, text)
-			if got := c.GroupsMatch(tt.user); got != tt.want {
-				t.Errorf("groups %q, user in %q: got %v, want %v", tt.groups, tt.user, got, tt.want)
-			}
+			got := c.GroupsMatch(tt.user)
+			assert.Equal(t, tt.want, got, "groups %q, user in %q: got %v, want %v", tt.groups, tt.user, got, tt.want)
 		})
 	}
 }
@@ -192,8 +188,7 @@ func TestSplitGroupLists(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got := splitGroupLists(tt.in)
-		if strings.Join(got, "|") != strings.Join(tt.want, "|") || len(got) != len(tt.want) {
-			t.Errorf("splitGroupLists(%q) = %q, want %q", tt.in, got, tt.want)
-		}
+		assert.Equal(t, strings.Join(tt.want, "|"), strings.Join(got, "|"), "splitGroupLists(%q) = %q, want %q", tt.in, got, tt.want)
+		assert.Len(t, got, len(tt.want), "splitGroupLists(%q) = %q, want %q", tt.in, got, tt.want)
 	}
 }

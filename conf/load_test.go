@@ -1,7 +1,6 @@
 package conf
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // nobody is the uid the wrong-owner tests give a file.
@@ -19,12 +21,8 @@ const nobody = 65534
 func writeConf(t *testing.T, text string, mode fs.FileMode) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "pam_duo.conf")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	require.NoError(t, os.Chmod(path, mode))
 	return path
 }
 
@@ -32,12 +30,10 @@ func TestLoad(t *testing.T) {
 	for _, mode := range []fs.FileMode{0o600, 0o400, 0o700, 0o200} {
 		path := writeConf(t, base+"failmode = secure\n", mode)
 		c, err := Load(path)
-		if err != nil {
-			t.Fatalf("mode %04o: %v", mode, err)
-		}
-		if c.File != path || c.Failmode != FailSecure || c.SKey != testSKey {
-			t.Errorf("mode %04o: got %v", mode, c)
-		}
+		require.NoError(t, err, "mode %04o", mode)
+		assert.Equal(t, path, c.File, "mode %04o: got %v", mode, c)
+		assert.Equal(t, FailSecure, c.Failmode, "mode %04o: got %v", mode, c)
+		assert.Equal(t, testSKey, c.SKey, "mode %04o: got %v", mode, c)
 	}
 }
 
@@ -57,15 +53,13 @@ func TestLoadRefusesPermissions(t *testing.T) {
 	for _, tt := range tests {
 		path := writeConf(t, base+"failmode = secure\n", tt.mode)
 		c, err := Load(path)
-		if !errors.Is(err, ErrPermissions) {
-			t.Fatalf("mode %04o: got %v, want ErrPermissions", tt.mode, err)
-		}
-		if got, want := err.Error(), path+": "+tt.want; got != want {
-			t.Errorf("mode %04o:\n got %q\nwant %q", tt.mode, got, want)
-		}
+		require.ErrorIs(t, err, ErrPermissions, "mode %04o: got %v, want ErrPermissions", tt.mode, err)
+		got, want := err.Error(), path+": "+tt.want
+		assert.Equal(t, want, got, "mode %04o:\n got %q\nwant %q", tt.mode, got, want)
 		// The failmode contract: the administrator's failmode applies.
-		if c == nil || c.Failmode != FailSecure || c.SKey != "" || c.IKey != "" {
-			t.Errorf("mode %04o: want a Config with only the failmode, got %v", tt.mode, c)
+		assertFailmodeOnly(t, c, "mode %04o", tt.mode)
+		if c != nil {
+			assert.Empty(t, c.IKey, "mode %04o: want a Config with only the failmode, got %v", tt.mode, c)
 		}
 	}
 }
@@ -75,60 +69,46 @@ func TestLoadRefusesWrongOwner(t *testing.T) {
 		t.Skip("needs root: only root can give a test file to another user")
 	}
 	path := writeConf(t, base+"failmode = secure\n", 0o600)
-	if err := os.Chown(path, nobody, nobody); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chown(path, nobody, nobody))
 	c, err := Load(path)
-	if !errors.Is(err, ErrPermissions) {
-		t.Fatalf("got %v, want ErrPermissions", err)
-	}
-	if want := path + ": owned by uid 65534 (nobody), not root; run chown root"; err.Error() != want {
-		t.Errorf("got %q, want %q", err, want)
-	}
-	if c == nil || c.Failmode != FailSecure || c.SKey != "" {
-		t.Errorf("want a Config with only the failmode, got %v", c)
-	}
+	require.ErrorIs(t, err, ErrPermissions, "got %v, want ErrPermissions", err)
+	want := path + ": owned by uid 65534 (nobody), not root; run chown root"
+	assert.Equal(t, want, err.Error(), "got %q, want %q", err, want)
+	assertFailmodeOnly(t, c, "")
 
 	// login_duo_go accepts its privilege-separation user.
 	c, err = LoadOwned(path, nobody)
-	if err != nil || c.SKey != testSKey {
-		t.Errorf("LoadOwned(path, %d): %v, %v", nobody, c, err)
+	if assert.NoError(t, err, "LoadOwned(path, %d)", nobody) {
+		assert.Equal(t, testSKey, c.SKey, "LoadOwned(path, %d): %v", nobody, c)
 	}
-	if _, err := LoadOwned(path, 1234); !errors.Is(err, ErrPermissions) || !strings.Contains(err.Error(), "or uid 1234") {
-		t.Errorf("LoadOwned(path, 1234): %v", err)
+	_, err = LoadOwned(path, 1234)
+	if assert.ErrorIs(t, err, ErrPermissions, "LoadOwned(path, 1234): %v", err) {
+		assert.Contains(t, err.Error(), "or uid 1234", "LoadOwned(path, 1234): %v", err)
 	}
 
 	// Both problems at once are both reported.
-	if err := os.Chmod(path, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(path, 0o644))
 	_, err = Load(path)
-	if !strings.Contains(err.Error(), "mode 0644") || !strings.Contains(err.Error(), "owned by uid 65534") {
-		t.Errorf("got %v", err)
-	}
+	assert.Contains(t, err.Error(), "mode 0644", "got %v", err)
+	assert.Contains(t, err.Error(), "owned by uid 65534", "got %v", err)
 }
 
 func TestLoadAcceptsOwnFile(t *testing.T) {
 	path := writeConf(t, base, 0o600)
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, syscall.Stat(path, &st))
 	if int(st.Uid) != os.Geteuid() {
 		t.Skipf("the test file is owned by uid %d, not this process's uid %d", st.Uid, os.Geteuid())
 	}
-	if _, err := Load(path); err != nil {
-		t.Errorf("a file owned by the effective uid must load: %v", err)
-	}
+	_, err := Load(path)
+	assert.NoError(t, err, "a file owned by the effective uid must load")
 }
 
 func TestLoadUnreadable(t *testing.T) {
 	dir := t.TempDir()
 	regular := writeConf(t, base, 0o600)
 	fifo := filepath.Join(dir, "fifo.conf")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
 	tests := []struct {
 		name, path string
 		is         error
@@ -155,20 +135,15 @@ func TestLoadUnreadable(t *testing.T) {
 			select {
 			case r = <-done:
 			case <-time.After(10 * time.Second):
-				t.Fatal("Load hung")
+				require.FailNow(t, "Load hung")
 			}
-			if !errors.Is(r.err, tt.is) {
-				t.Fatalf("got %v, want %v", r.err, tt.is)
-			}
-			if r.c != nil {
-				t.Errorf("a file that cannot be read gives no Config, got %v", r.c)
-			}
-			if want := tt.path + ": " + tt.want; !strings.HasPrefix(r.err.Error(), want) {
-				t.Errorf("got %q, want it to start with %q", r.err, want)
-			}
+			require.ErrorIs(t, r.err, tt.is, "got %v, want %v", r.err, tt.is)
+			assert.Nil(t, r.c, "a file that cannot be read gives no Config, got %v", r.c)
+			want := tt.path + ": " + tt.want
+			assert.True(t, strings.HasPrefix(r.err.Error(), want), "got %q, want it to start with %q", r.err, want)
 			var ce *Error
-			if !errors.As(r.err, &ce) || ce.File != tt.path {
-				t.Errorf("want an *Error naming the file, got %#v", r.err)
+			if assert.ErrorAs(t, r.err, &ce, "want an *Error naming the file, got %#v", r.err) {
+				assert.Equal(t, tt.path, ce.File, "want an *Error naming the file, got %#v", r.err)
 			}
 		})
 	}
@@ -178,65 +153,48 @@ func TestLoadTooLarge(t *testing.T) {
 	text := base + "failmode = secure\n" + strings.Repeat("; padding\n", MaxFileSize/10+1)
 	path := writeConf(t, text, 0o600)
 	c, err := Load(path)
-	if !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("got %v, want ErrTooLarge", err)
-	}
-	if c == nil || c.Failmode != FailSecure || c.SKey != "" {
-		t.Errorf("want a Config with only the failmode, got %v", c)
-	}
+	require.ErrorIs(t, err, ErrTooLarge, "got %v, want ErrTooLarge", err)
+	assertFailmodeOnly(t, c, "")
 	exact := writeConf(t, text[:MaxFileSize], 0o600)
-	if _, err := Load(exact); err != nil {
-		t.Errorf("a file of exactly MaxFileSize bytes must load: %v", err)
-	}
+	_, err = Load(exact)
+	assert.NoError(t, err, "a file of exactly MaxFileSize bytes must load")
 }
 
 func TestLoadInvalid(t *testing.T) {
 	path := writeConf(t, base+"failmode = secure\nfialmode = x\n", 0o600)
 	c, err := Load(path)
-	if !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("got %v", err)
-	}
-	if want := path + `:6: unknown key "fialmode" (did you mean "failmode"?)`; err.Error() != want {
-		t.Errorf("got %q, want %q", err, want)
-	}
-	if c == nil || c.Failmode != FailSecure || c.SKey != "" {
-		t.Errorf("want a Config with only the failmode, got %v", c)
-	}
+	require.ErrorIs(t, err, ErrUnknownKey, "got %v", err)
+	want := path + `:6: unknown key "fialmode" (did you mean "failmode"?)`
+	assert.Equal(t, want, err.Error(), "got %q, want %q", err, want)
+	assertFailmodeOnly(t, c, "")
 }
 
 func TestLoadRefusedAndInvalid(t *testing.T) {
 	path := writeConf(t, "failmode = secure\nfialmode = x\n", 0o644)
 	c, err := Load(path)
 	for _, is := range []error{ErrPermissions, ErrUnknownKey, ErrMissingKey} {
-		if !errors.Is(err, is) {
-			t.Errorf("error %v does not match %v", err, is)
-		}
+		assert.ErrorIs(t, err, is, "error %v does not match %v", err, is)
 	}
-	if c == nil || c.Failmode != FailSecure {
-		t.Errorf("got %v", c)
+	if assert.NotNil(t, c) {
+		assert.Equal(t, FailSecure, c.Failmode, "got %v", c)
 	}
 }
 
 func TestLoadFollowsSymlink(t *testing.T) {
 	target := writeConf(t, base, 0o600)
 	link := filepath.Join(t.TempDir(), "link.conf")
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Symlink(target, link))
 	c, err := Load(link)
-	if err != nil || c.File != link {
-		t.Errorf("Load(symlink): %v, %v", c, err)
+	if assert.NoError(t, err, "Load(symlink)") {
+		assert.Equal(t, link, c.File, "Load(symlink): %v", c)
 	}
 }
 
 func TestLoadExample(t *testing.T) {
 	data, err := os.ReadFile("testdata/duo_unix_example.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Load(writeConf(t, string(data), 0o600)); err != nil {
-		t.Errorf("duo_unix's example must load: %v", err)
-	}
+	require.NoError(t, err)
+	_, err = Load(writeConf(t, string(data), 0o600))
+	assert.NoError(t, err, "duo_unix's example must load")
 }
 
 // TestLoadGroupReadableLoginConf: a root-owned login_duo.conf may be
@@ -264,22 +222,29 @@ func TestLoadGroupReadableLoginConf(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s %04o uid %d", tt.name, tt.mode, tt.owner), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), tt.name)
-			if err := os.WriteFile(path, []byte(base), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(path, tt.mode); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chown(path, tt.owner, 0); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(path, []byte(base), 0o600))
+			require.NoError(t, os.Chmod(path, tt.mode))
+			require.NoError(t, os.Chown(path, tt.owner, 0))
 			_, err := LoadOwned(path, nobody+1)
-			if tt.ok && err != nil {
-				t.Errorf("refused: %v", err)
-			}
-			if !tt.ok && !errors.Is(err, ErrPermissions) {
-				t.Errorf("got %v, want ErrPermissions", err)
+			if tt.ok {
+				assert.NoError(t, err, "refused")
+			} else {
+				assert.ErrorIs(t, err, ErrPermissions, "got %v, want ErrPermissions", err)
 			}
 		})
+	}
+}
+
+// assertFailmodeOnly: c is the Config of a refused file, holding the
+// administrator's failmode (secure here) and no key.
+func assertFailmodeOnly(t *testing.T, c *Config, format string, args ...any) {
+	t.Helper()
+	msg := "want a Config with only the failmode"
+	if format != "" {
+		msg = fmt.Sprintf(format, args...) + ": " + msg
+	}
+	if assert.NotNil(t, c, msg) {
+		assert.Equal(t, FailSecure, c.Failmode, "%s, got %v", msg, c)
+		assert.Empty(t, c.SKey, "%s, got %v", msg, c)
 	}
 }

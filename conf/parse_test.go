@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 const (
@@ -24,9 +28,7 @@ const (
 func parseOK(t *testing.T, text string) *Config {
 	t.Helper()
 	c, err := Parse([]byte(text), "pam_duo.conf")
-	if err != nil {
-		t.Fatalf("Parse(%q): %v", text, err)
-	}
+	require.NoError(t, err, "Parse(%q)", text)
 	return c
 }
 
@@ -43,9 +45,7 @@ func allErrors(t *testing.T, err error) []*Error {
 			return
 		}
 		var ce *Error
-		if !errors.As(e, &ce) {
-			t.Fatalf("error %v (%T) is not a *conf.Error", e, e)
-		}
+		require.ErrorAs(t, e, &ce, "error %v (%T) is not a *conf.Error", e, e)
 		out = append(out, ce)
 	}
 	walk(err)
@@ -66,12 +66,8 @@ func TestDefaults(t *testing.T) {
 		GecosUsernamePos: DefaultGecosUserPos,
 		EnrollQR:         QRDark,
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("defaults:\n got %#v\nwant %#v", got, want)
-	}
-	if !got.GroupsMatch([]string{"anything"}) {
-		t.Error("no groups key: every user must use Duo")
-	}
+	assert.Equal(t, want, got, "defaults:\n got %#v\nwant %#v", got, want)
+	assert.True(t, got.GroupsMatch([]string{"anything"}), "no groups key: every user must use Duo")
 }
 
 func TestKeys(t *testing.T) {
@@ -144,9 +140,8 @@ func TestKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
 			c := parseOK(t, base+tt.line+"\n")
-			if got := tt.get(c); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %#v, want %#v", got, tt.want)
-			}
+			got := tt.get(c)
+			assert.Equal(t, tt.want, got, "got %#v, want %#v", got, tt.want)
 		})
 	}
 }
@@ -169,24 +164,20 @@ func TestBooleans(t *testing.T) {
 		"no": false, "false": false, "off": false, "0": false, "NO": false, "False": false, "Off": false,
 	}
 	for _, k := range keys {
-		if k.get(parseOK(t, base)) {
-			t.Errorf("%s: default must be no", k.key)
-		}
+		assert.False(t, k.get(parseOK(t, base)), "%s: default must be no", k.key)
 		for v, want := range values {
 			c := parseOK(t, base+k.key+" = "+v+"\n")
-			if got := k.get(c); got != want {
-				t.Errorf("%s = %s: got %v, want %v", k.key, v, got, want)
-			}
+			got := k.get(c)
+			assert.Equal(t, want, got, "%s = %s: got %v, want %v", k.key, v, got, want)
 		}
 		for _, v := range []string{"maybe", "2", "y", "n", "yes please", "", "enabled"} {
 			_, err := Parse([]byte(base+k.key+" = "+v+"\n"), "pam_duo.conf")
-			if !errors.Is(err, ErrInvalidValue) {
-				t.Errorf("%s = %q: got %v, want ErrInvalidValue", k.key, v, err)
+			if !assert.ErrorIs(t, err, ErrInvalidValue, "%s = %q: got %v, want ErrInvalidValue", k.key, v, err) {
 				continue
 			}
-			if e := allErrors(t, err)[0]; e.Line != 5 || e.Key != k.key {
-				t.Errorf("%s = %q: error at line %d key %q, want line 5 key %q", k.key, v, e.Line, e.Key, k.key)
-			}
+			e := allErrors(t, err)[0]
+			assert.Equal(t, 5, e.Line, "%s = %q: error at line %d key %q, want line 5 key %q", k.key, v, e.Line, e.Key, k.key)
+			assert.Equal(t, k.key, e.Key, "%s = %q: error at line %d key %q, want line 5 key %q", k.key, v, e.Line, e.Key, k.key)
 		}
 	}
 }
@@ -247,29 +238,23 @@ func TestInvalidValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(clip(tt.line, 40), func(t *testing.T) {
 			c, err := Parse([]byte(base+tt.line+"\n"), "pam_duo.conf")
-			if !errors.Is(err, ErrInvalidValue) {
-				t.Fatalf("got %v, want ErrInvalidValue", err)
-			}
-			if c == nil {
-				t.Fatal("nil Config with the error")
-			}
+			require.ErrorIs(t, err, ErrInvalidValue, "got %v, want ErrInvalidValue", err)
+			require.NotNil(t, c, "nil Config with the error")
 			errs := allErrors(t, err)
 			e := errs[0]
-			if e.Line != 5 || e.Key != tt.key || e.File != "pam_duo.conf" {
-				t.Errorf("error %q: line %d key %q file %q, want line 5 key %q", e, e.Line, e.Key, e.File, tt.key)
-			}
-			if !strings.HasPrefix(e.Error(), "pam_duo.conf:5: ") || !strings.Contains(e.Error(), tt.text) {
-				t.Errorf("error %q: want prefix %q and %q in it", e, "pam_duo.conf:5: ", tt.text)
-			}
+			assert.Equal(t, 5, e.Line, "error %q: line %d key %q file %q, want line 5 key %q", e, e.Line, e.Key, e.File, tt.key)
+			assert.Equal(t, tt.key, e.Key, "error %q: line %d key %q file %q, want line 5 key %q", e, e.Line, e.Key, e.File, tt.key)
+			assert.Equal(t, "pam_duo.conf", e.File, "error %q: line %d key %q file %q, want line 5 key %q", e, e.Line, e.Key, e.File, tt.key)
+			assert.True(t, strings.HasPrefix(e.Error(), "pam_duo.conf:5: "), "error %q: want prefix %q and %q in it", e, "pam_duo.conf:5: ", tt.text)
+			assert.Contains(t, e.Error(), tt.text, "error %q: want prefix %q and %q in it", e, "pam_duo.conf:5: ", tt.text)
 		})
 	}
 }
 
 func TestHTTPSTimeoutLimitAccepted(t *testing.T) {
 	c := parseOK(t, base+fmt.Sprintf("https_timeout = %d\n", int(MaxHTTPSTimeout/time.Second)))
-	if c.HTTPSTimeout != MaxHTTPSTimeout || len(c.Warnings) != 0 {
-		t.Errorf("https_timeout at the limit: %v, warnings %q", c.HTTPSTimeout, c.Warnings)
-	}
+	assert.Equal(t, MaxHTTPSTimeout, c.HTTPSTimeout, "https_timeout at the limit: %v, warnings %q", c.HTTPSTimeout, c.Warnings)
+	assert.Empty(t, c.Warnings, "https_timeout at the limit: %v, warnings %q", c.HTTPSTimeout, c.Warnings)
 }
 
 func TestWarnings(t *testing.T) {
@@ -308,27 +293,23 @@ func TestWarnings(t *testing.T) {
 		t.Run(tt.text, func(t *testing.T) {
 			c := parseOK(t, base+tt.text+"\n")
 			want := fmt.Sprintf("pam_duo.conf:%d: ", tt.line)
-			for _, w := range c.Warnings {
-				if strings.HasPrefix(w, want) && strings.Contains(w, tt.want) {
-					return
-				}
-			}
-			t.Errorf("warnings %q: want one starting %q containing %q", c.Warnings, want, tt.want)
+			found := slices.ContainsFunc(c.Warnings, func(w string) bool {
+				return strings.HasPrefix(w, want) && strings.Contains(w, tt.want)
+			})
+			assert.True(t, found, "warnings %q: want one starting %q containing %q", c.Warnings, want, tt.want)
 		})
 	}
-	if w := parseOK(t, base).Warnings; len(w) != 0 {
-		t.Errorf("Duo-length keys: unexpected warnings %q", w)
-	}
+	w := parseOK(t, base).Warnings
+	assert.Empty(t, w, "Duo-length keys: unexpected warnings %q", w)
 	short := "[duo]\nikey = " + testIKey + "\nskey = short-secret\nhost = " + testHost + "\n"
-	if w := parseOK(t, short).Warnings; len(w) != 1 || strings.Contains(w[0], "short-secret") {
-		t.Errorf("a short skey: want one warning without the value, got %q", w)
+	w = parseOK(t, short).Warnings
+	if assert.Len(t, w, 1, "a short skey: want one warning without the value, got %q", w) {
+		assert.NotContains(t, w[0], "short-secret", "a short skey: want one warning without the value, got %q", w)
 	}
-	if w := parseOK(t, base+"groups = *,!wheel\n").Warnings; len(w) != 0 {
-		t.Errorf("groups = *,!wheel: unexpected warnings %q", w)
-	}
-	if w := parseOK(t, base+"gecos_delim = /\ngecos_username_pos = 1\n").Warnings; len(w) != 1 {
-		t.Errorf("gecos_delim with gecos_username_pos: want only the GECOS warning, got %q", w)
-	}
+	w = parseOK(t, base+"groups = *,!wheel\n").Warnings
+	assert.Empty(t, w, "groups = *,!wheel: unexpected warnings %q", w)
+	w = parseOK(t, base+"gecos_delim = /\ngecos_username_pos = 1\n").Warnings
+	assert.Len(t, w, 1, "gecos_delim with gecos_username_pos: want only the GECOS warning, got %q", w)
 }
 
 func TestUnknownKeys(t *testing.T) {
@@ -345,12 +326,9 @@ func TestUnknownKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
 			_, err := Parse([]byte(base+tt.line+"\n"), "pam_duo.conf")
-			if !errors.Is(err, ErrUnknownKey) {
-				t.Fatalf("got %v, want ErrUnknownKey", err)
-			}
-			if got := allErrors(t, err)[0].Error(); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
+			require.ErrorIs(t, err, ErrUnknownKey, "got %v, want ErrUnknownKey", err)
+			got := allErrors(t, err)[0].Error()
+			assert.Equal(t, tt.want, got, "got %q, want %q", got, tt.want)
 		})
 	}
 }
@@ -382,16 +360,11 @@ func TestSyntax(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.text), "pam_duo.conf")
-			if !errors.Is(err, ErrSyntax) && !errors.Is(err, ErrUnknownKey) {
-				t.Fatalf("got %v, want ErrSyntax", err)
-			}
+			require.True(t, errors.Is(err, ErrSyntax) || errors.Is(err, ErrUnknownKey), "got %v, want ErrSyntax", err)
 			e := allErrors(t, err)[0]
-			if e.Line != tt.line || !strings.Contains(e.Error(), tt.want) {
-				t.Errorf("got %q (line %d), want line %d and %q", e, e.Line, tt.line, tt.want)
-			}
-			if strings.ContainsAny(e.Error(), "\x00\x1b\r\u009b") {
-				t.Errorf("error %q carries a control character", e)
-			}
+			assert.Equal(t, tt.line, e.Line, "got %q (line %d), want line %d and %q", e, e.Line, tt.line, tt.want)
+			assert.Contains(t, e.Error(), tt.want, "got %q (line %d), want line %d and %q", e, e.Line, tt.line, tt.want)
+			assert.False(t, strings.ContainsAny(e.Error(), "\x00\x1b\r\u009b"), "error %q carries a control character", e)
 		})
 	}
 }
@@ -435,17 +408,11 @@ func TestLayout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse([]byte(tt.text), "pam_duo.conf")
 			if tt.name == "semicolon needs a space before it" {
-				if !errors.Is(err, ErrInvalidValue) {
-					t.Errorf("got %v, want the ';x' kept in the value and refused", err)
-				}
+				assert.ErrorIs(t, err, ErrInvalidValue, "got %v, want the ';x' kept in the value and refused", err)
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !tt.want(c) {
-				t.Errorf("unexpected config %v", c)
-			}
+			require.NoError(t, err)
+			assert.True(t, tt.want(c), "unexpected config %v", c)
 		})
 	}
 }
@@ -461,34 +428,30 @@ func TestMissingKeys(t *testing.T) {
 				}
 			}
 			_, err := Parse([]byte(strings.Join(rest, "\n")+"\n"), "pam_duo.conf")
-			if !errors.Is(err, ErrMissingKey) {
-				t.Fatalf("got %v, want ErrMissingKey", err)
-			}
+			require.ErrorIs(t, err, ErrMissingKey, "got %v, want ErrMissingKey", err)
 			e := allErrors(t, err)[0]
-			if e.Key != key || e.Line != 0 || !strings.HasPrefix(e.Error(), "pam_duo.conf: missing "+key+" (") {
-				t.Errorf("got %q (key %q line %d)", e, e.Key, e.Line)
-			}
+			assert.Equal(t, key, e.Key, "got %q (key %q line %d)", e, e.Key, e.Line)
+			assert.Equal(t, 0, e.Line, "got %q (key %q line %d)", e, e.Key, e.Line)
+			assert.True(t, strings.HasPrefix(e.Error(), "pam_duo.conf: missing "+key+" ("), "got %q (key %q line %d)", e, e.Key, e.Line)
 		})
 		t.Run("empty "+key, func(t *testing.T) {
 			text := strings.Replace(strings.Join(lines, "\n")+"\n", lines[i], key+" =", 1)
 			_, err := Parse([]byte(text), "pam_duo.conf")
-			if !errors.Is(err, ErrMissingKey) {
-				t.Fatalf("got %v, want ErrMissingKey", err)
-			}
-			if e := allErrors(t, err)[0]; e.Key != key || e.Line != i+1 || !strings.Contains(e.Error(), key+" is empty") {
-				t.Errorf("got %q (key %q line %d)", e, e.Key, e.Line)
-			}
+			require.ErrorIs(t, err, ErrMissingKey, "got %v, want ErrMissingKey", err)
+			e := allErrors(t, err)[0]
+			assert.Equal(t, key, e.Key, "got %q (key %q line %d)", e, e.Key, e.Line)
+			assert.Equal(t, i+1, e.Line, "got %q (key %q line %d)", e, e.Key, e.Line)
+			assert.Contains(t, e.Error(), key+" is empty", "got %q (key %q line %d)", e, e.Key, e.Line)
 		})
 	}
 	_, err := Parse(nil, "empty.conf")
-	if errs := allErrors(t, err); len(errs) != 3 {
-		t.Errorf("empty file: want 3 missing keys, got %v", err)
-	}
+	errs := allErrors(t, err)
+	assert.Len(t, errs, 3, "empty file: want 3 missing keys, got %v", err)
 	// An invalid key is reported once, not also as missing.
 	_, err = Parse([]byte("[duo]\nikey = "+testIKey+"\nskey = "+testSKey+"\nhost = https://x\n"), "pam_duo.conf")
-	if errs := allErrors(t, err); len(errs) != 1 || errors.Is(err, ErrMissingKey) {
-		t.Errorf("invalid host: want one error, got %v", err)
-	}
+	errs = allErrors(t, err)
+	assert.Len(t, errs, 1, "invalid host: want one error, got %v", err)
+	assert.NotErrorIs(t, err, ErrMissingKey, "invalid host: want one error, got %v", err)
 }
 
 // TestShippedPlaceholders: the files the packages install are refused
@@ -497,26 +460,17 @@ func TestShippedPlaceholders(t *testing.T) {
 	for _, name := range []string{"pam_duo.conf", "login_duo.conf"} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile("../debian/" + name)
-			if err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, err)
 			_, err = Parse(data, name)
-			if !errors.Is(err, ErrInvalidValue) {
-				t.Fatalf("got %v, want ErrInvalidValue", err)
-			}
+			require.ErrorIs(t, err, ErrInvalidValue, "got %v, want ErrInvalidValue", err)
 			var keys []string
 			for _, e := range allErrors(t, err) {
 				keys = append(keys, e.Key)
-				if e.Line == 0 || !strings.Contains(e.Error(), "still the example from the package") {
-					t.Errorf("got %q (line %d)", e, e.Line)
-				}
+				assert.NotEqual(t, 0, e.Line, "got %q (line %d)", e, e.Line)
+				assert.Contains(t, e.Error(), "still the example from the package", "got %q (line %d)", e, e.Line)
 			}
-			if strings.Join(keys, " ") != "skey host" {
-				t.Errorf("errors for %v, want skey host", keys)
-			}
-			if strings.Contains(err.Error(), PlaceholderSKeyPrefix) {
-				t.Errorf("the error shows the skey: %v", err)
-			}
+			assert.Equal(t, "skey host", strings.Join(keys, " "), "errors for %v, want skey host", keys)
+			assert.NotContains(t, err.Error(), PlaceholderSKeyPrefix, "the error shows the skey: %v", err)
 		})
 	}
 	// Only the shipped values: Duo's documentation examples still parse.
@@ -525,13 +479,11 @@ func TestShippedPlaceholders(t *testing.T) {
 
 func TestVerifiedPushWithAutopush(t *testing.T) {
 	_, err := Parse([]byte(base+"autopush = yes\nverified_push = yes\n"), "pam_duo.conf")
-	if !errors.Is(err, ErrInvalidValue) {
-		t.Fatalf("got %v, want ErrInvalidValue", err)
-	}
+	require.ErrorIs(t, err, ErrInvalidValue, "got %v, want ErrInvalidValue", err)
 	e := allErrors(t, err)[0]
-	if e.Line != 6 || e.Key != "verified_push" || !strings.Contains(e.Error(), "autopush = yes (line 5)") {
-		t.Errorf("got %q (line %d, key %q)", e, e.Line, e.Key)
-	}
+	assert.Equal(t, 6, e.Line, "got %q (line %d, key %q)", e, e.Line, e.Key)
+	assert.Equal(t, "verified_push", e.Key, "got %q (line %d, key %q)", e, e.Line, e.Key)
+	assert.Contains(t, e.Error(), "autopush = yes (line 5)", "got %q (line %d, key %q)", e, e.Line, e.Key)
 	for _, ok := range []string{"autopush = yes\nverified_push = no\n", "autopush = no\nverified_push = yes\n", "verified_push = yes\nautopush = yes\nautopush = no\n"} {
 		parseOK(t, base+ok)
 	}
@@ -557,18 +509,13 @@ func TestFailmodeOnError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse([]byte(base+tt.text), "pam_duo.conf")
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if c == nil {
-				t.Fatal("nil Config with the error")
-			}
-			if c.Failmode != tt.want {
-				t.Errorf("Failmode %q, want %q", c.Failmode, tt.want)
-			}
-			if c.SKey != "" || c.IKey != "" || c.Host != "" || c.File != "pam_duo.conf" {
-				t.Errorf("the Config of a broken file must hold only File, Failmode and Warnings: %v", c)
-			}
+			require.Error(t, err, "no error")
+			require.NotNil(t, c, "nil Config with the error")
+			assert.Equal(t, tt.want, c.Failmode, "Failmode %q, want %q", c.Failmode, tt.want)
+			assert.Equal(t, "", c.SKey, "the Config of a broken file must hold only File, Failmode and Warnings: %v", c)
+			assert.Equal(t, "", c.IKey, "the Config of a broken file must hold only File, Failmode and Warnings: %v", c)
+			assert.Equal(t, "", c.Host, "the Config of a broken file must hold only File, Failmode and Warnings: %v", c)
+			assert.Equal(t, "pam_duo.conf", c.File, "the Config of a broken file must hold only File, Failmode and Warnings: %v", c)
 		})
 	}
 }
@@ -600,24 +547,20 @@ func TestSKeyNeverShown(t *testing.T) {
 	}
 	for i, text := range texts {
 		c, err := Parse([]byte("[duo]\nikey = "+testIKey+"\n"+text), "pam_duo.conf")
-		if err == nil {
-			t.Errorf("case %d: expected an error", i)
+		if !assert.Error(t, err, "case %d: expected an error", i) {
 			continue
 		}
 		shown := err.Error() + strings.Join(c.Warnings, "\n") + fmt.Sprint(c) + fmt.Sprintf("%#v %+v %s", c, c, c)
 		for _, e := range allErrors(t, err) {
 			shown += e.Key
 		}
-		if strings.Contains(shown, s) {
-			t.Errorf("case %d: the skey shows in:\n%s", i, shown)
-		}
+		assert.NotContains(t, shown, s, "case %d: the skey shows in:\n%s", i, shown)
 	}
 	// A valid Config prints without it too.
 	c := parseOK(t, base+"http_proxy = http://user:hunter2@proxy:3128\n")
 	for _, out := range []string{fmt.Sprint(c), fmt.Sprint(*c), fmt.Sprintf("%#v", c), fmt.Sprintf("%+v", *c), c.String()} {
-		if strings.Contains(out, testSKey) || strings.Contains(out, "hunter2") {
-			t.Errorf("formatted Config shows a secret: %s", out)
-		}
+		assert.NotContains(t, out, testSKey, "formatted Config shows a secret: %s", out)
+		assert.NotContains(t, out, "hunter2", "formatted Config shows a secret: %s", out)
 	}
 }
 
@@ -643,9 +586,8 @@ func TestGecosUsername(t *testing.T) {
 	for _, tt := range tests {
 		c := parseOK(t, base+tt.conf+"\n")
 		got, ok := c.GecosUsername(tt.gecos)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("%q with GECOS %q: got %q, %v; want %q, %v", tt.conf, tt.gecos, got, ok, tt.want, tt.wantOK)
-		}
+		assert.Equal(t, tt.want, got, "%q with GECOS %q: got %q, %v; want %q, %v", tt.conf, tt.gecos, got, ok, tt.want, tt.wantOK)
+		assert.Equal(t, tt.wantOK, ok, "%q with GECOS %q: got %q, %v; want %q, %v", tt.conf, tt.gecos, got, ok, tt.want, tt.wantOK)
 	}
 }
 
@@ -660,13 +602,11 @@ func TestErrorFormat(t *testing.T) {
 		{&Error{File: "bad\x1bname", Line: 1, Err: ErrSyntax}, `"bad\x1bname":1: syntax error`},
 	}
 	for _, tt := range tests {
-		if got := tt.err.Error(); got != tt.want {
-			t.Errorf("got %q, want %q", got, tt.want)
-		}
+		got := tt.err.Error()
+		assert.Equal(t, tt.want, got, "got %q, want %q", got, tt.want)
 	}
-	if !errors.Is(tests[0].err, ErrUnknownKey) || errors.Is(tests[0].err, ErrInvalidValue) {
-		t.Error("errors.Is does not see the sentinel through *Error")
-	}
+	assert.ErrorIs(t, tests[0].err, ErrUnknownKey, "errors.Is does not see the sentinel through *Error")
+	assert.NotErrorIs(t, tests[0].err, ErrInvalidValue, "errors.Is does not see the sentinel through *Error")
 }
 
 func TestSeveralErrorsInLineOrder(t *testing.T) {
@@ -677,34 +617,26 @@ func TestSeveralErrorsInLineOrder(t *testing.T) {
 		lines = append(lines, e.Line)
 	}
 	// Lines 1-3, then skey and host missing.
-	if !reflect.DeepEqual(lines, []int{1, 2, 3, 0, 0}) {
-		t.Errorf("error lines %v (%v)", lines, err)
-	}
+	assert.Equal(t, []int{1, 2, 3, 0, 0}, lines, "error lines %v (%v)", lines, err)
 	for _, sentinel := range []error{ErrUnknownKey, ErrInvalidValue, ErrSyntax, ErrMissingKey} {
-		if !errors.Is(err, sentinel) {
-			t.Errorf("joined error does not match %v", sentinel)
-		}
+		assert.ErrorIs(t, err, sentinel, "joined error does not match %v", sentinel)
 	}
 }
 
 func TestDuoUnixExample(t *testing.T) {
 	data, err := os.ReadFile("testdata/duo_unix_example.conf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	c, err := Parse(data, "duo_unix_example.conf")
-	if err != nil {
-		t.Fatalf("duo_unix's example must load: %v", err)
-	}
-	if c.IKey == "" || c.SKey == "" || c.Host == "" || !c.PushInfo || !c.AutoPush || c.Prompts != 1 || c.Failmode != FailSecure {
-		t.Errorf("unexpected values: %v", c)
-	}
-	if !reflect.DeepEqual(c.Groups, []string{"users,!wheel,!*admin", "guests"}) {
-		t.Errorf("groups: %q", c.Groups)
-	}
-	if len(c.Warnings) != 0 {
-		t.Errorf("unexpected warnings: %q", c.Warnings)
-	}
+	require.NoError(t, err, "duo_unix's example must load")
+	assert.NotEqual(t, "", c.IKey, "unexpected values: %v", c)
+	assert.NotEqual(t, "", c.SKey, "unexpected values: %v", c)
+	assert.NotEqual(t, "", c.Host, "unexpected values: %v", c)
+	assert.True(t, c.PushInfo, "unexpected values: %v", c)
+	assert.True(t, c.AutoPush, "unexpected values: %v", c)
+	assert.Equal(t, 1, c.Prompts, "unexpected values: %v", c)
+	assert.Equal(t, FailSecure, c.Failmode, "unexpected values: %v", c)
+	assert.Equal(t, []string{"users,!wheel,!*admin", "guests"}, c.Groups, "groups: %q", c.Groups)
+	assert.Empty(t, c.Warnings, "unexpected warnings: %q", c.Warnings)
 }
 
 func TestLargeInputsFinish(t *testing.T) {
@@ -727,11 +659,9 @@ func TestLargeInputsFinish(t *testing.T) {
 		}()
 		select {
 		case err := <-done:
-			if err == nil {
-				t.Errorf("%s: expected errors", name)
-			}
+			assert.Error(t, err, "%s: expected errors", name)
 		case <-time.After(60 * time.Second):
-			t.Fatalf("%s: Parse did not finish", name)
+			require.FailNowf(t, "Parse did not finish", "%s", name)
 		}
 	}
 }
@@ -759,14 +689,12 @@ func TestNewerDuoUnixKeys(t *testing.T) {
 	} {
 		t.Run(tt.line, func(t *testing.T) {
 			c := parseOK(t, base+tt.line+"\n")
-			if got := tt.get(c); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %#v, want %#v", got, tt.want)
-			}
+			got := tt.get(c)
+			assert.Equal(t, tt.want, got, "got %#v, want %#v", got, tt.want)
 		})
 	}
 	for _, bad := range []string{"min_tls = 2.0", "min_tls = tls1.3", "min_tls =", "disable_ca_pinning = maybe"} {
-		if _, err := Parse([]byte(base+bad+"\n"), "pam_duo.conf"); !errors.Is(err, ErrInvalidValue) {
-			t.Errorf("%s: got %v, want ErrInvalidValue", bad, err)
-		}
+		_, err := Parse([]byte(base+bad+"\n"), "pam_duo.conf")
+		assert.ErrorIs(t, err, ErrInvalidValue, "%s: got %v, want ErrInvalidValue", bad, err)
 	}
 }

@@ -194,9 +194,7 @@ func checkCases() []checkCase {
 			name: "bad config",
 			setup: func(t *testing.T) (string, *mockEnv) {
 				conf := filepath.Join(t.TempDir(), "bad.conf")
-				if err := os.WriteFile(conf, []byte("[duo]\nikey = DIXXXXXXXXXXXXXXXXXX\nnot a key value line\nfailmode = maybe\n"), 0o600); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.WriteFile(conf, []byte("[duo]\nikey = DIXXXXXXXXXXXXXXXXXX\nnot a key value line\nfailmode = maybe\n"), 0o600))
 				return conf, nil
 			},
 			wantExit: check.ExitBadConfig,
@@ -232,16 +230,12 @@ func TestCheckCommand(t *testing.T) {
 			args := append([]string{"check", "-c", conf}, tt.args...)
 			out, errOut, exit := runHeadless(t, nil, args...)
 			out = normalizeScreen(out, env)
-			if exit != tt.wantExit {
-				t.Errorf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", exit, tt.wantExit, out, errOut)
-			}
+			assert.Equal(t, tt.wantExit, exit, "exit %d, want %d; stdout:\n%s\nstderr:\n%s", exit, tt.wantExit, out, errOut)
 			for _, w := range tt.wantOut {
-				if !strings.Contains(out, w) {
-					t.Errorf("stdout lacks %q:\n%s", w, out)
-				}
+				assert.Contains(t, out, w, "stdout lacks %q:\n%s", w, out)
 			}
-			if env != nil && strings.Contains(out, "skey") && strings.Contains(out, strings.Repeat("Z", 40)) {
-				t.Errorf("the secret key leaked into the output")
+			if env != nil && strings.Contains(out, "skey") {
+				assert.NotContains(t, out, strings.Repeat("Z", 40), "the secret key leaked into the output")
 			}
 			t.Logf("login_duo_go %s:\n%s", strings.Join(args, " "), out)
 		})
@@ -251,9 +245,8 @@ func TestCheckCommand(t *testing.T) {
 func TestCheckUsage(t *testing.T) {
 	for _, args := range [][]string{{"check", "-x"}, {"check", "extra"}, {"check", "-c"}} {
 		_, errOut, exit := runHeadless(t, nil, args...)
-		if exit != checkUsage || !strings.Contains(errOut, "Usage:") {
-			t.Errorf("%q: exit %d, stderr %q; want %d and the usage", args, exit, errOut, checkUsage)
-		}
+		assert.Equal(t, checkUsage, exit, "%q: exit %d, stderr %q; want %d and the usage", args, exit, errOut, checkUsage)
+		assert.Contains(t, errOut, "Usage:", "%q: exit %d, stderr %q; want %d and the usage", args, exit, errOut, checkUsage)
 	}
 }
 

@@ -3,10 +3,12 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestLoginHostileCommand: SSH_ORIGINAL_COMMAND full of shell syntax is
@@ -32,14 +34,15 @@ func TestLoginHostileCommand(t *testing.T) {
 			command := `printf '[%s]' "a b" $(echo c); echo; touch ` + marker + ` >/dev/null`
 			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=" + command}, "-c", env.conf)
 			_, statErr := os.Stat(marker)
-			if ran := statErr == nil; ran != tt.wantRun {
-				t.Fatalf("command ran = %v, want %v (exit %d, stdout %q, stderr %q)", ran, tt.wantRun, exit, out, errOut)
-			}
-			if tt.wantRun && (exit != 0 || out != "[a b][c]\n") {
-				t.Errorf("exit %d stdout %q; want the whole command run by one shell -c", exit, out)
-			}
-			if !tt.wantRun && (exit != 1 || out != "" || !strings.Contains(errOut, "denied")) {
-				t.Errorf("exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+			ran := statErr == nil
+			require.Equal(t, tt.wantRun, ran, "command ran = %v, want %v (exit %d, stdout %q, stderr %q)", ran, tt.wantRun, exit, out, errOut)
+			if tt.wantRun {
+				assert.Equal(t, 0, exit, "exit %d stdout %q; want the whole command run by one shell -c", exit, out)
+				assert.Equal(t, "[a b][c]\n", out, "exit %d stdout %q; want the whole command run by one shell -c", exit, out)
+			} else {
+				assert.Equal(t, 1, exit, "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+				assert.Empty(t, out, "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
+				assert.Contains(t, errOut, "denied", "exit %d stdout %q stderr %q; want exit 1, no output, a denial", exit, out, errOut)
 			}
 		})
 	}

@@ -16,6 +16,9 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/ptytest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden screens in testdata/screens")
@@ -45,9 +48,7 @@ func newMockEnv(t *testing.T, extra map[string]string) *mockEnv {
 	mock := duotest.NewServer()
 	t.Cleanup(mock.Close)
 	conf := filepath.Join(t.TempDir(), "login_duo.conf")
-	if err := mock.WriteConfig(conf, extra); err != nil {
-		t.Fatalf("write config: %v", err)
-	}
+	require.NoError(t, mock.WriteConfig(conf, extra), "write config")
 	return &mockEnv{mock: mock, conf: conf}
 }
 
@@ -83,21 +84,13 @@ func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "screens", name+".txt")
 	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
 		return
 	}
 	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden screen: %v (run with -update to create it); screen:\n%s", err, got)
-	}
-	if got != string(want) {
-		t.Fatalf("screen differs from %s\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
+	require.NoError(t, err, "golden screen: %v (run with -update to create it); screen:\n%s", err, got)
+	require.Equal(t, string(want), got, "screen differs from %s\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
 }
 
 // interactiveLogin runs login_duo_go on a pty as root (so the privilege
@@ -201,16 +194,12 @@ func TestLoginInteractive(t *testing.T) {
 				env.mock.Close()
 			}
 			screen, exit := runOnPTY(t, env, nil, []string{"-c", env.conf, "echo", "COMMAND-RAN"}, tt.steps)
-			if exit != tt.wantExit {
-				t.Errorf("exit = %d, want %d; screen:\n%s", exit, tt.wantExit, screen)
-			}
-			if ran := strings.Contains(screen, "COMMAND-RAN\n"); ran != tt.wantRan {
-				t.Errorf("command ran = %v, want %v; screen:\n%s", ran, tt.wantRan, screen)
-			}
+			assert.Equal(t, tt.wantExit, exit, "exit = %d, want %d; screen:\n%s", exit, tt.wantExit, screen)
+			ran := strings.Contains(screen, "COMMAND-RAN\n")
+			assert.Equal(t, tt.wantRan, ran, "command ran = %v, want %v; screen:\n%s", ran, tt.wantRan, screen)
 			if !tt.down {
-				if got := strings.Join(env.authFactors(), ","); got != strings.Join(tt.wantAuths, ",") {
-					t.Errorf("auth factors = %q, want %q", got, strings.Join(tt.wantAuths, ","))
-				}
+				got := strings.Join(env.authFactors(), ",")
+				assert.Equal(t, strings.Join(tt.wantAuths, ","), got, "auth factors = %q, want %q", got, strings.Join(tt.wantAuths, ","))
 			}
 			golden(t, "interactive-"+strings.ReplaceAll(tt.name, " ", "-"), screen)
 		})
@@ -221,23 +210,15 @@ func TestLoginDebugShowsUnprivilegedChild(t *testing.T) {
 	needLoginRoot(t)
 	e2e.EnsureServiceAccount(t)
 	acct, err := privsep.LookupAccount(privsepUser)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 	screen, exit := runOnPTY(t, env, nil, []string{"-d", "-c", env.conf, "id", "-u"},
 		[]step{{"Passcode or option", goodPasscode + "\n", nil}})
-	if exit != 0 {
-		t.Fatalf("exit %d; screen:\n%s", exit, screen)
-	}
+	require.Equal(t, 0, exit, "exit %d; screen:\n%s", exit, screen)
 	want := "duo child: running as uid=" + itoa3(acct.UID) + " gid=" + itoa3(acct.GID) + " groups=[]"
-	if !strings.Contains(screen, want) {
-		t.Errorf("debug output lacks %q; screen:\n%s", want, screen)
-	}
-	if !strings.HasSuffix(screen, "\n0\n") {
-		t.Errorf("the command (id -u, as root) did not print 0 last; screen:\n%s", screen)
-	}
+	assert.Contains(t, screen, want, "debug output lacks %q; screen:\n%s", want, screen)
+	assert.True(t, strings.HasSuffix(screen, "\n0\n"), "the command (id -u, as root) did not print 0 last; screen:\n%s", screen)
 	t.Logf("screen:\n%s", screen)
 }
 
@@ -256,9 +237,7 @@ func runHeadless(t *testing.T, env []string, args ...string) (stdout, stderr str
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
@@ -267,13 +246,13 @@ func runHeadless(t *testing.T, env []string, args ...string) (stdout, stderr str
 	case <-time.After(loginLimit):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("%v hung; stderr: %s", args, errb.String())
+		require.FailNowf(t, "login_duo_go hung", "%v; stderr: %s", args, errb.String())
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		exit = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	} else {
+		require.NoError(t, err)
 	}
 	return out.String(), errb.String(), exit
 }
@@ -301,19 +280,18 @@ func TestLoginHeadless(t *testing.T) {
 			env := newMockEnv(t, map[string]string{"verified_push": map[bool]string{true: "yes", false: "no"}[tt.vpCode != ""]})
 			env.mock.AddUser(duotest.User{Name: "root", Push: tt.push, VerifiedPushCode: tt.vpCode})
 			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo headless-ran", "SSH_CONNECTION=192.0.2.10 1 192.0.2.1 22"}, "-c", env.conf)
-			if out != tt.wantOut || exit != tt.wantExit || errOut != tt.wantStderr {
-				t.Fatalf("stdout %q exit %d stderr %q, want %q exit %d stderr %q", out, exit, errOut, tt.wantOut, tt.wantExit, tt.wantStderr)
-			}
+			require.Equal(t, tt.wantOut, out, "stdout %q exit %d stderr %q, want %q exit %d stderr %q", out, exit, errOut, tt.wantOut, tt.wantExit, tt.wantStderr)
+			require.Equal(t, tt.wantExit, exit, "stdout %q exit %d stderr %q, want %q exit %d stderr %q", out, exit, errOut, tt.wantOut, tt.wantExit, tt.wantStderr)
+			require.Equal(t, tt.wantStderr, errOut, "stdout %q exit %d stderr %q, want %q exit %d stderr %q", out, exit, errOut, tt.wantOut, tt.wantExit, tt.wantStderr)
 			// Headless: one automatic attempt, no menu, no prompt.
-			if got := env.authFactors(); len(got) != 1 || got[0] == "passcode" {
-				t.Errorf("auth factors = %q, want one automatic push", got)
+			got := env.authFactors()
+			if assert.Len(t, got, 1, "auth factors = %q, want one automatic push", got) {
+				assert.NotEqual(t, "passcode", got[0], "auth factors = %q, want one automatic push", got)
 			}
-			if strings.Contains(errOut, "Passcode or option") {
-				t.Errorf("headless login showed the menu:\n%s", errOut)
-			}
+			assert.NotContains(t, errOut, "Passcode or option", "headless login showed the menu:\n%s", errOut)
 			for _, r := range env.mock.Requests() {
-				if r.Path == "/auth/v2/preauth" && r.Params.Get("ipaddr") != "192.0.2.10" {
-					t.Errorf("preauth ipaddr = %q, want SSH_CONNECTION's client 192.0.2.10", r.Params.Get("ipaddr"))
+				if r.Path == "/auth/v2/preauth" {
+					assert.Equal(t, "192.0.2.10", r.Params.Get("ipaddr"), "preauth ipaddr = %q, want SSH_CONNECTION's client 192.0.2.10", r.Params.Get("ipaddr"))
 				}
 			}
 		})
@@ -334,16 +312,15 @@ func TestLoginConfigErrorMessage(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.conf == env.conf {
-				if err := os.Chmod(env.conf, 0o644); err != nil {
-					t.Fatal(err)
-				}
+				require.NoError(t, os.Chmod(env.conf, 0o644))
 				defer os.Chmod(env.conf, 0o600)
 			}
 			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, "-c", c.conf)
-			if exit != 1 || out != "" || !strings.Contains(errOut, "Access denied: the Duo configuration cannot be used: ") ||
-				!strings.Contains(errOut, c.want) || strings.Contains(errOut, "failmode") {
-				t.Fatalf("exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
-			}
+			require.Equal(t, 1, exit, "exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
+			require.Equal(t, "", out, "exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
+			require.Contains(t, errOut, "Access denied: the Duo configuration cannot be used: ", "exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
+			require.Contains(t, errOut, c.want, "exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
+			require.NotContains(t, errOut, "failmode", "exit %d stdout %q stderr %q; want exit 1 and the cause (%q)", exit, out, errOut, c.want)
 		})
 	}
 }
@@ -363,24 +340,16 @@ func TestLoginEnvPasscode(t *testing.T) {
 			env := newMockEnv(t, map[string]string{"accept_env_factor": tt.accept})
 			env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 			out, errOut, exit := runHeadless(t, []string{"DUO_PASSCODE=" + goodPasscode, "SSH_ORIGINAL_COMMAND=env"}, "-c", env.conf)
-			if exit != 0 {
-				t.Fatalf("exit %d; stderr:\n%s", exit, errOut)
-			}
-			if strings.Contains(out, "DUO_PASSCODE") || strings.Contains(out, goodPasscode) {
-				t.Errorf("DUO_PASSCODE reached the command's environment:\n%s", out)
-			}
-			if !strings.Contains(out, "PATH=") {
-				t.Errorf("the command did not run (no env output):\n%s", out)
-			}
+			require.Equal(t, 0, exit, "exit %d; stderr:\n%s", exit, errOut)
+			assert.NotContains(t, out, "DUO_PASSCODE", "DUO_PASSCODE reached the command's environment:\n%s", out)
+			assert.NotContains(t, out, goodPasscode, "DUO_PASSCODE reached the command's environment:\n%s", out)
+			assert.Contains(t, out, "PATH=", "the command did not run (no env output):\n%s", out)
 			factors := env.authFactors()
-			if len(factors) != 1 {
-				t.Fatalf("auth factors = %q, want one", factors)
-			}
-			if tt.wantFactor != "" && factors[0] != tt.wantFactor {
-				t.Errorf("factor = %q, want %q", factors[0], tt.wantFactor)
-			}
-			if tt.wantFactor == "" && factors[0] == "passcode" {
-				t.Errorf("DUO_PASSCODE was used although accept_env_factor=%s", tt.accept)
+			require.Len(t, factors, 1, "auth factors = %q, want one", factors)
+			if tt.wantFactor != "" {
+				assert.Equal(t, tt.wantFactor, factors[0], "factor = %q, want %q", factors[0], tt.wantFactor)
+			} else {
+				assert.NotEqual(t, "passcode", factors[0], "DUO_PASSCODE was used although accept_env_factor=%s", tt.accept)
 			}
 		})
 	}
@@ -388,18 +357,16 @@ func TestLoginEnvPasscode(t *testing.T) {
 
 func TestLoginVersionAndUsage(t *testing.T) {
 	out, _, exit := runHeadless(t, nil, "-v")
-	if out != "login_duo_go test\n" || exit != 0 {
-		t.Errorf("-v: stdout %q exit %d", out, exit)
-	}
+	assert.Equal(t, "login_duo_go test\n", out, "-v: stdout %q exit %d", out, exit)
+	assert.Equal(t, 0, exit, "-v: stdout %q exit %d", out, exit)
 	out, _, exit = runHeadless(t, nil, "--help")
-	if !strings.Contains(out, "pam-worker") || exit != 0 {
-		t.Errorf("--help: stdout %q exit %d", out, exit)
-	}
+	assert.Contains(t, out, "pam-worker", "--help: stdout %q exit %d", out, exit)
+	assert.Equal(t, 0, exit, "--help: stdout %q exit %d", out, exit)
 	for _, args := range [][]string{{"-x"}, {"-c"}, {"-?"}} {
 		out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, args...)
-		if exit != 1 || out != "" || !strings.Contains(errOut, "Usage: login_duo_go") {
-			t.Errorf("%q: exit %d stdout %q stderr %q; want 1 and the usage", args, exit, out, errOut)
-		}
+		assert.Equal(t, 1, exit, "%q: exit %d stdout %q stderr %q; want 1 and the usage", args, exit, out, errOut)
+		assert.Equal(t, "", out, "%q: exit %d stdout %q stderr %q; want 1 and the usage", args, exit, out, errOut)
+		assert.Contains(t, errOut, "Usage: login_duo_go", "%q: exit %d stdout %q stderr %q; want 1 and the usage", args, exit, out, errOut)
 	}
 }
 
@@ -416,22 +383,17 @@ func TestLoginMotd(t *testing.T) {
 			env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 			screen, exit := runOnPTY(t, env, nil, []string{"-c", env.conf, "echo", "COMMAND-RAN"},
 				[]step{{"Passcode or option", goodPasscode + "\n", nil}, {"COMMAND-RAN", "", nil}})
-			if exit != 0 {
-				t.Fatalf("exit %d; screen:\n%s", exit, screen)
-			}
+			require.Equal(t, 0, exit, "exit %d; screen:\n%s", exit, screen)
 			shown := strings.Contains(screen, "Success. Logging you in...\n"+want+"COMMAND-RAN\n")
-			if shown != (motdKey == "yes") {
-				t.Fatalf("motd shown = %v with motd=%s; screen:\n%s", shown, motdKey, screen)
-			}
+			require.Equal(t, (motdKey == "yes"), shown, "motd shown = %v with motd=%s; screen:\n%s", shown, motdKey, screen)
 		})
 	}
 	t.Run("headless never shows it", func(t *testing.T) {
 		env := newMockEnv(t, map[string]string{"motd": "yes"})
 		env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
 		out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo ok"}, "-c", env.conf)
-		if exit != 0 || out != "ok\n" {
-			t.Fatalf("exit %d stdout %q stderr %q", exit, out, errOut)
-		}
+		require.Equal(t, 0, exit, "exit %d stdout %q stderr %q", exit, out, errOut)
+		require.Equal(t, "ok\n", out, "exit %d stdout %q stderr %q", exit, out, errOut)
 	})
 }
 
@@ -442,18 +404,15 @@ func TestLoginAsOtherDuoUser(t *testing.T) {
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: "duo-only-alice", Push: duotest.PushApproved()})
 	out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=id -u"}, "-c", env.conf, "-f", "duo-only-alice")
-	if exit != 0 || out != "0\n" {
-		t.Fatalf("exit %d stdout %q; stderr:\n%s", exit, out, errOut)
-	}
+	require.Equal(t, 0, exit, "exit %d stdout %q; stderr:\n%s", exit, out, errOut)
+	require.Equal(t, "0\n", out, "exit %d stdout %q; stderr:\n%s", exit, out, errOut)
 	var users []string
 	for _, r := range env.mock.Requests() {
 		if r.Path == "/auth/v2/preauth" || r.Path == "/auth/v2/auth" {
 			users = append(users, r.Params.Get("username"))
 		}
 	}
-	if strings.Join(users, ",") != "duo-only-alice,duo-only-alice" {
-		t.Fatalf("Duo usernames sent to preauth and auth = %q, want duo-only-alice twice", users)
-	}
+	require.Equal(t, "duo-only-alice,duo-only-alice", strings.Join(users, ","), "Duo usernames sent to preauth and auth = %q, want duo-only-alice twice", users)
 }
 
 func TestLoginWrongEnvPasscodeHeadless(t *testing.T) {
@@ -461,12 +420,12 @@ func TestLoginWrongEnvPasscodeHeadless(t *testing.T) {
 	env := newMockEnv(t, map[string]string{"accept_env_factor": "yes"})
 	env.mock.AddUser(duotest.User{Name: "root", Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
 	out, errOut, exit := runHeadless(t, []string{"DUO_PASSCODE=000000", "SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, "-c", env.conf)
-	if exit != 1 || out != "" || !strings.Contains(errOut, "Access denied") {
-		t.Fatalf("exit %d stdout %q stderr %q; want exit 1, nothing run, a denial", exit, out, errOut)
-	}
-	if f := env.authFactors(); len(f) != 1 || f[0] != "passcode" {
-		t.Fatalf("auth factors %q, want one passcode (headless: one attempt)", f)
-	}
+	require.Equal(t, 1, exit, "exit %d stdout %q stderr %q; want exit 1, nothing run, a denial", exit, out, errOut)
+	require.Equal(t, "", out, "exit %d stdout %q stderr %q; want exit 1, nothing run, a denial", exit, out, errOut)
+	require.Contains(t, errOut, "Access denied", "exit %d stdout %q stderr %q; want exit 1, nothing run, a denial", exit, out, errOut)
+	f := env.authFactors()
+	require.Len(t, f, 1, "auth factors %q, want one passcode (headless: one attempt)", f)
+	require.Equal(t, "passcode", f[0], "auth factors %q, want one passcode (headless: one attempt)", f)
 }
 
 func TestLoginInterrupted(t *testing.T) {
@@ -489,9 +448,9 @@ func TestLoginInterrupted(t *testing.T) {
 			env := newMockEnv(t, map[string]string{"failmode": "safe"})
 			env.mock.AddUser(duotest.User{Name: "root", Push: slowPush})
 			screen, exit := runOnPTY(t, env, nil, []string{"-c", env.conf, "echo", "COMMAND-RAN"}, tt.steps)
-			if exit != 1 || strings.Contains(screen, "COMMAND-RAN\n") || !strings.HasSuffix(screen, "Login aborted.\n") {
-				t.Fatalf("exit %d; want 1, no command, and the abort; screen:\n%s", exit, screen)
-			}
+			require.Equal(t, 1, exit, "exit %d; want 1, no command, and the abort; screen:\n%s", exit, screen)
+			require.NotContains(t, screen, "COMMAND-RAN\n", "exit %d; want 1, no command, and the abort; screen:\n%s", exit, screen)
+			require.True(t, strings.HasSuffix(screen, "Login aborted.\n"), "exit %d; want 1, no command, and the abort; screen:\n%s", exit, screen)
 		})
 	}
 }
@@ -507,12 +466,9 @@ func TestStdFDsReopened(t *testing.T) {
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	var out bytes.Buffer
 	cmd.Stdout = &out
-	if err := runBounded(cmd); err != nil {
-		t.Fatalf("%v; stdout %q", err, out.String())
-	}
-	if out.String() != "/dev/null\n/dev/null\n" {
-		t.Fatalf("the command's stdin and stderr are %q, want /dev/null twice", out.String())
-	}
+	err := runBounded(cmd)
+	require.NoError(t, err, "%v; stdout %q", err, out.String())
+	require.Equal(t, "/dev/null\n/dev/null\n", out.String(), "the command's stdin and stderr are %q, want /dev/null twice", out.String())
 }
 
 // TestLoginHostFlagNeverResolved: -h's value is sent as ipaddr only when
@@ -530,15 +486,17 @@ func TestLoginHostFlagNeverResolved(t *testing.T) {
 			env := newMockEnv(t, nil)
 			env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
 			out, errOut, exit := runHeadless(t, []string{"SSH_ORIGINAL_COMMAND=echo ran"}, "-c", env.conf, "-h", tt.host)
-			if out != "ran\n" || exit != 0 {
-				t.Fatalf("stdout %q exit %d stderr %q", out, exit, errOut)
-			}
+			require.Equal(t, "ran\n", out, "stdout %q exit %d stderr %q", out, exit, errOut)
+			require.Equal(t, 0, exit, "stdout %q exit %d stderr %q", out, exit, errOut)
 			for _, r := range env.mock.Requests() {
 				if r.Path != "/auth/v2/preauth" && r.Path != "/auth/v2/auth" {
 					continue
 				}
-				if got, sent := r.Params["ipaddr"]; tt.want == "" && sent || tt.want != "" && r.Params.Get("ipaddr") != tt.want {
-					t.Errorf("%s ipaddr = %q, want %q", r.Path, got, tt.want)
+				got, sent := r.Params["ipaddr"]
+				if tt.want == "" {
+					assert.False(t, sent, "%s ipaddr = %q, want %q", r.Path, got, tt.want)
+				} else {
+					assert.Equal(t, tt.want, r.Params.Get("ipaddr"), "%s ipaddr = %q, want %q", r.Path, got, tt.want)
 				}
 			}
 		})

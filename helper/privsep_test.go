@@ -21,6 +21,9 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // openDir returns a new root-owned directory (mode 0755) under the
@@ -28,13 +31,9 @@ import (
 func openDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "login_duo_go-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(dir, 0o755))
 	return dir
 }
 
@@ -43,9 +42,7 @@ func openDir(t *testing.T) string {
 func processUIDs(t *testing.T, exe string) []string {
 	t.Helper()
 	dirs, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var out []string
 	for _, d := range dirs {
 		if _, err := strconv.Atoi(d.Name()); err != nil {
@@ -110,9 +107,7 @@ func runAsWithInput(t *testing.T, u testAccount, stdin []byte, env []string, arg
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
@@ -121,13 +116,13 @@ func runAsWithInput(t *testing.T, u testAccount, stdin []byte, env []string, arg
 	case <-time.After(loginLimit):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("%v hung; stderr: %s", argv, errb.String())
+		require.FailNowf(t, "login_duo_go hung", "%v; stderr: %s", argv, errb.String())
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		exit = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	} else {
+		require.NoError(t, err)
 	}
 	return out.String(), errb.String(), exit
 }
@@ -137,18 +132,12 @@ func runAsWithInput(t *testing.T, u testAccount, stdin []byte, env []string, arg
 func installSetuid(t *testing.T, dir string, xs ...string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "login_duo_go")
-	if err := buildHelper(bin, xs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(bin, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(bin, 0o755|os.ModeSetuid); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Stat(bin); err != nil || fi.Mode()&os.ModeSetuid == 0 {
-		t.Fatalf("%s is not setuid: %v %v", bin, fi.Mode(), err)
-	}
+	require.NoError(t, buildHelper(bin, xs...))
+	require.NoError(t, os.Chown(bin, 0, 0))
+	require.NoError(t, os.Chmod(bin, 0o755|os.ModeSetuid))
+	fi, err := os.Stat(bin)
+	require.NoError(t, err, "%s is not setuid", bin)
+	require.NotZero(t, fi.Mode()&os.ModeSetuid, "%s is not setuid: %v %v", bin, fi.Mode(), err)
 	return bin
 }
 
@@ -157,9 +146,7 @@ func TestSetuidLogin(t *testing.T) {
 	u := testUser(t)
 	e2e.EnsureServiceAccount(t)
 	acct, err := privsep.LookupAccount(privsepUser)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	dir := suidDir(t)
 	env := newMockEnv(t, nil)
 	env.mock.AddUser(duotest.User{Name: u.name, Passcodes: []string{goodPasscode}, Push: duotest.PushApproved()})
@@ -167,42 +154,31 @@ func TestSetuidLogin(t *testing.T) {
 	bin := installSetuid(t, dir, "main.defaultConfig="+env.conf)
 
 	t.Run("the user cannot read the config", func(t *testing.T) {
-		if _, _, exit := runAs(t, u, nil, "cat", env.conf); exit == 0 {
-			t.Fatalf("%s could read %s; the test setup is wrong", u.name, env.conf)
-		}
+		_, _, exit := runAs(t, u, nil, "cat", env.conf)
+		require.NotEqual(t, 0, exit, "%s could read %s; the test setup is wrong", u.name, env.conf)
 	})
 
 	t.Run("login as the user", func(t *testing.T) {
 		out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=id; id -u"}, bin, "-d")
-		if exit != 0 {
-			t.Fatalf("exit %d; stderr:\n%s", exit, errOut)
-		}
+		require.Equal(t, 0, exit, "exit %d; stderr:\n%s", exit, errOut)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if len(lines) != 2 || lines[1] != strconv.Itoa(u.uid) {
-			t.Fatalf("command output %q, want `id` then uid %d", out, u.uid)
-		}
-		if strings.Contains(lines[0], "euid=") || strings.Contains(lines[0], "egid=") {
-			t.Errorf("the command kept setuid privileges: %s", lines[0])
-		}
+		require.Len(t, lines, 2, "command output %q, want `id` then uid %d", out, u.uid)
+		require.Equal(t, strconv.Itoa(u.uid), lines[1], "command output %q, want `id` then uid %d", out, u.uid)
+		assert.NotContains(t, lines[0], "euid=", "the command kept setuid privileges: %s", lines[0])
+		assert.NotContains(t, lines[0], "egid=", "the command kept setuid privileges: %s", lines[0])
 		// -d by a caller who is not root: the debug lines (the config's
 		// values among them) go to syslog, never to the caller.
 		for _, secret := range []string{env.mock.IKey, env.mock.SKey, env.mock.Host, "debug", "duo child", "started as"} {
-			if strings.Contains(errOut, secret) {
-				t.Errorf("stderr of -d by %s shows %q:\n%s", u.name, secret, errOut)
-			}
+			assert.NotContains(t, errOut, secret, "stderr of -d by %s shows %q:\n%s", u.name, secret, errOut)
 		}
-		if len(env.authFactors()) != 1 {
-			t.Errorf("auth requests = %q, want one automatic push", env.authFactors())
-		}
+		assert.Len(t, env.authFactors(), 1, "auth requests = %q, want one automatic push", env.authFactors())
 	})
 
 	t.Run("the environment cannot redirect Duo", func(t *testing.T) {
 		// A proxy that would see the request if the helper honoured the
 		// caller's proxy variables.
 		proxy, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer proxy.Close()
 		var accepted atomic.Int32
 		go func() {
@@ -221,15 +197,12 @@ func TestSetuidLogin(t *testing.T) {
 			"HTTP_PROXY=" + p, "NO_PROXY=", "SSL_CERT_FILE=/dev/null", "SSL_CERT_DIR=/nonexistent",
 			"GODEBUG=x509ignoreCN=0,tlsrsakex=1"}
 		out, errOut, exit := runAs(t, u, hostile, bin)
-		if exit != 0 || strings.TrimSpace(out) != "RAN" {
-			t.Fatalf("exit %d stdout %q stderr %q; want the login to go to the configured Duo host", exit, out, errOut)
-		}
-		if n := accepted.Load(); n != 0 {
-			t.Errorf("the caller's proxy got %d connections", n)
-		}
-		if got := len(env.authFactors()) - before; got != 1 {
-			t.Errorf("%d auth requests reached the configured Duo host, want 1", got)
-		}
+		require.Equal(t, 0, exit, "exit %d stdout %q stderr %q; want the login to go to the configured Duo host", exit, out, errOut)
+		require.Equal(t, "RAN", strings.TrimSpace(out), "exit %d stdout %q stderr %q; want the login to go to the configured Duo host", exit, out, errOut)
+		n := accepted.Load()
+		assert.Zero(t, n, "the caller's proxy got %d connections", n)
+		got := len(env.authFactors()) - before
+		assert.Equal(t, 1, got, "%d auth requests reached the configured Duo host, want 1", got)
 	})
 
 	t.Run("interactive login as the user on a terminal", func(t *testing.T) {
@@ -241,20 +214,15 @@ func TestSetuidLogin(t *testing.T) {
 			want := []string{itoaTabs(u.uid), itoaTabs(acct.UID)}
 			slices.Sort(got)
 			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("at the menu, %s processes have Uid lines %q, want %q (the user, the service account)", bin, got, want)
-			}
+			assert.True(t, slices.Equal(got, want), "at the menu, %s processes have Uid lines %q, want %q (the user, the service account)", bin, got, want)
 		}
 		screen, exit := runArgvOnPTY(t, env, nil,
 			[]string{"runuser", "-u", u.name, "--", bin, "-d", "id", "-u"},
 			[]step{{"Passcode or option", goodPasscode + "\n", uidsAtMenu}})
-		if exit != 0 || !strings.HasSuffix(screen, "\n"+strconv.Itoa(u.uid)+"\n") {
-			t.Fatalf("exit %d; want 0 and the user's uid last; screen:\n%s", exit, screen)
-		}
+		require.Equal(t, 0, exit, "exit %d; want 0 and the user's uid last; screen:\n%s", exit, screen)
+		require.True(t, strings.HasSuffix(screen, "\n"+strconv.Itoa(u.uid)+"\n"), "exit %d; want 0 and the user's uid last; screen:\n%s", exit, screen)
 		for _, secret := range []string{env.mock.IKey, env.mock.SKey, env.mock.Host, "debug", "duo child"} {
-			if strings.Contains(screen, secret) {
-				t.Errorf("the terminal of -d by %s shows %q; screen:\n%s", u.name, secret, screen)
-			}
+			assert.NotContains(t, screen, secret, "the terminal of -d by %s shows %q; screen:\n%s", u.name, secret, screen)
 		}
 		t.Logf("screen:\n%s", screen)
 	})
@@ -271,14 +239,13 @@ func TestSetuidLogin(t *testing.T) {
 	for _, r := range refusals {
 		t.Run("refuses "+r.name, func(t *testing.T) {
 			out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, append([]string{r.bin}, r.args...)...)
-			if exit != 1 || !strings.Contains(errOut, "Only root may specify -c or -f") || out != "" {
-				t.Fatalf("exit %d stdout %q stderr %q; want exit 1 and the refusal", exit, out, errOut)
-			}
+			require.Equal(t, 1, exit, "exit %d stdout %q stderr %q; want exit 1 and the refusal", exit, out, errOut)
+			require.Contains(t, errOut, "Only root may specify -c or -f", "exit %d stdout %q stderr %q; want exit 1 and the refusal", exit, out, errOut)
+			require.Equal(t, "", out, "exit %d stdout %q stderr %q; want exit 1 and the refusal", exit, out, errOut)
 		})
 	}
-	if n := len(env.authFactors()); n != 3 {
-		t.Errorf("refused runs reached Duo: %d auth requests in all, want 3 (the three logins)", n)
-	}
+	n := len(env.authFactors())
+	assert.Equal(t, 3, n, "refused runs reached Duo: %d auth requests in all, want 3 (the three logins)", n)
 
 	// Not setuid, -c and -f are the caller's business, as in duo_unix:
 	// Duo's shared-account setup is a plain binary, a config the account
@@ -288,32 +255,25 @@ func TestSetuidLogin(t *testing.T) {
 	t.Run("plain binary: -c and -f work with the caller's own config", func(t *testing.T) {
 		dir := openDir(t)
 		own := filepath.Join(dir, "own.conf")
-		if err := env.mock.WriteConfig(own, nil); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, env.mock.WriteConfig(own, nil))
 		for _, f := range []string{own, own + ".ca.pem"} {
-			if err := os.Chown(f, u.uid, u.gid); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.Chown(f, u.uid, u.gid))
 		}
 		env.mock.AddUser(duotest.User{Name: "alice", Push: duotest.PushApproved()})
 		before := env.mock.RequestsTo("/auth/v2/preauth")
 		out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=id -u"}, helperBin, "-c", own, "-f", "alice")
-		if exit != 0 || strings.TrimSpace(out) != strconv.Itoa(u.uid) {
-			t.Fatalf("exit %d stdout %q stderr %q; want a Duo login for alice, then the command as the caller", exit, out, errOut)
-		}
+		require.Equal(t, 0, exit, "exit %d stdout %q stderr %q; want a Duo login for alice, then the command as the caller", exit, out, errOut)
+		require.Equal(t, strconv.Itoa(u.uid), strings.TrimSpace(out), "exit %d stdout %q stderr %q; want a Duo login for alice, then the command as the caller", exit, out, errOut)
 		pre := env.mock.RequestsTo("/auth/v2/preauth")
-		if len(pre) != len(before)+1 || pre[len(pre)-1].Params.Get("username") != "alice" {
-			t.Fatalf("want one more preauth, for alice; got %d, then %d", len(before), len(pre))
-		}
+		require.Len(t, pre, len(before)+1, "want one more preauth, for alice; got %d, then %d", len(before), len(pre))
+		require.Equal(t, "alice", pre[len(pre)-1].Params.Get("username"), "want one more preauth, for alice; got %d, then %d", len(before), len(pre))
 		// Root's config (0600 root) is still out of reach: refused, no Duo call.
 		out, errOut, exit = runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo SHOULD-NOT-RUN"}, helperBin, "-c", env.conf)
-		if exit != 1 || out != "" || !strings.Contains(errOut, "Access denied") {
-			t.Fatalf("-c root's config: exit %d stdout %q stderr %q; want a refusal", exit, out, errOut)
-		}
-		if n := len(env.mock.RequestsTo("/auth/v2/preauth")); n != len(pre) {
-			t.Errorf("the refused run reached Duo")
-		}
+		require.Equal(t, 1, exit, "-c root's config: exit %d stdout %q stderr %q; want a refusal", exit, out, errOut)
+		require.Equal(t, "", out, "-c root's config: exit %d stdout %q stderr %q; want a refusal", exit, out, errOut)
+		require.Contains(t, errOut, "Access denied", "-c root's config: exit %d stdout %q stderr %q; want a refusal", exit, out, errOut)
+		n := len(env.mock.RequestsTo("/auth/v2/preauth"))
+		assert.Equal(t, len(pre), n, "the refused run reached Duo")
 	})
 
 	// duo_unix's documentation had login_duo.conf owned by sshd (0600):
@@ -326,36 +286,28 @@ func TestSetuidLogin(t *testing.T) {
 		sshdUID, _ := strconv.Atoi(sshd.Uid)
 		sshdGID, _ := strconv.Atoi(sshd.Gid)
 		defer os.Chown(env.conf, 0, 0)
-		if err := os.Chown(env.conf, sshdUID, sshdGID); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, os.Chown(env.conf, sshdUID, sshdGID))
 		before := len(env.authFactors())
 		out, errOut, exit := runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo RAN"}, bin)
-		if exit != 0 || strings.TrimSpace(out) != "RAN" || len(env.authFactors()) != before+1 {
-			t.Fatalf("exit %d stdout %q stderr %q; want a Duo login, then the command", exit, out, errOut)
-		}
-		if err := os.Chown(env.conf, u.uid, u.gid); err != nil {
-			t.Fatal(err)
-		}
+		require.Equal(t, 0, exit, "exit %d stdout %q stderr %q; want a Duo login, then the command", exit, out, errOut)
+		require.Equal(t, "RAN", strings.TrimSpace(out), "exit %d stdout %q stderr %q; want a Duo login, then the command", exit, out, errOut)
+		require.Len(t, env.authFactors(), before+1, "exit %d stdout %q stderr %q; want a Duo login, then the command", exit, out, errOut)
+		require.NoError(t, os.Chown(env.conf, u.uid, u.gid))
 		out, errOut, exit = runAs(t, u, []string{"SSH_ORIGINAL_COMMAND=echo RAN"}, bin)
-		if exit != 1 || out != "" || len(env.authFactors()) != before+1 {
-			t.Fatalf("config owned by the user: exit %d stdout %q stderr %q; want a refusal and no Duo call", exit, out, errOut)
-		}
+		require.Equal(t, 1, exit, "config owned by the user: exit %d stdout %q stderr %q; want a refusal and no Duo call", exit, out, errOut)
+		require.Equal(t, "", out, "config owned by the user: exit %d stdout %q stderr %q; want a refusal and no Duo call", exit, out, errOut)
+		require.Len(t, env.authFactors(), before+1, "config owned by the user: exit %d stdout %q stderr %q; want a refusal and no Duo call", exit, out, errOut)
 	})
 
 	t.Run("setuid pam-worker refuses a non-root caller", func(t *testing.T) {
 		start, err := (wire.StartInfo{User: u.name, Args: []string{"conf=" + env.conf}}).Encode()
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		var in bytes.Buffer
-		if err := wire.WriteMessage(&in, wire.Message{Type: wire.Start, Payload: start}); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, wire.WriteMessage(&in, wire.Message{Type: wire.Start, Payload: start}))
 		out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, "pam-worker")
-		if exit != 2 || out != "" || !strings.Contains(errOut, "only root") {
-			t.Fatalf("exit %d stdout %q stderr %q; want exit 2, no output, a refusal", exit, out, errOut)
-		}
+		require.Equal(t, 2, exit, "exit %d stdout %q stderr %q; want exit 2, no output, a refusal", exit, out, errOut)
+		require.Equal(t, "", out, "exit %d stdout %q stderr %q; want exit 2, no output, a refusal", exit, out, errOut)
+		require.Contains(t, errOut, "only root", "exit %d stdout %q stderr %q; want exit 2, no output, a refusal", exit, out, errOut)
 	})
 
 	for _, c := range []struct {
@@ -368,9 +320,8 @@ func TestSetuidLogin(t *testing.T) {
 	} {
 		t.Run(c.name+" cannot read the config", func(t *testing.T) {
 			out, errOut, exit := runAs(t, u, nil, c.args...)
-			if exit != check.ExitBadConfig || !strings.Contains(out, "permission denied") {
-				t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, check.ExitBadConfig)
-			}
+			require.Equal(t, check.ExitBadConfig, exit, "exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, check.ExitBadConfig)
+			require.Contains(t, out, "permission denied", "exit %d, stdout %q, stderr %q; want exit %d and permission denied", exit, out, errOut, check.ExitBadConfig)
 		})
 	}
 }
@@ -381,9 +332,7 @@ func TestServiceAccountMissingRefuses(t *testing.T) {
 	// (sshd, nobody: anything of that uid could stop it): the login is
 	// refused, even with failmode=safe, before Duo is asked.
 	bin := filepath.Join(openDir(t), "login_duo_go")
-	if err := buildHelper(bin, "main.privsepUser=no-such-account-xyz"); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, buildHelper(bin, "main.privsepUser=no-such-account-xyz"))
 	env := newMockEnv(t, map[string]string{"failmode": "safe"})
 	env.mock.AddUser(duotest.User{Name: "root", Push: duotest.PushApproved()})
 	cmd := exec.Command(bin, "-c", env.conf)
@@ -394,17 +343,14 @@ func TestServiceAccountMissingRefuses(t *testing.T) {
 	cmd.WaitDelay = 5 * time.Second
 	err := runBounded(cmd)
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || out.String() != "" {
-		t.Fatalf("%v, stdout %q, stderr:\n%s\nwant exit 1 and nothing run", err, out.String(), errb.String())
-	}
+	require.ErrorAs(t, err, &ee, "%v, stdout %q, stderr:\n%s\nwant exit 1 and nothing run", err, out.String(), errb.String())
+	require.Equal(t, 1, ee.ExitCode(), "%v, stdout %q, stderr:\n%s\nwant exit 1 and nothing run", err, out.String(), errb.String())
+	require.Equal(t, "", out.String(), "%v, stdout %q, stderr:\n%s\nwant exit 1 and nothing run", err, out.String(), errb.String())
 	for _, want := range []string{`"no-such-account-xyz"`, "does not exist", "useradd --system"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
-		}
+		assert.Contains(t, errb.String(), want, "stderr lacks %q:\n%s", want, errb.String())
 	}
-	if n := len(env.mock.Requests()); n != 0 {
-		t.Errorf("%d requests reached Duo", n)
-	}
+	n := len(env.mock.Requests())
+	assert.Equal(t, 0, n, "%d requests reached Duo", n)
 }
 
 // TestDuoChildRunsAsServiceAccount: the Duo child runs as _pam_duo_go
@@ -420,14 +366,12 @@ func TestDuoChildRunsAsServiceAccount(t *testing.T) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	if err := runBounded(cmd); err != nil || out.String() != "ok\n" {
-		t.Fatalf("%v, stdout %q; stderr:\n%s", err, out.String(), errb.String())
-	}
+	err := runBounded(cmd)
+	require.NoError(t, err, "%v, stdout %q; stderr:\n%s", err, out.String(), errb.String())
+	require.Equal(t, "ok\n", out.String(), "%v, stdout %q; stderr:\n%s", err, out.String(), errb.String())
 	// GOMAXPROCS=1 from privsep.Env: one P, fewer threads (bench figures).
 	want := "duo child: running as uid=" + itoa3(uid) + " gid=" + itoa3(gid) + " groups=[]; GOMAXPROCS=1\n"
-	if !strings.Contains(errb.String(), want) {
-		t.Fatalf("stderr lacks %q:\n%s", want, errb.String())
-	}
+	require.Contains(t, errb.String(), want, "stderr lacks %q:\n%s", want, errb.String())
 }
 
 // runBounded runs cmd, killing it if it outlives loginLimit.
@@ -457,30 +401,21 @@ func TestDuoChildRunsAsItsCaller(t *testing.T) {
 	hello, err := json.Marshal(map[string]any{"Method": "init", "Init": map[string]any{
 		"IKey": "DIXXXXXXXXXXXXXXXXXX", "SKey": strings.Repeat("s", 40), "Host": "127.0.0.1:9", "Debug": true,
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var in bytes.Buffer
-	if err := wire.WriteMessage(&in, wire.Message{Type: wire.Call, Payload: hello}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, wire.WriteMessage(&in, wire.Message{Type: wire.Call, Payload: hello}))
 	out, errOut, exit := runAsWithInput(t, u, in.Bytes(), nil, bin, privsep.ChildCommand)
-	if exit != 0 {
-		t.Fatalf("duo-child exit %d; stderr %q", exit, errOut)
-	}
+	require.Equal(t, 0, exit, "duo-child exit %d; stderr %q", exit, errOut)
 	r := strings.NewReader(out)
 	m, err := wire.ReadMessage(r)
-	if err != nil || m.Type != wire.Debug {
-		t.Fatalf("first message %v %q, %v; want the debug line", m.Type, m.Payload, err)
-	}
+	require.NoError(t, err, "first message %v %q, %v; want the debug line", m.Type, m.Payload, err)
+	require.Equal(t, wire.Debug, m.Type, "first message %v %q, %v; want the debug line", m.Type, m.Payload, err)
 	// Run directly, the child has the test's environment, so its
 	// GOMAXPROCS is the machine's (TestDuoChildRunsAsServiceAccount
 	// checks the one login_duo_go gives it).
 	want := "duo child: running as uid=" + itoa3(u.uid) + " gid=" + itoa3(u.gid) + " groups=[]; GOMAXPROCS="
-	if !strings.HasPrefix(string(m.Payload), want) {
-		t.Fatalf("child says %q, want %q", m.Payload, want)
-	}
-	if m, err := wire.ReadMessage(r); err != nil || m.Type != wire.Reply {
-		t.Fatalf("second message %v, %v; want the init reply", m.Type, err)
-	}
+	require.True(t, strings.HasPrefix(string(m.Payload), want), "child says %q, want %q", m.Payload, want)
+	m, err = wire.ReadMessage(r)
+	require.NoError(t, err, "second message %v, %v; want the init reply", m.Type, err)
+	require.Equal(t, wire.Reply, m.Type, "second message %v, %v; want the init reply", m.Type, err)
 }

@@ -19,6 +19,9 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // syslogSink is a unixgram socket standing in for /dev/log.
@@ -37,13 +40,9 @@ func (s *syslogSink) text() string {
 func listenSyslog(t *testing.T, path string) *syslogSink {
 	t.Helper()
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
-	if err := os.Chmod(path, 0o666); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chmod(path, 0o666))
 	s := &syslogSink{}
 	go func() {
 		buf := make([]byte, 65536)
@@ -108,22 +107,16 @@ func TestSetuidIgnoresTZ(t *testing.T) {
 	confPath := filepath.Join(dir, "login_duo.conf")
 	bin := installSetuid(t, dir, "main.defaultConfig="+confPath)
 	good, err := os.ReadFile(env.conf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	sockPath := filepath.Join(openDir(t), "log.sock")
 	sink := listenSyslog(t, sockPath)
 
 	userFIFO := filepath.Join(dir, "user-tz")
 	rootFIFO := filepath.Join(dir, "root-tz")
 	for _, f := range []string{userFIFO, rootFIFO} {
-		if err := unix.Mkfifo(f, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, unix.Mkfifo(f, 0o600))
 	}
-	if err := os.Chown(userFIFO, u.uid, u.gid); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.Chown(userFIFO, u.uid, u.gid))
 
 	tests := []struct {
 		name     string
@@ -141,9 +134,7 @@ func TestSetuidIgnoresTZ(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := os.WriteFile(confPath, tt.config, 0o600); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(confPath, tt.config, 0o600))
 			stop := make(chan struct{})
 			opened := watchFIFO(tt.tz, stop)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -159,26 +150,20 @@ func TestSetuidIgnoresTZ(t *testing.T) {
 			cmd.WaitDelay = 5 * time.Second
 			err := cmd.Run()
 			close(stop)
-			if ctx.Err() != nil {
-				t.Fatalf("login_duo_go hung with TZ=%s; stderr:\n%s", tt.tz, errb.String())
-			}
+			require.NoError(t, ctx.Err(), "login_duo_go hung with TZ=%s; stderr:\n%s", tt.tz, errb.String())
 			exit := 0
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
 				exit = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
+			} else {
+				require.NoError(t, err)
 			}
-			if exit != tt.wantExit || out.String() != tt.wantOut {
-				t.Errorf("exit %d, stdout %q, want %d and %q; stderr:\n%s", exit, out.String(), tt.wantExit, tt.wantOut, errb.String())
-			}
-			if opened.Load() {
-				t.Errorf("login_duo_go opened TZ=%s", tt.tz)
-			}
+			assert.Equal(t, tt.wantExit, exit, "exit %d, stdout %q, want %d and %q; stderr:\n%s", exit, out.String(), tt.wantExit, tt.wantOut, errb.String())
+			assert.Equal(t, tt.wantOut, out.String(), "exit %d, stdout %q, want %d and %q; stderr:\n%s", exit, out.String(), tt.wantExit, tt.wantOut, errb.String())
+			assert.False(t, opened.Load(), "login_duo_go opened TZ=%s", tt.tz)
 			time.Sleep(100 * time.Millisecond) // the datagram is sent; let the sink read it
-			if !strings.Contains(sink.text(), "login_duo_go") || !strings.Contains(sink.text(), tt.wantLog) {
-				t.Errorf("syslog lacks a %s line from login_duo_go (so nothing was logged and TZ never mattered):\n%s", tt.wantLog, sink.text())
-			}
+			assert.Contains(t, sink.text(), "login_duo_go", "syslog lacks a %s line from login_duo_go (so nothing was logged and TZ never mattered):\n%s", tt.wantLog, sink.text())
+			assert.Contains(t, sink.text(), tt.wantLog, "syslog lacks a %s line from login_duo_go (so nothing was logged and TZ never mattered):\n%s", tt.wantLog, sink.text())
 		})
 	}
 }

@@ -1,13 +1,15 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 	"github.com/pam-duo-go/pam_duo_go/login"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestParseLoginArgs(t *testing.T) {
@@ -34,20 +36,14 @@ func TestParseLoginArgs(t *testing.T) {
 		t.Run(tt.args, func(t *testing.T) {
 			got, err := parseLoginArgs(strings.Fields(tt.args))
 			if tt.wantErr {
-				if !errors.Is(err, errUsage) {
-					t.Fatalf("parseLoginArgs(%q) err = %v, want a usage error", tt.args, err)
-				}
+				require.ErrorIs(t, err, errUsage, "parseLoginArgs(%q) err = %v, want a usage error", tt.args, err)
 				return
 			}
-			if err != nil {
-				t.Fatalf("parseLoginArgs(%q): %v", tt.args, err)
-			}
+			require.NoError(t, err, "parseLoginArgs(%q)", tt.args)
 			if fmt.Sprintf("%#v", got.command) == "[]string{}" {
 				got.command = nil
 			}
-			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tt.want) {
-				t.Fatalf("parseLoginArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
-			}
+			require.Equal(t, fmt.Sprintf("%+v", tt.want), fmt.Sprintf("%+v", got), "parseLoginArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
 		})
 	}
 }
@@ -61,9 +57,8 @@ func TestRemoteAddress(t *testing.T) {
 		{"", "", ""},
 	}
 	for _, tt := range tests {
-		if got := remoteAddress(tt.conn, tt.host); got != tt.want {
-			t.Errorf("remoteAddress(%q, %q) = %q, want %q", tt.conn, tt.host, got, tt.want)
-		}
+		got := remoteAddress(tt.conn, tt.host)
+		assert.Equal(t, tt.want, got, "remoteAddress(%q, %q) = %q, want %q", tt.conn, tt.host, got, tt.want)
 	}
 }
 
@@ -86,15 +81,14 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		d := decide(login.Result{Outcome: tt.o}, false)
-		if d.allowed != tt.allowed || (!d.allowed && d.message == "") {
-			t.Errorf("decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
+		assert.Equal(t, tt.allowed, d.allowed, "decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
+		if !d.allowed {
+			assert.NotEmpty(t, d.message, "decide(%d) = %+v, want allowed=%v with a message when refused", tt.o, d, tt.allowed)
 		}
-		if got := int32(pamhandler.Code(tt.o, false)); got != tt.code {
-			t.Errorf("pamhandler.Code(%d, false) = %d, want %d", tt.o, got, tt.code)
-		}
-		if got := int32(pamhandler.Code(tt.o, true)); got != tt.bypass {
-			t.Errorf("pamhandler.Code(%d, true) = %d, want %d", tt.o, got, tt.bypass)
-		}
+		got := int32(pamhandler.Code(tt.o, false))
+		assert.Equal(t, tt.code, got, "pamhandler.Code(%d, false) = %d, want %d", tt.o, got, tt.code)
+		got = int32(pamhandler.Code(tt.o, true))
+		assert.Equal(t, tt.bypass, got, "pamhandler.Code(%d, true) = %d, want %d", tt.o, got, tt.bypass)
 	}
 }
 
@@ -122,8 +116,10 @@ func TestParseCheckArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := parseCheckArgs(strings.Fields(tt.args))
-		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
-			t.Errorf("parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+		if tt.wantErr {
+			assert.Error(t, err, "parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+		} else if assert.NoError(t, err, "parseCheckArgs(%q) = %+v; want %+v", tt.args, got, tt.want) {
+			assert.Equal(t, tt.want, got, "parseCheckArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 		}
 	}
 }
@@ -154,18 +150,12 @@ func TestFailClosedMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := decide(tt.res, tt.showCause)
-			if d.allowed {
-				t.Fatal("allowed")
-			}
+			require.False(t, d.allowed, "allowed")
 			for _, w := range tt.want {
-				if !strings.Contains(d.message, w) {
-					t.Errorf("message %q lacks %q", d.message, w)
-				}
+				assert.Contains(t, d.message, w, "message %q lacks %q", d.message, w)
 			}
 			for _, w := range tt.notWant {
-				if strings.Contains(d.message, w) {
-					t.Errorf("message %q contains %q", d.message, w)
-				}
+				assert.NotContains(t, d.message, w, "message %q contains %q", d.message, w)
 			}
 		})
 	}

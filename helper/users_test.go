@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // testAccount is a local user created for the tests (root only).
@@ -51,9 +53,7 @@ func testUser(t *testing.T) testAccount {
 		gid, _ := strconv.Atoi(u.Gid)
 		testUserAcct = testAccount{name: name, uid: uid, gid: gid}
 	})
-	if testUserErr != nil {
-		t.Fatal(testUserErr)
-	}
+	require.NoError(t, testUserErr)
 	return testUserAcct
 }
 

@@ -10,14 +10,14 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/headroom"
 )
 
-// MaxStall is the most time the deciding process may have lost (stopped,
+// maxStall is the most time the deciding process may have lost (stopped,
 // frozen, starved) during a login for a failure of Duo to count as an
 // outage. A user can stop any process that runs with their uid; a call
 // that timed out while its process was stopped proves nothing about Duo.
-const MaxStall = 500 * time.Millisecond
+const maxStall = 500 * time.Millisecond
 
-// MaxProbeTimeout bounds the fresh probe that confirms an outage.
-const MaxProbeTimeout = 5 * time.Second
+// maxProbeTimeout bounds the fresh probe that confirms an outage.
+const maxProbeTimeout = 5 * time.Second
 
 // duoFailed is the one place where a failed Duo call becomes an outcome.
 // failmode=safe lets a login through only when all of these hold:
@@ -76,13 +76,13 @@ func (s *session) confirmOutage(ctx context.Context) (confirmed bool, why string
 	if err := headroom.Check(); err != nil {
 		return false, "this process lacks local resources: " + err.Error()
 	}
-	probeTimeout := min(s.cfg.HTTPSTimeout, MaxProbeTimeout)
+	probeTimeout := min(s.cfg.HTTPSTimeout, maxProbeTimeout)
 	if probeTimeout <= 0 {
-		probeTimeout = MaxProbeTimeout
+		probeTimeout = maxProbeTimeout
 	}
 	perr := s.api.Probe(ctx, probeTimeout)
 	stall := s.live.Report()
-	if stall.Stalled > MaxStall {
+	if stall.Stalled > maxStall {
 		return false, fmt.Sprintf("this process was stopped or starved for %v of the login (longest gap %v)",
 			stall.Stalled.Round(time.Millisecond), stall.Longest.Round(time.Millisecond))
 	}

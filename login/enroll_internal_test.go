@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+
+	"github.com/stretchr/testify/assert"
 )
 
 func TestEnrollMessage(t *testing.T) {
@@ -20,9 +22,8 @@ func TestEnrollMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := enrollMessage(&tt.pre); got != tt.want {
-				t.Errorf("enrollMessage = %q, want %q", got, tt.want)
-			}
+			got := enrollMessage(&tt.pre)
+			assert.Equal(t, tt.want, got, "enrollMessage = %q, want %q", got, tt.want)
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
+
+	"github.com/stretchr/testify/require"
 )
 
 // fuzzMenus are the menus FuzzParseAnswer tries every answer against: one
@@ -26,7 +28,7 @@ func fuzzMenus() []menu {
 }
 
 // FuzzParseAnswer checks the menu answer parser: it never panics, a
-// passcode is only ASCII letters and digits within MaxPasscodeLen, an
+// passcode is only ASCII letters and digits within maxPasscodeLen, an
 // option key only ever picks that option, Enter only the default, and
 // white space around an answer does not matter.
 func FuzzParseAnswer(f *testing.F) {
@@ -43,30 +45,27 @@ func FuzzParseAnswer(f *testing.F) {
 			opt, isOption := m.options[trimmed]
 			switch {
 			case trimmed == "" && m.def != nil:
-				if !ok || c != *m.def {
-					t.Fatalf("menu %d: Enter gave %+v %v, want the default %+v", i, c, ok, *m.def)
-				}
+				require.True(t, ok, "menu %d: Enter gave %+v %v, want the default %+v", i, c, ok, *m.def)
+				require.Equal(t, *m.def, c, "menu %d: Enter gave %+v %v, want the default %+v", i, c, ok, *m.def)
 			case isOption:
-				if !ok || c != opt {
-					t.Fatalf("menu %d: option %q gave %+v %v, want %+v", i, trimmed, c, ok, opt)
-				}
+				require.True(t, ok, "menu %d: option %q gave %+v %v, want %+v", i, trimmed, c, ok, opt)
+				require.Equal(t, opt, c, "menu %d: option %q gave %+v %v, want %+v", i, trimmed, c, ok, opt)
 			case ok:
-				if c.passcode != trimmed || c.factor != "" || c.promptKey != "" || c.device != "" {
-					t.Fatalf("menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
-				}
-				if len(c.passcode) == 0 || len(c.passcode) > MaxPasscodeLen || !utf8.ValidString(c.passcode) {
-					t.Fatalf("menu %d: passcode %q out of bounds", i, c.passcode)
-				}
+				require.Equal(t, trimmed, c.passcode, "menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
+				require.Equal(t, "", c.factor, "menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
+				require.Equal(t, "", c.promptKey, "menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
+				require.Equal(t, "", c.device, "menu %d: %q accepted as %+v, which is neither an option nor that passcode", i, answer, c)
+				require.NotEqual(t, 0, len(c.passcode), "menu %d: passcode %q out of bounds", i, c.passcode)
+				require.False(t, len(c.passcode) > maxPasscodeLen, "menu %d: passcode %q out of bounds", i, c.passcode)
+				require.True(t, utf8.ValidString(c.passcode), "menu %d: passcode %q out of bounds", i, c.passcode)
 				for _, r := range c.passcode {
-					if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
-						t.Fatalf("menu %d: passcode %q has %q", i, c.passcode, r)
-					}
+					require.True(t, '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z', "menu %d: passcode %q has %q", i, c.passcode, r)
 				}
 			}
 			// The same answer with other surrounding white space means the same.
-			if c2, ok2 := m.parseAnswer(" \t" + trimmed + "\n"); c2 != c || ok2 != ok {
-				t.Fatalf("menu %d: %q and its trimmed form disagree", i, answer)
-			}
+			c2, ok2 := m.parseAnswer(" \t" + trimmed + "\n")
+			require.Equal(t, c, c2, "menu %d: %q and its trimmed form disagree", i, answer)
+			require.Equal(t, ok, ok2, "menu %d: %q and its trimmed form disagree", i, answer)
 		}
 	})
 }

@@ -75,7 +75,8 @@ func TestHostileInput(t *testing.T) {
 				require.NoError(t, err)
 				assert.Contains(t, info.Get("command"), "$(touch "+marker+")")
 				_, bad := rawControl(raw, false)
-				assert.False(t, bad || strings.ContainsAny(raw, " ;`$()"), "pushinfo not URL-encoded: %q", raw)
+				assert.False(t, bad, "pushinfo not URL-encoded: %q", raw)
+				assert.False(t, strings.ContainsAny(raw, " ;`$()"), "pushinfo not URL-encoded: %q", raw)
 			}},
 		{name: "escapes in the server's status, menu and device names", user: "alice",
 			users: []duotest.User{{Name: "alice", StatusMsg: "Hi" + escapes,
@@ -90,20 +91,18 @@ func TestHostileInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			check := tc.check
 			tc.check = func(t *testing.T, s *duotest.Server, c *conv, log string) {
-				if r, bad := rawControl(c.transcript(), true); bad {
-					t.Errorf("raw %U reached the terminal:\n%q", r, c.transcript())
-				}
-				if r, bad := rawControl(log, true); bad || strings.Count(log, "\n") != 0 {
-					t.Errorf("raw %U or a line break in syslog: %q", r, log)
-				}
+				r, bad := rawControl(c.transcript(), true)
+				assert.False(t, bad, "raw %U reached the terminal:\n%q", r, c.transcript())
+				r, bad = rawControl(log, true)
+				assert.False(t, bad, "raw %U or a line break in syslog: %q", r, log)
+				assert.Equal(t, 0, strings.Count(log, "\n"), "raw %U or a line break in syslog: %q", r, log)
 				if check != nil {
 					check(t, s, c, log)
 				}
 			}
 			run(t, tc)
-			if _, err := os.Stat(marker); err == nil {
-				t.Fatalf("something ran a shell: %s exists", marker)
-			}
+			_, err := os.Stat(marker)
+			require.Error(t, err, "something ran a shell: %s exists", marker)
 		})
 	}
 }

@@ -10,9 +10,9 @@ import (
 )
 
 // Passcode bounds: Duo passcodes are digits (6 to 8 from Duo Mobile,
-// hardware tokens, SMS batches); we accept up to MaxPasscodeLen letters
+// hardware tokens, SMS batches); we accept up to maxPasscodeLen letters
 // and digits and refuse anything else before it reaches Duo.
-const MaxPasscodeLen = 32
+const maxPasscodeLen = 32
 
 // choice is one thing a user can pick: a Unix-integration prompt key, or
 // a factor on a device, or a passcode.
@@ -44,7 +44,7 @@ type menu struct {
 
 // parseAnswer reads what the user typed at the menu: Enter takes the
 // default (a push), an option key takes that option, else it must be a
-// passcode (ASCII letters and digits, at most MaxPasscodeLen). Surrounding
+// passcode (ASCII letters and digits, at most maxPasscodeLen). Surrounding
 // white space is ignored. ok is false for anything else.
 func (m menu) parseAnswer(answer string) (c choice, ok bool) {
 	answer = strings.TrimSpace(answer)
@@ -174,7 +174,7 @@ func isDigits(s string) bool {
 
 // validPasscode reports whether an answer can be a passcode.
 func validPasscode(s string) bool {
-	if s == "" || len(s) > MaxPasscodeLen {
+	if s == "" || len(s) > maxPasscodeLen {
 		return false
 	}
 	for _, r := range s {

@@ -71,7 +71,7 @@ func (s *session) metricsOn() bool {
 }
 
 // recordMetrics counts the login in the config's metrics_file, if any.
-// It never changes the result, takes at most metrics.DefaultBudget (plus
+// It never changes the result, takes at most the metrics package's budget (plus
 // one small write), and logs a failure once per file and process.
 //
 // login_duo_go's logins are not counted. Its flow knows the outcome only

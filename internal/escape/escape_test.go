@@ -108,9 +108,8 @@ func checkProperties(t *testing.T, in string) {
 			if r == '\n' && name == "Terminal" {
 				continue
 			}
-			if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || isFormat(r) {
-				t.Fatalf("%s(%q) = %q: control or format character %U", name, in, out, r)
-			}
+			require.False(t, r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || isFormat(r),
+				"%s(%q) = %q: control or format character %U", name, in, out, r)
 		}
 		if in == out || name == "Terminal" && strings.Contains(in, "\t") {
 			continue
@@ -123,9 +122,7 @@ func checkProperties(t *testing.T, in string) {
 	// A log field is printable ASCII without space or "=".
 	field := escape.LogField(in)
 	for i := 0; i < len(field); i++ {
-		if field[i] <= ' ' || field[i] >= 0x7f || field[i] == '=' {
-			t.Fatalf("LogField(%q) = %q: byte %#x", in, field, field[i])
-		}
+		require.False(t, field[i] <= ' ' || field[i] >= 0x7f || field[i] == '=', "LogField(%q) = %q: byte %#x", in, field, field[i])
 	}
 	// In the log policies every backslash starts an escape \xNN.
 	for _, out := range []string{field, escape.LogText(in)} {
@@ -134,9 +131,8 @@ func checkProperties(t *testing.T, in string) {
 			if i < 0 {
 				break
 			}
-			if len(rest) < i+4 || rest[i+1] != 'x' || !isHex(rest[i+2]) || !isHex(rest[i+3]) {
-				t.Fatalf("%q from %q: a backslash that is not an escape", out, in)
-			}
+			require.False(t, len(rest) < i+4 || rest[i+1] != 'x' || !isHex(rest[i+2]) || !isHex(rest[i+3]),
+				"%q from %q: a backslash that is not an escape", out, in)
 			rest = rest[i+4:]
 		}
 	}

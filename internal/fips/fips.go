@@ -31,9 +31,6 @@ type Status struct {
 	Build string `json:"build"`
 }
 
-// Enabled reports whether this process runs in FIPS 140-3 mode.
-func Enabled() bool { return fips140.Enabled() }
-
 // Check returns this process's FIPS 140-3 status.
 func Check() *Status {
 	return &Status{
@@ -44,11 +41,8 @@ func Check() *Status {
 	}
 }
 
-// Description is Check's one line, e.g. "on (Go Cryptographic Module
-// v1.0.0, built with GOFIPS140=v1.0.0-c2097c7c)".
-func Description() string { return Check().String() }
-
-// String is the status in one line of text.
+// String is the status in one line of text, e.g. "on (Go Cryptographic
+// Module v1.0.0, built with GOFIPS140=v1.0.0-c2097c7c)".
 func (s *Status) String() string {
 	state := "off"
 	switch {

@@ -13,14 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MinFreeFDs is the number of unused file descriptors a Duo call (resolver
+// minFreeFDs is the number of unused file descriptors a Duo call (resolver
 // sockets, a TLS connection, a fresh probe) may need at once, with margin.
-const MinFreeFDs = 32
+const minFreeFDs = 32
 
 // ErrLow is wrapped by Check's error when a limit leaves too little.
 var ErrLow = errors.New("too few local resources")
 
-// Check reports whether the process has MinFreeFDs file descriptors to
+// Check reports whether the process has minFreeFDs file descriptors to
 // spare under its RLIMIT_NOFILE, and can open one.
 func Check() error {
 	var lim unix.Rlimit
@@ -31,8 +31,8 @@ func Check() error {
 	if err != nil {
 		return err
 	}
-	if lim.Cur != unix.RLIM_INFINITY && lim.Cur < uint64(open+MinFreeFDs) {
-		return fmt.Errorf("%w: RLIMIT_NOFILE %d with %d descriptors open (need %d free)", ErrLow, lim.Cur, open, MinFreeFDs)
+	if lim.Cur != unix.RLIM_INFINITY && lim.Cur < uint64(open+minFreeFDs) {
+		return fmt.Errorf("%w: RLIMIT_NOFILE %d with %d descriptors open (need %d free)", ErrLow, lim.Cur, open, minFreeFDs)
 	}
 	f, err := os.Open("/dev/null")
 	if err != nil {

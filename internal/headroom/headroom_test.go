@@ -16,13 +16,13 @@ func TestCheck(t *testing.T) {
 
 	open, err := openFDs()
 	require.NoError(t, err)
-	for _, free := range []int{0, 4, MinFreeFDs - 1} {
+	for _, free := range []int{0, 4, minFreeFDs - 1} {
 		low := unix.Rlimit{Cur: uint64(open + free), Max: saved.Max}
 		require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low))
 		err := Check()
 		require.ErrorIs(t, err, ErrLow, "%d free descriptors", free)
 	}
-	ok := unix.Rlimit{Cur: uint64(open + MinFreeFDs + 8), Max: saved.Max}
+	ok := unix.Rlimit{Cur: uint64(open + minFreeFDs + 8), Max: saved.Max}
 	require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &ok))
 	require.NoError(t, Check())
 }

@@ -12,12 +12,12 @@ import (
 	"time"
 )
 
-// Tick is how often the heartbeat beats.
-const Tick = 20 * time.Millisecond
+// tick is how often the heartbeat beats.
+const tick = 20 * time.Millisecond
 
-// Slack is how late a beat may come before the excess counts as stalled:
+// slackTime is how late a beat may come before the excess counts as stalled:
 // scheduling jitter on a busy machine, a garbage-collector pause.
-const Slack = 50 * time.Millisecond
+const slackTime = 50 * time.Millisecond
 
 // Monitor watches one process from Start until Stop. Its methods are safe
 // for concurrent use.
@@ -46,7 +46,7 @@ func newMonitor(now func() time.Time) *Monitor {
 
 func (m *Monitor) beat() {
 	defer close(m.done)
-	t := time.NewTicker(Tick)
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
@@ -70,7 +70,7 @@ func (m *Monitor) record(now time.Time) {
 	if gap > m.longest {
 		m.longest = gap
 	}
-	if excess := gap - Tick - Slack; excess > 0 {
+	if excess := gap - tick - slackTime; excess > 0 {
 		m.stalled += excess
 	}
 	m.last = now

@@ -23,12 +23,12 @@ func TestReport(t *testing.T) {
 		stalled time.Duration
 		longest time.Duration
 	}{
-		{"on time", []time.Duration{Tick, Tick, Tick}, 5 * time.Millisecond, 0, Tick},
-		{"jitter within slack", []time.Duration{Tick + Slack, Tick}, 0, 0, Tick + Slack},
-		{"one stop", []time.Duration{Tick, 2 * time.Second, Tick}, 0, 2*time.Second - Tick - Slack, 2 * time.Second},
+		{"on time", []time.Duration{tick, tick, tick}, 5 * time.Millisecond, 0, tick},
+		{"jitter within slack", []time.Duration{tick + slackTime, tick}, 0, 0, tick + slackTime},
+		{"one stop", []time.Duration{tick, 2 * time.Second, tick}, 0, 2*time.Second - tick - slackTime, 2 * time.Second},
 		{"many short stops add up", []time.Duration{200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond},
-			0, 3 * (200*time.Millisecond - Tick - Slack), 200 * time.Millisecond},
-		{"stopped since the last beat", []time.Duration{Tick}, 3 * time.Second, 3*time.Second - Tick - Slack, 3 * time.Second},
+			0, 3 * (200*time.Millisecond - tick - slackTime), 200 * time.Millisecond},
+		{"stopped since the last beat", []time.Duration{tick}, 3 * time.Second, 3*time.Second - tick - slackTime, 3 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestReportAfterStop(t *testing.T) {
 	c := &fakeClock{t: time.Unix(1000, 0)}
 	m := newMonitor(c.now)
 	go m.beat()
-	c.beat(m, Tick)
+	c.beat(m, tick)
 	m.Stop()
 	c.advance(time.Hour)
 	assert.Equal(t, time.Duration(0), m.Report().Stalled)

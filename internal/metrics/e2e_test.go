@@ -47,7 +47,7 @@ func pamLogin(t *testing.T, dir, service, user string, typed ...string) error {
 	select {
 	case err = <-done:
 	case <-time.After(60 * time.Second):
-		t.Fatal("login hung")
+		require.FailNow(t, "login hung")
 	}
 	require.NoError(t, tx.End())
 	return err

@@ -35,9 +35,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultBudget bounds how long Record delays a login when
+// defaultBudget bounds how long Record delays a login when
 // Options.Budget is 0.
-const DefaultBudget = 5 * time.Millisecond
+const defaultBudget = 5 * time.Millisecond
 
 // maxPending bounds a pending file read at once (about 20,000 logins).
 const maxPending = 4 << 20
@@ -74,7 +74,7 @@ type Call struct {
 
 // Options tune Record.
 type Options struct {
-	// Budget bounds how long Record may take; DefaultBudget when 0.
+	// Budget bounds how long Record may take; defaultBudget when 0.
 	Budget time.Duration
 }
 
@@ -83,7 +83,7 @@ type Options struct {
 // or the fold failed within the budget; the caller logs it and goes on.
 func Record(path string, ev Event, opt Options) error {
 	if opt.Budget <= 0 {
-		opt.Budget = DefaultBudget
+		opt.Budget = defaultBudget
 	}
 	deadline := time.Now().Add(opt.Budget)
 	if err := checkPath(path); err != nil {

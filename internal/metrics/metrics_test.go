@@ -205,9 +205,7 @@ func TestHelperRecorder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range n / g {
-				if err := Record(path, Event{Event: "allow", Service: "sshd"}, Options{Budget: budget}); err != nil {
-					t.Errorf("Record: %v", err)
-				}
+				assert.NoError(t, Record(path, Event{Event: "allow", Service: "sshd"}, Options{Budget: budget}), "Record")
 			}
 		}()
 	}
@@ -248,7 +246,7 @@ func TestDefaultBudget(t *testing.T) {
 	}
 	slices.Sort(took)
 	t.Logf("Record with the default budget: median %v, slowest %v", took[n/2], took[n-1])
-	assert.Less(t, took[n/2], DefaultBudget+3*time.Millisecond)
+	assert.Less(t, took[n/2], defaultBudget+3*time.Millisecond)
 	assert.Less(t, took[n-1], 250*time.Millisecond)
 	require.NoError(t, Flush(path, time.Now().Add(5*time.Second)))
 	v, _ := sample(t, path, loginSeries("allow", "none", "sshd"))
@@ -339,7 +337,7 @@ func TestFIFOInPlace(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "not a regular file")
 	case <-time.After(10 * time.Second):
-		t.Fatal("Record waited on a FIFO")
+		require.FailNow(t, "Record waited on a FIFO")
 	}
 	require.NoError(t, os.Remove(path))
 	require.NoError(t, os.Symlink("/etc/passwd", path))

@@ -20,9 +20,9 @@ const (
 // in (node_exporter ignores comments other than HELP and TYPE).
 const batchMark = "# pam_duo_go batch "
 
-// Buckets are the histogram's upper bounds in seconds (auth_status long
+// bucketBounds are the histogram's upper bounds in seconds (auth_status long
 // polls run up to a minute).
-var Buckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+var bucketBounds = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
 
 // maxLoginSeries bounds the login series: the service name comes from
 // the PAM application, so a flood of names folds into service="other".
@@ -31,7 +31,7 @@ const maxLoginSeries = 200
 type loginKey struct{ event, cause, service string }
 
 type histogram struct {
-	buckets []uint64 // cumulative counts per Buckets entry
+	buckets []uint64 // cumulative counts per bucketBounds entry
 	sum     float64
 	count   uint64
 }
@@ -63,7 +63,7 @@ func (s *state) add(ev Event) {
 	for _, c := range ev.Calls {
 		h := s.hist(label(c.Endpoint))
 		sec := c.Duration.Seconds()
-		for i, b := range Buckets {
+		for i, b := range bucketBounds {
 			if sec <= b {
 				h.buckets[i]++
 			}
@@ -84,7 +84,7 @@ func (s *state) add(ev Event) {
 func (s *state) hist(endpoint string) *histogram {
 	h, ok := s.rtt[endpoint]
 	if !ok {
-		h = &histogram{buckets: make([]uint64, len(Buckets))}
+		h = &histogram{buckets: make([]uint64, len(bucketBounds))}
 		s.rtt[endpoint] = h
 	}
 	return h
@@ -139,7 +139,7 @@ func (s *state) render() []byte {
 	sort.Strings(eps)
 	for _, e := range eps {
 		h := s.rtt[e]
-		for i, le := range Buckets {
+		for i, le := range bucketBounds {
 			fmt.Fprintf(&b, "%s_bucket{endpoint=%q,le=%q} %d\n", nameRTT, e, fmtFloat(le), h.buckets[i])
 		}
 		fmt.Fprintf(&b, "%s_bucket{endpoint=%q,le=\"+Inf\"} %d\n", nameRTT, e, h.count)
@@ -182,7 +182,7 @@ func parse(text string) *state {
 			s.logins[loginKey{labels["event"], labels["cause"], labels["service"]}] = uint64(f)
 		case nameRTT + "_bucket":
 			h := s.hist(labels["endpoint"])
-			for i, le := range Buckets {
+			for i, le := range bucketBounds {
 				if labels["le"] == fmtFloat(le) {
 					h.buckets[i] = uint64(f)
 				}

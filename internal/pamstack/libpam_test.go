@@ -37,7 +37,7 @@ func debugReturns(r Rule) string {
 	return "success"
 }
 
-// TestSimulateMatchesLibpam: Simulate, on which every stack finding
+// TestSimulateMatchesLibpam: simulate, on which every stack finding
 // rests, decides as the real libpam does, on the trap shapes and on
 // random stacks. DUO stands for pam_duo_go: pam_debug with its return.
 func TestSimulateMatchesLibpam(t *testing.T) {
@@ -72,7 +72,7 @@ func TestSimulateMatchesLibpam(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "sub"), []byte(strings.ReplaceAll(sub, "DUO", duo(rv))), 0o644))
 		nodes, errs := OpenDir(dir, "/").Expand("svc", "auth")
 		require.Empty(t, errs)
-		got := Simulate(nodes, debugReturns).Success
+		got := simulate(nodes, debugReturns).Success
 		want := libpamSucceeds(t, dir, "svc")
 		require.Equal(t, want, got, "%s with the Duo line returning %s: libpam says success=%v\n%s", name, rv, want, text)
 	}

@@ -40,10 +40,10 @@ type Finding struct {
 	Services []string `json:"services,omitempty"` // the services whose stack reaches the line
 }
 
-// DefaultModuleDirs are where libpam looks for a module given by bare
+// defaultModuleDirs are where libpam looks for a module given by bare
 // name: Debian's multiarch dir for this machine first, then the RHEL and
 // legacy dirs.
-var DefaultModuleDirs = moduleDirs(multiarch[runtime.GOARCH])
+var defaultModuleDirs = moduleDirs(multiarch[runtime.GOARCH])
 
 // multiarch is Debian's multiarch triplet for each GOARCH.
 var multiarch = map[string]string{
@@ -67,7 +67,7 @@ type Options struct {
 	// authselect's symlink targets. "" is "/".
 	Root string
 	// ModuleDirs are searched for a module given by bare name
-	// (DefaultModuleDirs when nil).
+	// (defaultModuleDirs when nil).
 	ModuleDirs []string
 	// ModuleExists says whether a module file exists (os.Stat when nil).
 	ModuleExists func(path string) bool
@@ -91,7 +91,7 @@ func Lint(dir string, opt Options) ([]Finding, error) {
 		opt.Root = "/"
 	}
 	if opt.ModuleDirs == nil {
-		opt.ModuleDirs = DefaultModuleDirs
+		opt.ModuleDirs = defaultModuleDirs
 	}
 	if opt.ModuleExists == nil {
 		opt.ModuleExists = func(p string) bool {
@@ -182,7 +182,7 @@ func (l *linter) checkModules(f *File) {
 		// Only an explicit module_unknown=ignore (pam_selinux's lines)
 		// makes a missing module harmless: with default=ignore it still
 		// drops the line, which can lock users out or skip Duo.
-		if ParseControl(r.Control)["module_unknown"] == "ignore" {
+		if parseControl(r.Control)["module_unknown"] == "ignore" {
 			continue
 		}
 		if l.moduleFound(r.Module) {
@@ -265,12 +265,12 @@ func (l *linter) checkService(service string) {
 		}
 		return "success"
 	}
-	allow := Simulate(nodes, base)
+	allow := simulate(nodes, base)
 	// A user Duo allows: two Duo modules running means two pushes.
 	l.checkTwice(service, rules, allow)
 	// A user Duo does not apply to: pam_duo_go returns PAM_IGNORE, or
 	// PAM_SUCCESS with bypass=success.
-	bypass := Simulate(nodes, func(r Rule) string {
+	bypass := simulate(nodes, func(r Rule) string {
 		if isModule(r, duoGo) {
 			if v, _ := r.Arg("bypass"); v == "success" {
 				return "success"
@@ -314,7 +314,7 @@ func (l *linter) checkService(service string) {
 
 // noPasswordRan is true when no password module before the Duo line ran
 // (the password was not checked before Duo's line ended the stack).
-func noPasswordRan(before []Rule, o Outcome) bool {
+func noPasswordRan(before []Rule, o outcome) bool {
 	for _, r := range before {
 		if isPasswordModule(r) && o.Ran[r.Key()] {
 			return false
@@ -332,7 +332,7 @@ func isPasswordModule(r Rule) bool {
 	return false
 }
 
-func (l *linter) checkTwice(service string, rules []Rule, o Outcome) {
+func (l *linter) checkTwice(service string, rules []Rule, o outcome) {
 	var ran []Rule
 	for _, r := range rules {
 		if (isModule(r, duoGo) || isModule(r, duoOld)) && o.Ran[r.Key()] {

@@ -105,7 +105,7 @@ func TestTraps(t *testing.T) {
 					return
 				}
 			}
-			t.Errorf("no %s at %s:%d; got %+v", tt.wantCode, tt.wantFile, tt.wantLine, got)
+			assert.Failf(t, "finding missing", "no %s at %s:%d; got %+v", tt.wantCode, tt.wantFile, tt.wantLine, got)
 		})
 	}
 }
@@ -154,6 +154,6 @@ func TestOddFilesDoNotHang(t *testing.T) {
 		require.Len(t, got, 1)
 		assert.Equal(t, CodeMissingInclude, got[0].Code)
 	case <-time.After(10 * time.Second):
-		t.Fatal("Lint hung on a FIFO")
+		require.FailNow(t, "Lint hung on a FIFO")
 	}
 }

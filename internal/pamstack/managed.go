@@ -108,7 +108,7 @@ func (l *linter) checkAuthselect(f *File) {
 		return
 	}
 	profile := l.authselectProfile()
-	if profile == "" || strings.HasPrefix(profile, "custom/") || profile == DuoProfile {
+	if profile == "" || strings.HasPrefix(profile, "custom/") || profile == duoProfile {
 		return
 	}
 	for _, r := range f.Rules {
@@ -120,9 +120,9 @@ func (l *linter) checkAuthselect(f *File) {
 	}
 }
 
-// DuoProfile is the authselect profile the rpm ships (vendor/duo-go):
+// duoProfile is the authselect profile the rpm ships (vendor/duo-go):
 // its Duo lines are the profile's own, not added by hand.
-const DuoProfile = "duo-go"
+const duoProfile = "duo-go"
 
 // authselectProfile is the selected profile (first word of
 // /etc/authselect/authselect.conf), "" when unknown.

@@ -193,24 +193,24 @@ func (r Rule) Arg(key string) (string, bool) {
 	return "", false
 }
 
-// Actions is a parsed control: the action for each PAM return value name
+// controlActions is a parsed control: the action for each PAM return value name
 // ("success", "ignore", "auth_err", ... and "default").
-type Actions map[string]string
+type controlActions map[string]string
 
-// ParseControl turns a control (keyword or bracketed list) into actions.
+// parseControl turns a control (keyword or bracketed list) into actions.
 // The keywords expand as pam.conf(5) defines them.
-func ParseControl(control string) Actions {
+func parseControl(control string) controlActions {
 	switch control {
 	case "required":
-		return Actions{"success": "ok", "new_authtok_reqd": "ok", "ignore": "ignore", "default": "bad"}
+		return controlActions{"success": "ok", "new_authtok_reqd": "ok", "ignore": "ignore", "default": "bad"}
 	case "requisite":
-		return Actions{"success": "ok", "new_authtok_reqd": "ok", "ignore": "ignore", "default": "die"}
+		return controlActions{"success": "ok", "new_authtok_reqd": "ok", "ignore": "ignore", "default": "die"}
 	case "sufficient":
-		return Actions{"success": "done", "new_authtok_reqd": "done", "default": "ignore"}
+		return controlActions{"success": "done", "new_authtok_reqd": "done", "default": "ignore"}
 	case "optional":
-		return Actions{"success": "ok", "new_authtok_reqd": "ok", "default": "ignore"}
+		return controlActions{"success": "ok", "new_authtok_reqd": "ok", "default": "ignore"}
 	}
-	a := Actions{}
+	a := controlActions{}
 	if !strings.HasPrefix(control, "[") {
 		return a
 	}
@@ -225,7 +225,7 @@ func ParseControl(control string) Actions {
 }
 
 // For returns the action for the return value named rv.
-func (a Actions) For(rv string) string {
+func (a controlActions) For(rv string) string {
 	if v, ok := a[rv]; ok {
 		return v
 	}

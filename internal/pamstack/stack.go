@@ -116,12 +116,12 @@ func Flatten(nodes []Node) []Rule {
 	return out
 }
 
-// Returns says what each module returns in a simulated run: a PAM return
+// returnFunc says what each module returns in a simulated run: a PAM return
 // value's name as pam.conf(5) spells it ("success", "ignore", "auth_err").
-type Returns func(Rule) string
+type returnFunc func(Rule) string
 
-// Outcome is the result of a simulated run of a stack.
-type Outcome struct {
+// outcome is the result of a simulated run of a stack.
+type outcome struct {
 	Success bool
 	Status  string          // the return value name libpam would return
 	Ran     map[string]bool // keys (Key) of the module lines that ran
@@ -159,7 +159,7 @@ func handlers(nodes []Node, level int, out []handler) []handler {
 	return out
 }
 
-// Simulate runs a stack as libpam's dispatcher does for pam_authenticate,
+// simulate runs a stack as libpam's dispatcher does for pam_authenticate,
 // with each module returning what ret says. The rules, as pam.conf(5)
 // and Linux-PAM 1.5 behave (TestSimulateMatchesLibpam holds it to the
 // real libpam):
@@ -177,8 +177,8 @@ func handlers(nodes []Node, level int, out []handler) []handler {
 //     changing the impression; jumping past its end fails the stack;
 //   - the result is success only with a positive impression and
 //     PAM_SUCCESS.
-func Simulate(nodes []Node, ret Returns) Outcome {
-	o := Outcome{Ran: map[string]bool{}}
+func simulate(nodes []Node, ret returnFunc) outcome {
+	o := outcome{Ran: map[string]bool{}}
 	hs := handlers(nodes, 0, nil)
 	type saved struct {
 		imp    int
@@ -198,7 +198,7 @@ func Simulate(nodes []Node, ret Returns) Outcome {
 		}
 		o.Ran[h.rule.Key()] = true
 		rv := ret(h.rule)
-		act := ParseControl(h.rule.Control).For(rv)
+		act := parseControl(h.rule.Control).For(rv)
 		decided := false
 		switch act {
 		case "ignore":

@@ -46,15 +46,15 @@ func RunChild(args []string, userAgent string) int {
 		fmt.Fprintln(os.Stderr, "login_duo_go duo-child: refusing to run as root")
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), Lifetime)
+	ctx, cancel := context.WithTimeout(context.Background(), childLifetime)
 	defer cancel()
-	return Serve(ctx, os.Stdin, os.Stdout, userAgent)
+	return serve(ctx, os.Stdin, os.Stdout, userAgent)
 }
 
-// Serve is the child's side of the protocol: it answers calls read from in
+// serve is the child's side of the protocol: it answers calls read from in
 // on w until in ends or ctx is done, and returns the child's exit status.
 // RunChild calls it once the child runs as the service account.
-func Serve(ctx context.Context, in io.Reader, w io.Writer, userAgent string) int {
+func serve(ctx context.Context, in io.Reader, w io.Writer, userAgent string) int {
 	out := &lockedWriter{w: w} // replies and the client's debug lines
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -208,7 +208,7 @@ func handleCall(ctx context.Context, client *duo.Client, call *childCall) *child
 		r.AuthStatus, err = client.AuthStatus(ctx, call.TxID)
 	case call.Method == "probe":
 		// The parent's context bounds the probe (TimeoutMS).
-		err = client.Probe(ctx, Lifetime)
+		err = client.Probe(ctx, childLifetime)
 	default:
 		err = fmt.Errorf("unknown call %q", escape.Clip(call.Method, 32, ""))
 	}

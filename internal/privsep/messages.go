@@ -23,7 +23,7 @@ type childInit struct {
 // childCall is one message from the parent.
 type childCall struct {
 	Method    string // "init", "preauth", "auth", "auth_status", "probe"
-	TimeoutMS int64  // how long the child may take; 0 = Lifetime
+	TimeoutMS int64  // how long the child may take; 0 = childLifetime
 	Init      *childInit
 	Preauth   *duo.PreauthRequest
 	Auth      *duo.AuthRequest

@@ -4,12 +4,18 @@
 //
 // login_duo_go is installed setuid root so that it can read a config file
 // (with the Duo secret key) that the logging-in user cannot. Root is needed
-// for exactly two things: reading that file and starting the Duo child
-// under the service account. The shape:
+// only before the first Duo call: to read that file, for lookups and
+// remembered approvals that may need it, to start the remember keeper
+// (internal/keeper) and to start the Duo child under the service account.
+// The shape:
 //
 //	parent (setuid root, real uid = the user)
-//	  1. login.Authenticate loads the config and resolves groups, as root;
-//	  2. while still root, the parent starts the child (Start): it
+//	  1. as root, the root phase (helper/rootphase.go) loads the config
+//	     once, and the flow (login.Authenticate) looks up the user, the
+//	     groups and remembered approvals; a user Duo does not apply to
+//	     never starts a child;
+//	  2. at the flow's first Duo call (its NewClient), still root, the
+//	     parent starts the child (Start): it
 //	     re-executes its own binary by its absolute path
 //	     (os.Executable) as `login_duo_go duo-child`, with
 //	     SysProcAttr.Credential = the service account (LookupAccount; the
@@ -45,8 +51,9 @@
 // flow's; it runs in a process that is already the user, which costs
 // nothing: whoever can tamper with it already runs code as the user.
 //
-// The protocol (internal/wire framing; the parent writes, the child
-// answers each call before the next one is sent):
+// The protocol (internal/wire framing, every payload at most
+// wire.MaxPayload; the parent writes, the child answers each call before
+// the next one is sent):
 //
 //	Q call    parent → child  JSON call: Method "init" (first, once: the
 //	                          keys, host, proxy, timeout and cafile's PEM),
@@ -59,10 +66,22 @@
 //	                          response, deadline, canceled, other) and its
 //	                          local and deny marks
 //
-// A call the child cannot parse, a call before init or a second init ends
-// the child (exit 1) after an error reply. Closing the child's stdin ends
-// it (exit 0); so does its lifetime (Lifetime). A parent whose call's
-// context ends closes both pipes: the client is then broken.
+// The child's side (RunChild): a message that is not a Q or whose JSON it
+// cannot parse, a call before init, a second init, or an init it cannot
+// act on (a bad CA bundle) ends the child (exit 1) after an error reply.
+// A Duo error, an unknown method or a preauth or auth without its request
+// is only that call's error reply; the child goes on. A reply larger than
+// wire.MaxPayload is replaced by an error reply (kind response); debug
+// lines are clipped to it. Closing the child's stdin ends it (exit 0); so
+// does its lifetime (childLifetime), and TimeoutMS bounds each call.
+//
+// The parent's side (Client): it reads at most 1000 messages for one call;
+// more, a message of another type or a reply it cannot parse is a
+// duo.ResponseError, and a pipe that fails or closes is a
+// duo.TransportError wrapping duo.ErrLocalResource (the child is gone:
+// something on this machine, never an outage of Duo). A parent whose
+// call's context ends closes both pipes. After any of these the Client
+// is broken: every later call returns the same error at once.
 package privsep
 
 import (
@@ -86,8 +105,8 @@ const ChildCommand = "duo-child"
 // logins each): 85 fewer minor page faults and less CPU.
 var Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", "GOMAXPROCS=1"}
 
-// Lifetime bounds the Duo child's whole run.
-const Lifetime = login.DefaultDeadline + time.Minute
+// childLifetime bounds the Duo child's whole run.
+const childLifetime = login.DefaultDeadline + time.Minute
 
 // Account is the uid and gid the Duo child runs as.
 type Account struct {

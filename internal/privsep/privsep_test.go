@@ -45,7 +45,7 @@ func TestWireErrorKeepsTypes(t *testing.T) {
 	assert.Nil(t, toWireError(nil))
 }
 
-// pipeChild runs Serve in this process, joined to a Client by two pipes:
+// pipeChild runs serve in this process, joined to a Client by two pipes:
 // the protocol end to end without the setuid binary (the binary-level
 // tests in helper/ prove the exec, the credentials and the drop).
 func pipeChild(t *testing.T, debug func(string)) (*Client, chan int) {
@@ -58,7 +58,7 @@ func pipeChild(t *testing.T, debug func(string)) (*Client, chan int) {
 	status := make(chan int, 1)
 	go func() {
 		defer close(c.exited)
-		status <- Serve(t.Context(), childIn, childOut, "privsep-test")
+		status <- serve(t.Context(), childIn, childOut, "privsep-test")
 		childOut.Close()
 		childIn.Close()
 	}()
@@ -102,7 +102,7 @@ func TestClientAndServeOverPipes(t *testing.T) {
 	case code := <-status:
 		assert.Equal(t, 0, code, "the child exits 0 once its stdin closes")
 	case <-time.After(10 * time.Second):
-		t.Fatal("the child did not end after Shutdown")
+		require.FailNow(t, "the child did not end after Shutdown")
 	}
 	for _, r := range mock.Requests() {
 		assert.Equal(t, "privsep-test", r.Header.Get("User-Agent"), "the child sends its parent's user agent")

@@ -11,8 +11,8 @@ import (
 	"strings"
 )
 
-// MaxVersion is the largest symbol made (57 x 57 modules).
-const MaxVersion = 10
+// maxVersion is the largest symbol made (57 x 57 modules).
+const maxVersion = 10
 
 // MaxBytes is the most data Encode takes (byte mode, level M, version 10).
 const MaxBytes = 213
@@ -23,8 +23,8 @@ var ErrTooLong = errors.New("qr: data too long")
 // Level M, per version (index 0 unused): error correction codewords per
 // block, and the number of blocks.
 var (
-	eccPerBlock = [MaxVersion + 1]int{-1, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26}
-	numBlocks   = [MaxVersion + 1]int{-1, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5}
+	eccPerBlock = [maxVersion + 1]int{-1, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26}
+	numBlocks   = [maxVersion + 1]int{-1, 1, 1, 1, 2, 2, 4, 4, 4, 5, 5}
 )
 
 // formatECL is level M's two format bits.
@@ -67,11 +67,11 @@ func dataCodewords(ver int) int {
 	return rawDataModules(ver)/8 - eccPerBlock[ver]*numBlocks[ver]
 }
 
-// Encode makes the smallest symbol (version 1 to MaxVersion) that holds
+// Encode makes the smallest symbol (version 1 to maxVersion) that holds
 // data in byte mode at level M.
 func Encode(data []byte) (*Code, error) {
 	ver := 0
-	for v := 1; v <= MaxVersion; v++ {
+	for v := 1; v <= maxVersion; v++ {
 		countBits := 8
 		if v >= 10 {
 			countBits = 16
@@ -461,8 +461,8 @@ func (c *Code) penalty() int {
 	return p + max(k, 0)*10
 }
 
-// Quiet is the light margin drawn around the symbol, in modules.
-const Quiet = 2
+// quietZone is the light margin drawn around the symbol, in modules.
+const quietZone = 2
 
 // Background is the terminal background a rendering is made for.
 type Background int
@@ -485,7 +485,7 @@ const (
 // Every line ends with a newline; there is no other control character.
 func (c *Code) Terminal(bg Background) string {
 	var b strings.Builder
-	lo, hi := -Quiet, c.Size+Quiet
+	lo, hi := -quietZone, c.Size+quietZone
 	block := func(x, y int) bool {
 		if y >= hi {
 			return bg == Light // below the last row: nothing drawn

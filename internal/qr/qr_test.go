@@ -29,7 +29,7 @@ func grid(c *Code) [][]bool {
 func parseTerminal(t *testing.T, text string, size int, bg Background) [][]bool {
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	full := size + 2*Quiet
+	full := size + 2*quietZone
 	require.Len(t, lines, (full+1)/2)
 	rows := make([][]bool, 0, full+1)
 	for _, line := range lines {
@@ -47,7 +47,7 @@ func parseTerminal(t *testing.T, text string, size int, bg Background) [][]bool 
 				down = true
 			case ' ':
 			default:
-				t.Fatalf("unexpected %q", r)
+				require.FailNowf(t, "unexpected rune", "unexpected %q", r)
 			}
 			top[x], bottom[x] = up == (bg == Light), down == (bg == Light)
 		}
@@ -57,13 +57,13 @@ func parseTerminal(t *testing.T, text string, size int, bg Background) [][]bool 
 	g := make([][]bool, size)
 	for y := range full {
 		for x := range full {
-			inside := y >= Quiet && y < Quiet+size && x >= Quiet && x < Quiet+size
+			inside := y >= quietZone && y < quietZone+size && x >= quietZone && x < quietZone+size
 			if !inside {
 				require.False(t, rows[y][x], "quiet zone dark at %d,%d", x, y)
 			}
 		}
-		if y >= Quiet && y < Quiet+size {
-			g[y-Quiet] = rows[y][Quiet : Quiet+size]
+		if y >= quietZone && y < quietZone+size {
+			g[y-quietZone] = rows[y][quietZone : quietZone+size]
 		}
 	}
 	return g

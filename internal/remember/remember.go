@@ -31,16 +31,16 @@ const DefaultDir = "/var/lib/pam_duo_go/remember"
 
 // Limits.
 const (
-	// MaxFileSize bounds one user's state file; a larger file is ignored.
-	MaxFileSize = 64 << 10
-	// MaxEntries bounds the entries of one user; the oldest go first.
-	MaxEntries = 32
-	// MaxTokenAge is how long an entry with a Duo token is kept: Duo's
+	// maxFileSize bounds one user's state file; a larger file is ignored.
+	maxFileSize = 64 << 10
+	// maxEntries bounds the entries of one user; the oldest go first.
+	maxEntries = 32
+	// maxTokenAge is how long an entry with a Duo token is kept: Duo's
 	// policy decides whether the token still counts; this only prunes.
-	MaxTokenAge = 30 * 24 * time.Hour
-	// MaxLocalAge bounds an entry without a token (the remember key's
+	maxTokenAge = 30 * 24 * time.Hour
+	// maxLocalAge bounds an entry without a token (the remember key's
 	// ceiling, conf.MaxRemember).
-	MaxLocalAge = 12 * time.Hour
+	maxLocalAge = 12 * time.Hour
 	// lockWait bounds the wait for another login's write.
 	lockWait = 2 * time.Second
 	// maxTokenLen bounds a stored trusted_device_token.
@@ -182,15 +182,15 @@ func (s *Store) read(dirfd int, user string) ([]Entry, error) {
 	case int(st.Uid) != s.Owner || st.Mode&0o077 != 0:
 		return nil, fmt.Errorf("remember: %w: %s is owned by uid %d with mode %04o (want uid %d, mode 0600)",
 			ErrUntrusted, name, st.Uid, st.Mode&0o7777, s.Owner)
-	case st.Size > MaxFileSize:
-		return nil, fmt.Errorf("remember: %w: %s has %d bytes (at most %d)", ErrUntrusted, name, st.Size, MaxFileSize)
+	case st.Size > maxFileSize:
+		return nil, fmt.Errorf("remember: %w: %s has %d bytes (at most %d)", ErrUntrusted, name, st.Size, maxFileSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("remember: read %s: %w", name, err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("remember: %w: %s grew past %d bytes", ErrUntrusted, name, MaxFileSize)
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("remember: %w: %s grew past %d bytes", ErrUntrusted, name, maxFileSize)
 	}
 	var fdata fileData
 	if err := json.Unmarshal(data, &fdata); err != nil {
@@ -203,20 +203,20 @@ func (s *Store) read(dirfd int, user string) ([]Entry, error) {
 }
 
 // live reports whether e may still be used or kept at now: approved in
-// the past, and within MaxTokenAge (with a token) or maxLocal (without).
+// the past, and within maxTokenAge (with a token) or maxLocal (without).
 func live(e Entry, now time.Time, maxLocal time.Duration) bool {
 	at := time.Unix(e.ApprovedAt, 0)
 	if at.After(now) {
 		return false // approved in the future: a clock set back, or a forged entry
 	}
 	if e.Token != "" {
-		return now.Sub(at) <= MaxTokenAge
+		return now.Sub(at) <= maxTokenAge
 	}
-	return now.Sub(at) <= min(maxLocal, MaxLocalAge)
+	return now.Sub(at) <= min(maxLocal, maxLocalAge)
 }
 
 // Lookup finds the approval remembered for scope. An entry with a Duo
-// token is returned while MaxTokenAge allows (Duo decides whether it still
+// token is returned while maxTokenAge allows (Duo decides whether it still
 // counts); one without a token only while it is at most maxAge old. ok is
 // false when nothing is remembered; err says why the state was ignored
 // (for the log), and never comes with ok.
@@ -247,7 +247,7 @@ func (s *Store) Lookup(scope Scope, maxAge time.Duration) (e Entry, ok bool, err
 
 // Save remembers an approval of scope made now, with Duo's token if it
 // gave one, replacing any entry of the same scope and pruning the expired
-// ones (by maxAge) and the oldest beyond MaxEntries. A state file that
+// ones (by maxAge) and the oldest beyond maxEntries. A state file that
 // cannot be used is replaced; a directory that cannot be trusted is left
 // alone (an error).
 func (s *Store) Save(scope Scope, token string, maxAge time.Duration) error {
@@ -275,14 +275,14 @@ func (s *Store) Save(scope Scope, token string, maxAge time.Duration) error {
 		}
 	}
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].ApprovedAt > entries[j].ApprovedAt })
-	if len(entries) > MaxEntries {
-		entries = entries[:MaxEntries]
+	if len(entries) > maxEntries {
+		entries = entries[:maxEntries]
 	}
 	data, err := json.Marshal(fileData{Version: 1, Entries: entries})
 	if err != nil {
 		return fmt.Errorf("remember: encode: %w", err)
 	}
-	for len(data) > MaxFileSize && len(entries) > 1 {
+	for len(data) > maxFileSize && len(entries) > 1 {
 		entries = entries[:len(entries)/2]
 		if data, err = json.Marshal(fileData{Version: 1, Entries: entries}); err != nil {
 			return fmt.Errorf("remember: encode: %w", err)

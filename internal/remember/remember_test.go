@@ -105,9 +105,9 @@ func TestSaveLookup(t *testing.T) {
 	assert.False(t, ok, "expired")
 	_, ok, _ = st.Lookup(sc, 2*time.Hour)
 	assert.True(t, ok, "the remember of the login that looks decides")
-	now = now.Add(MaxLocalAge)
+	now = now.Add(maxLocalAge)
 	_, ok, _ = st.Lookup(sc, 24*time.Hour)
-	assert.False(t, ok, "never beyond MaxLocalAge")
+	assert.False(t, ok, "never beyond maxLocalAge")
 }
 
 func TestTokenEntriesLiveLonger(t *testing.T) {
@@ -121,16 +121,16 @@ func TestTokenEntriesLiveLonger(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "Duo decides how long a token counts")
 	assert.Equal(t, "TDT", e.Token)
-	now = now.Add(MaxTokenAge)
+	now = now.Add(maxTokenAge)
 	_, ok, _ = st.Lookup(sc, time.Hour)
-	assert.False(t, ok, "pruned after MaxTokenAge")
+	assert.False(t, ok, "pruned after maxTokenAge")
 }
 
 func TestSavePrunesAndBounds(t *testing.T) {
 	st := testStore(t)
 	now := time.Unix(1_800_000_000, 0)
 	st.Now = func() time.Time { return now }
-	for i := range MaxEntries + 10 {
+	for i := range maxEntries + 10 {
 		now = now.Add(time.Second)
 		require.NoError(t, st.Save(Scope{User: "alice", Service: "sshd", RHost: fmt.Sprintf("192.0.2.%d", i)}, "", time.Hour))
 	}
@@ -138,7 +138,7 @@ func TestSavePrunesAndBounds(t *testing.T) {
 	require.NoError(t, err)
 	var fd fileData
 	require.NoError(t, json.Unmarshal(data, &fd))
-	assert.Len(t, fd.Entries, MaxEntries, "the oldest go first")
+	assert.Len(t, fd.Entries, maxEntries, "the oldest go first")
 	_, ok, _ := st.Lookup(Scope{User: "alice", Service: "sshd", RHost: "192.0.2.0"}, time.Hour)
 	assert.False(t, ok, "the oldest entry was dropped")
 
@@ -217,7 +217,7 @@ func TestUntrustedState(t *testing.T) {
 			require.NoError(t, os.WriteFile(file, []byte(`{"version":2,"entries":[]}`), 0o600))
 		}, "version 2"},
 		{"too large", func(t *testing.T, _, file string) {
-			require.NoError(t, os.WriteFile(file, make([]byte, MaxFileSize+1), 0o600))
+			require.NoError(t, os.WriteFile(file, make([]byte, maxFileSize+1), 0o600))
 		}, "at most"},
 	}
 	for _, tt := range tests {

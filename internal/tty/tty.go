@@ -37,7 +37,7 @@ type Terminal struct {
 // Open finds the user's terminal. Without one it still returns a
 // Terminal whose Prompt fails and whose Info and Error write to stderr.
 func Open() *Terminal {
-	t := &Terminal{in: -1, out: os.Stderr, errOut: os.Stderr}
+	t := newTerminal(-1, os.Stderr, os.Stderr)
 	if f, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
 		t.tty, t.in, t.out = f, int(f.Fd()), f
 		return t
@@ -48,10 +48,10 @@ func Open() *Terminal {
 	return t
 }
 
-// New returns a Terminal that reads answers from the terminal fd in and
-// writes prompts to out and info and error lines to errOut; in < 0 means
-// there is no terminal to prompt on.
-func New(in int, out, errOut io.Writer) *Terminal {
+// newTerminal returns a Terminal that reads answers from the terminal fd
+// in and writes prompts to out and info and error lines to errOut; in < 0
+// means there is no terminal to prompt on.
+func newTerminal(in int, out, errOut io.Writer) *Terminal {
 	return &Terminal{in: in, out: out, errOut: errOut}
 }
 

@@ -18,7 +18,7 @@ func TestPTYEchoOff(t *testing.T) {
 	// The terminal Conversation against a real pts: echo on shows the
 	// answer, echo off hides it but still moves to the next line.
 	p := ptytest.Open(t)
-	term := New(int(p.Slave().Fd()), p.Slave(), p.Slave())
+	term := newTerminal(int(p.Slave().Fd()), p.Slave(), p.Slave())
 	type res struct {
 		s   string
 		err error
@@ -55,7 +55,7 @@ func TestPTYEchoOff(t *testing.T) {
 
 func TestPTYPromptEOFAndCancel(t *testing.T) {
 	p := ptytest.Open(t)
-	term := New(int(p.Slave().Fd()), p.Slave(), p.Slave())
+	term := newTerminal(int(p.Slave().Fd()), p.Slave(), p.Slave())
 	errc := make(chan error, 1)
 	go func() {
 		_, err := term.Prompt(t.Context(), "Passcode: ", false)
@@ -75,7 +75,7 @@ func TestPTYPromptEOFAndCancel(t *testing.T) {
 	case err := <-errc:
 		assert.ErrorIs(t, err, context.Canceled, "cancelled Prompt")
 	case <-time.After(10 * time.Second):
-		t.Fatal("cancelled Prompt did not return")
+		require.FailNow(t, "cancelled Prompt did not return")
 	}
 }
 
@@ -131,7 +131,7 @@ func TestReadLineDeadline(t *testing.T) {
 
 func TestPromptWithoutTerminal(t *testing.T) {
 	var out strings.Builder
-	term := New(-1, &out, &out)
+	term := newTerminal(-1, &out, &out)
 	_, err := term.Prompt(t.Context(), "Passcode: ", false)
 	assert.ErrorIs(t, err, ErrNoTerminal)
 	require.NoError(t, term.Error(t.Context(), "no\x1b[2J"))

@@ -13,13 +13,12 @@
 //     child.go.
 //
 // Every type byte is declared in this package, so that no two messages
-// share one; Encode and Decode refuse a type byte that is not declared.
+// share one; Encode and ReadMessage refuse a type byte that is not declared.
 // Error texts start with "worker:", as they did when the package was
 // helper/worker: they reach the PAM module's log.
 package wire
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -87,27 +86,6 @@ func Encode(m Message) ([]byte, error) {
 	binary.BigEndian.PutUint32(b[1:HeaderLen], uint32(len(m.Payload)))
 	copy(b[HeaderLen:], m.Payload)
 	return b, nil
-}
-
-// Decode reads one message from the front of data and returns it with the
-// number of bytes it used. The payload is a copy. A message cut short gives
-// an error wrapping ErrShort; data holding more than one message is fine.
-func Decode(data []byte) (Message, int, error) {
-	if len(data) < HeaderLen {
-		return Message{}, 0, fmt.Errorf("worker: decode: %w: %d header bytes", ErrShort, len(data))
-	}
-	t, n, err := parseHeader(data[:HeaderLen])
-	if err != nil {
-		return Message{}, 0, err
-	}
-	if len(data)-HeaderLen < n {
-		return Message{}, 0, fmt.Errorf("worker: decode %v: %w: %d of %d payload bytes", t, ErrShort, len(data)-HeaderLen, n)
-	}
-	payload := bytes.Clone(data[HeaderLen : HeaderLen+n])
-	if payload == nil {
-		payload = []byte{}
-	}
-	return Message{Type: t, Payload: payload}, HeaderLen + n, nil
 }
 
 func parseHeader(h []byte) (Type, int, error) {

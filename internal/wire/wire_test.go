@@ -2,10 +2,11 @@ package wire
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 func frame(t Type, payload string) []byte {
@@ -40,18 +41,13 @@ func TestDecode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, used, err := Decode(tt.in)
 			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Decode error = %v, want %v", err, tt.wantErr)
-				}
+				require.ErrorIs(t, err, tt.wantErr, "Decode error = %v, want %v", err, tt.wantErr)
 				return
 			}
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			if got.Type != tt.want.Type || !bytes.Equal(got.Payload, tt.want.Payload) || used != tt.wantUsed {
-				t.Fatalf("Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used,
-					tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
-			}
+			require.NoError(t, err, "Decode")
+			require.Equal(t, tt.want.Type, got.Type, "Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used, tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
+			require.True(t, bytes.Equal(got.Payload, tt.want.Payload), "Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used, tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
+			require.Equal(t, tt.wantUsed, used, "Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used, tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
 		})
 	}
 }
@@ -76,20 +72,13 @@ func TestReadMessage(t *testing.T) {
 			r := bytes.NewReader(tt.in)
 			for i, want := range tt.want {
 				got, err := ReadMessage(r)
-				if err != nil {
-					t.Fatalf("message %d: %v", i, err)
-				}
-				if got.Type != want.Type || !bytes.Equal(got.Payload, want.Payload) {
-					t.Fatalf("message %d = %v %q, want %v %q", i, got.Type, got.Payload, want.Type, want.Payload)
-				}
+				require.NoError(t, err, "message %d", i)
+				require.Equal(t, want.Type, got.Type, "message %d = %v %q, want %v %q", i, got.Type, got.Payload, want.Type, want.Payload)
+				require.True(t, bytes.Equal(got.Payload, want.Payload), "message %d = %v %q, want %v %q", i, got.Type, got.Payload, want.Type, want.Payload)
 			}
 			_, err := ReadMessage(r)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("final error = %v, want %v", err, tt.wantErr)
-			}
-			if tt.wantErr == io.EOF && err != io.EOF {
-				t.Fatalf("clean end must be io.EOF itself, got %#v", err)
-			}
+			require.ErrorIs(t, err, tt.wantErr, "final error = %v, want %v", err, tt.wantErr)
+			require.False(t, tt.wantErr == io.EOF && err != io.EOF, "clean end must be io.EOF itself, got %#v", err)
 		})
 	}
 }
@@ -102,23 +91,16 @@ func TestEncodeRoundTrip(t *testing.T) {
 		{Debug, []byte(strings.Repeat("d", MaxPayload))},
 	} {
 		var buf bytes.Buffer
-		if err := WriteMessage(&buf, m); err != nil {
-			t.Fatalf("WriteMessage(%v): %v", m.Type, err)
-		}
+		require.NoError(t, WriteMessage(&buf, m), "WriteMessage(%v)", m.Type)
 		got, err := ReadMessage(&buf)
-		if err != nil {
-			t.Fatalf("ReadMessage(%v): %v", m.Type, err)
-		}
-		if got.Type != m.Type || !bytes.Equal(got.Payload, m.Payload) {
-			t.Fatalf("round trip of %v changed the message", m.Type)
-		}
+		require.NoError(t, err, "ReadMessage(%v)", m.Type)
+		require.Equal(t, m.Type, got.Type, "round trip of %v changed the message", m.Type)
+		require.True(t, bytes.Equal(got.Payload, m.Payload), "round trip of %v changed the message", m.Type)
 	}
-	if _, err := Encode(Message{Info, make([]byte, MaxPayload+1)}); !errors.Is(err, ErrTooLarge) {
-		t.Fatalf("Encode oversized: err = %v, want ErrTooLarge", err)
-	}
-	if _, err := Encode(Message{'?', nil}); !errors.Is(err, ErrUnknownType) {
-		t.Fatalf("Encode unknown type: err = %v, want ErrUnknownType", err)
-	}
+	_, err := Encode(Message{Info, make([]byte, MaxPayload+1)})
+	require.ErrorIs(t, err, ErrTooLarge, "Encode oversized: err = %v, want ErrTooLarge", err)
+	_, err = Encode(Message{'?', nil})
+	require.ErrorIs(t, err, ErrUnknownType, "Encode unknown type: err = %v, want ErrUnknownType", err)
 }
 
 func TestParseStart(t *testing.T) {
@@ -155,34 +137,33 @@ func TestParseStart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseStart([]byte(tt.in))
 			if tt.wantErr {
-				if !errors.Is(err, ErrBadStart) {
-					t.Fatalf("ParseStart = %+v, %v; want ErrBadStart", got, err)
-				}
+				require.ErrorIs(t, err, ErrBadStart, "ParseStart = %+v, %v; want ErrBadStart", got, err)
 				return
 			}
-			if err != nil {
-				t.Fatalf("ParseStart: %v", err)
-			}
-			if got.User != tt.want.User || got.RHost != tt.want.RHost || got.Service != tt.want.Service ||
-				got.TTY != tt.want.TTY || got.RUser != tt.want.RUser || got.Command != tt.want.Command ||
-				got.PID != tt.want.PID || got.UID != tt.want.UID || got.Silent != tt.want.Silent ||
-				strings.Join(got.Args, "|") != strings.Join(tt.want.Args, "|") {
-				t.Fatalf("ParseStart = %+v, want %+v", got, tt.want)
-			}
+			require.NoError(t, err, "ParseStart")
+			require.Equal(t, tt.want.User, got.User, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.RHost, got.RHost, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.Service, got.Service, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.TTY, got.TTY, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.RUser, got.RUser, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.Command, got.Command, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.PID, got.PID, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.UID, got.UID, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, tt.want.Silent, got.Silent, "ParseStart = %+v, want %+v", got, tt.want)
+			require.Equal(t, strings.Join(tt.want.Args, "|"), strings.Join(got.Args, "|"), "ParseStart = %+v, want %+v", got, tt.want)
 			enc, err := got.Encode()
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
+			require.NoError(t, err, "Encode")
 			again, err := ParseStart(enc)
-			if err != nil || again.User != got.User || again.PID != got.PID || again.UID != got.UID ||
-				again.Silent != got.Silent || len(again.Args) != len(got.Args) {
-				t.Fatalf("re-parse of Encode = %+v, %v", again, err)
-			}
+			require.NoError(t, err, "re-parse of Encode = %+v", again)
+			require.Equal(t, got.User, again.User, "re-parse of Encode = %+v, %v", again, err)
+			require.Equal(t, got.PID, again.PID, "re-parse of Encode = %+v, %v", again, err)
+			require.Equal(t, got.UID, again.UID, "re-parse of Encode = %+v, %v", again, err)
+			require.Equal(t, got.Silent, again.Silent, "re-parse of Encode = %+v, %v", again, err)
+			require.Len(t, again.Args, len(got.Args), "re-parse of Encode = %+v, %v", again, err)
 		})
 	}
-	if _, err := (StartInfo{User: "a\x00b"}).Encode(); !errors.Is(err, ErrBadStart) {
-		t.Fatalf("Encode with NUL: err = %v, want ErrBadStart", err)
-	}
+	_, err := (StartInfo{User: "a\x00b"}).Encode()
+	require.ErrorIs(t, err, ErrBadStart, "Encode with NUL: err = %v, want ErrBadStart", err)
 }
 
 func TestResult(t *testing.T) {
@@ -192,24 +173,20 @@ func TestResult(t *testing.T) {
 	}{{0, "allowed"}, {25, ""}, {7, "denied: user said no"}, {-1, "odd"}}
 	for _, tt := range tests {
 		code, reason, err := ParseResult(EncodeResult(tt.code, tt.reason))
-		if err != nil || code != tt.code || reason != tt.reason {
-			t.Fatalf("ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
-		}
+		require.NoError(t, err, "ParseResult(EncodeResult(%d, %q)) = %d, %q", tt.code, tt.reason, code, reason)
+		require.Equal(t, tt.code, code, "ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
+		require.Equal(t, tt.reason, reason, "ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
 	}
-	if _, _, err := ParseResult([]byte{0, 0, 7}); !errors.Is(err, ErrShort) {
-		t.Fatalf("ParseResult(3 bytes): err = %v, want ErrShort", err)
-	}
-	if got := EncodeResult(3, strings.Repeat("r", MaxPayload)); len(got) != MaxPayload {
-		t.Fatalf("EncodeResult with a huge reason: %d bytes, want %d", len(got), MaxPayload)
-	}
+	_, _, err := ParseResult([]byte{0, 0, 7})
+	require.ErrorIs(t, err, ErrShort, "ParseResult(3 bytes): err = %v, want ErrShort", err)
+	got := EncodeResult(3, strings.Repeat("r", MaxPayload))
+	require.Len(t, got, MaxPayload, "EncodeResult with a huge reason: %d bytes, want %d", len(got), MaxPayload)
 }
 
 func TestWipe(t *testing.T) {
 	m := Message{Answer, []byte("123456")}
 	m.Wipe()
-	if !bytes.Equal(m.Payload, make([]byte, 6)) {
-		t.Fatalf("Wipe left %q", m.Payload)
-	}
+	require.True(t, bytes.Equal(m.Payload, make([]byte, 6)), "Wipe left %q", m.Payload)
 }
 
 // FuzzDecode feeds arbitrary bytes to Decode, ReadMessage and ParseStart:
@@ -225,39 +202,28 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, n, err := Decode(data)
 		rm, rerr := ReadMessage(bytes.NewReader(data))
-		if (err == nil) != (rerr == nil) {
-			t.Fatalf("Decode err %v but ReadMessage err %v", err, rerr)
-		}
+		require.Equal(t, (rerr == nil), (err == nil), "Decode err %v but ReadMessage err %v", err, rerr)
 		if err != nil {
 			return
 		}
-		if n < HeaderLen || n > len(data) || len(m.Payload) > MaxPayload {
-			t.Fatalf("Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
-		}
-		if rm.Type != m.Type || !bytes.Equal(rm.Payload, m.Payload) {
-			t.Fatal("Decode and ReadMessage disagree")
-		}
+		require.False(t, n < HeaderLen, "Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
+		require.False(t, n > len(data), "Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
+		require.False(t, len(m.Payload) > MaxPayload, "Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
+		require.Equal(t, m.Type, rm.Type, "Decode and ReadMessage disagree")
+		require.True(t, bytes.Equal(rm.Payload, m.Payload), "Decode and ReadMessage disagree")
 		enc, err := Encode(m)
-		if err != nil {
-			t.Fatalf("Encode of a decoded message: %v", err)
-		}
-		if !bytes.Equal(enc, data[:n]) {
-			t.Fatal("Encode(Decode(x)) != x")
-		}
+		require.NoError(t, err, "Encode of a decoded message")
+		require.True(t, bytes.Equal(enc, data[:n]), "Encode(Decode(x)) != x")
 		if m.Type == Start {
 			if si, err := ParseStart(m.Payload); err == nil {
-				if si.User == "" {
-					t.Fatal("ParseStart accepted an empty user")
-				}
-				if _, err := si.Encode(); err != nil {
-					t.Fatalf("Encode of a parsed start: %v", err)
-				}
+				require.NotEqual(t, "", si.User, "ParseStart accepted an empty user")
+				_, err := si.Encode()
+				require.NoError(t, err, "Encode of a parsed start")
 			}
 		}
 		if m.Type == Result {
-			if _, _, err := ParseResult(m.Payload); err != nil && len(m.Payload) >= 4 {
-				t.Fatalf("ParseResult: %v", err)
-			}
+			_, _, err := ParseResult(m.Payload)
+			require.False(t, err != nil && len(m.Payload) >= 4, "ParseResult: %v", err)
 		}
 	})
 }
