@@ -186,7 +186,7 @@ func TestSshdInfoWaitsForThePrompt(t *testing.T) {
 		info.At.Sub(start).Round(time.Millisecond), prompt.At.Sub(start).Round(time.Millisecond))
 	assert.Contains(t, prompt.Context, "early-info", "the info was not part of the prompt's screen")
 	assert.False(t, info.At.Before(start.Add(1500*time.Millisecond)),
-		"the info reached the client before the module's sleep ended: sshd no longer holds PAM_TEXT_INFO until the next prompt (good news: update the design notes)")
+		"the info reached the client before the module's sleep ended: sshd no longer holds PAM_TEXT_INFO until the next prompt (good news: update ARCHITECTURE.md's note on how sshd holds PAM_TEXT_INFO)")
 }
 
 func TestSshdPasswordThenKeyboardInteractive(t *testing.T) {

@@ -65,7 +65,7 @@ func (e *rememberEnv) login(t *testing.T, service, rhost, authInfo string, answe
 	return strings.Join(conv.seen, "\n"), e.s.Requests()[before:], err
 }
 
-// TestRememberedApprovals runs issue 16's scenarios through libpam and the
+// TestRememberedApprovals runs the remember key's scenarios through libpam and the
 // real module, in process and with mode=exec (the worker).
 func TestRememberedApprovals(t *testing.T) {
 	if os.Geteuid() != 0 {
