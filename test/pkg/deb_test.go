@@ -131,6 +131,12 @@ func TestDebianPackage(t *testing.T) {
 		tools["dpkg"], append([]string{"--purge"}, debPackages...)...)
 	t.Logf("dpkg --purge:\n%s", out)
 	checkNothingLeft(t, tools, files)
+	t.Run("no-diversion-left", func(t *testing.T) {
+		// postinst diverts duo-unix's /etc/duo conffiles; postrm must
+		// take the diversions away.
+		divert := requireTools(t, "the diversion check", "dpkg-divert")["dpkg-divert"]
+		assert.Empty(t, strings.TrimSpace(mustRun(t, command{}, divert, "--list", "/etc/duo/*")))
+	})
 	// Debian policy: a system account may outlive the package.
 	t.Run("account-kept", func(t *testing.T) { checkAccount(t, hostAccount(t)) })
 }

@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,23 +19,26 @@ const (
 	adminLoginConf = "[duo]\nikey = DIADMINLOGINKEY00002\nskey = admin-login-secret-000000000000000000000002\nhost = api-admin.example.invalid\n"
 )
 
+// duoTemplate is the stand-in duo-unix's shipped config (both files).
+const duoTemplate = "[duo]\n; Duo integration key\nikey = \n; Duo secret key\nskey = \n; Duo API host\nhost = \n"
+
 // buildStandIn builds a package with the layout of Duo's own duo-unix
-// package: both /etc/duo configs as conffiles (mode 0600), pam_duo.so in
-// /lib64/security and /usr/sbin/login_duo. Only the layout matters; the
-// module is not a real one.
-func buildStandIn(t *testing.T) string {
+// package: both /etc/duo configs as conffiles (mode 0600) holding
+// template, pam_duo.so in /lib64/security and /usr/sbin/login_duo. Only
+// the layout matters; the module is not a real one.
+func buildStandIn(t *testing.T, version, template string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "duo-unix")
 	files := map[string]struct {
 		mode os.FileMode
 		data string
 	}{
-		"DEBIAN/control": {0o644, "Package: duo-unix\nVersion: 2.2.3-0standin\nArchitecture: all\n" +
+		"DEBIAN/control": {0o644, "Package: duo-unix\nVersion: " + version + "\nArchitecture: all\n" +
 			"Maintainer: pam_duo_go tests <tests@example.invalid>\n" +
 			"Description: stand-in with the layout of Duo's duo-unix package (pam_duo_go test)\n"},
 		"DEBIAN/conffiles":          {0o644, "/etc/duo/login_duo.conf\n/etc/duo/pam_duo.conf\n"},
-		"etc/duo/pam_duo.conf":      {0o600, "[duo]\n; Duo integration key\nikey = \n; Duo secret key\nskey = \n; Duo API host\nhost = \n"},
-		"etc/duo/login_duo.conf":    {0o600, "[duo]\n; Duo integration key\nikey = \n; Duo secret key\nskey = \n; Duo API host\nhost = \n"},
+		"etc/duo/pam_duo.conf":      {0o600, template},
+		"etc/duo/login_duo.conf":    {0o600, template},
 		"lib64/security/pam_duo.so": {0o644, "stand-in, not a module\n"},
 		"usr/sbin/login_duo":        {0o755, "#!/bin/sh\nexit 1\n"},
 	}
@@ -77,6 +81,27 @@ func requireConfig(t *testing.T, path, want string) {
 	assert.Equal(t, [2]uint32{0, 0}, [2]uint32{st.Uid, st.Gid}, "%s owner", path)
 }
 
+// inode returns path's inode number.
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	return info.Sys().(*syscall.Stat_t).Ino
+}
+
+// requireLogin logs root in through the PAM service pamService (the
+// installed module, reading /etc/duo/pam_duo.conf) with pamtester and
+// checks that the mock Duo server srv decided it.
+func requireLogin(t *testing.T, pamtester string, srv *duotest.Server) {
+	t.Helper()
+	srv.Reset()
+	r := run(t, command{stdin: "123456\n"}, pamtester, "-v", pamService, "root", "authenticate")
+	t.Logf("pamtester:\n%s", r.out)
+	require.NoError(t, r.err, "login through /etc/duo/pam_duo.conf failed")
+	assert.Contains(t, r.out, "successfully authenticated")
+	assert.NotEmpty(t, srv.RequestsTo("/auth/v2/auth"), "the mock Duo server decided nothing")
+}
+
 // writeConfig replaces path's content, keeping mode 0600 root.
 func writeConfig(t *testing.T, path, data string) {
 	t.Helper()
@@ -96,7 +121,7 @@ func TestDebianTakeover(t *testing.T) {
 	}
 	tools := requireTools(t, "the takeover test",
 		"dpkg-buildpackage", "dh", "dpkg", "dpkg-deb", "dpkg-query", "dpkg-architecture", "apt-get",
-		"pam-auth-update", "go", "make", "gcc")
+		"pam-auth-update", "pamtester", "dpkg-divert", "go", "make", "gcc")
 	triplet := strings.TrimSpace(mustRun(t, command{}, tools["dpkg-architecture"], "-qDEB_HOST_MULTIARCH"))
 	refuseToTouchExistingSetup(t, debFiles(triplet))
 	for _, pkg := range []string{"duo-unix", "libpam-duo", "libduo3", "login-duo"} {
@@ -109,7 +134,8 @@ func TestDebianTakeover(t *testing.T) {
 	}
 
 	debs := buildDebs(t)
-	standIn := buildStandIn(t)
+	standIn := buildStandIn(t, "2.2.3-0standin", duoTemplate)
+	standInUpgrade := buildStandIn(t, "2.2.4-0standin", duoTemplate+"; a new default in 2.2.4\n")
 	ours := []string{debs["libpam-duo-go"], debs["login-duo-go"]}
 	env := []string{"DEBIAN_FRONTEND=noninteractive"}
 	dpkg := func(t *testing.T, args ...string) string {
@@ -130,8 +156,9 @@ func TestDebianTakeover(t *testing.T) {
 		os.Remove(filepath.Join("/etc/pam.d", pamService))
 		run(t, command{limit: installTimeout, env: env}, tools["dpkg"], "--purge",
 			"libpam-duo-go", "login-duo-go", "duo-unix", "libpam-duo", "libduo3")
-		os.Remove("/etc/duo/pam_duo.conf")
-		os.Remove("/etc/duo/login_duo.conf")
+		for _, name := range []string{"pam_duo.conf", "login_duo.conf", "pam_duo.conf.duo-unix", "login_duo.conf.duo-unix"} {
+			os.Remove(filepath.Join("/etc/duo", name))
+		}
 		os.Remove("/etc/duo")
 	})
 
@@ -152,10 +179,77 @@ func TestDebianTakeover(t *testing.T) {
 			assert.True(t, installed(t, "duo-unix"), "duo-unix was removed: both must coexist during a migration")
 			assert.FileExists(t, "/lib64/security/pam_duo.so")
 		}},
+		{"purge-duo-unix-keeps-keys", func(t *testing.T) {
+			// The administrator's keys, edited after the takeover: a
+			// real login through the installed module uses them.
+			srv := duotest.NewServer()
+			t.Cleanup(srv.Close)
+			srv.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}})
+			mockConf := filepath.Join(t.TempDir(), "pam_duo.conf")
+			require.NoError(t, srv.WriteConfig(mockConf, map[string]string{"failmode": "secure", "prompts": "1"}))
+			data, err := os.ReadFile(mockConf)
+			require.NoError(t, err)
+			pamConf := string(data)
+			writeConfig(t, "/etc/duo/pam_duo.conf", pamConf)
+			service := filepath.Join("/etc/pam.d", pamService)
+			require.NoError(t, os.WriteFile(service, []byte("auth required pam_duo_go.so\naccount required pam_permit.so\n"), 0o644))
+			defer os.Remove(service)
+			requireLogin(t, tools["pamtester"], srv)
+			inodes := map[string]uint64{}
+			for _, p := range []string{"/etc/duo/pam_duo.conf", "/etc/duo/login_duo.conf"} {
+				inodes[p] = inode(t, p)
+			}
+
+			out := dpkg(t, "--purge", "duo-unix")
+			assert.False(t, known(t, "duo-unix"), "duo-unix was not purged")
+			requireConfig(t, "/etc/duo/pam_duo.conf", pamConf)
+			requireConfig(t, "/etc/duo/login_duo.conf", adminLoginConf)
+			for p, ino := range inodes {
+				assert.Equal(t, ino, inode(t, p), "%s was replaced, not left alone", p)
+			}
+			// The administrator is told, in the purge's own output.
+			assert.Contains(t, out, "duo-unix no longer owns /etc/duo/pam_duo.conf (purged); the file was left in place")
+			assert.Contains(t, out, "duo-unix no longer owns /etc/duo/login_duo.conf (purged); the file was left in place")
+			requireLogin(t, tools["pamtester"], srv)
+
+			// duo-unix again, then a newer duo-unix with a changed
+			// template: no conffile prompt (dpkg has no stdin here, so
+			// a prompt fails), its template beside the keys in use.
+			for _, deb := range []string{standIn, standInUpgrade} {
+				out := dpkg(t, "-i", deb)
+				assert.NotContains(t, out, "(Y/I/N/O/D/Z)")
+				assert.True(t, installed(t, "duo-unix"), "duo-unix is not installed and configured")
+				requireConfig(t, "/etc/duo/pam_duo.conf", pamConf)
+				requireConfig(t, "/etc/duo/login_duo.conf", adminLoginConf)
+				assert.FileExists(t, "/etc/duo/pam_duo.conf.duo-unix")
+			}
+			requireLogin(t, tools["pamtester"], srv)
+
+			// And purged again, the way apt users do.
+			r := apt(t, "purge", "duo-unix")
+			require.NoError(t, r.err)
+			assert.False(t, known(t, "duo-unix"), "duo-unix was not purged")
+			assert.Contains(t, r.out, "duo-unix no longer owns /etc/duo/pam_duo.conf (purged)")
+			requireConfig(t, "/etc/duo/pam_duo.conf", pamConf)
+			requireConfig(t, "/etc/duo/login_duo.conf", adminLoginConf)
+			requireLogin(t, tools["pamtester"], srv)
+			// Its templates go with it (dpkg skips diverted conffiles).
+			assert.NoFileExists(t, "/etc/duo/pam_duo.conf.duo-unix")
+			assert.NoFileExists(t, "/etc/duo/login_duo.conf.duo-unix")
+
+			// For the steps that follow: duo-unix installed, its keys.
+			dpkg(t, "-i", standIn)
+			writeConfig(t, "/etc/duo/pam_duo.conf", adminPamConf)
+		}},
 		{"purge-keeps-duo-unix-keys", func(t *testing.T) {
 			dpkg(t, "--purge", "libpam-duo-go", "login-duo-go")
 			requireConfig(t, "/etc/duo/pam_duo.conf", adminPamConf)
 			requireConfig(t, "/etc/duo/login_duo.conf", adminLoginConf)
+			// The diversions went with the packages: duo-unix owns its
+			// conffiles again, and its template put aside is gone.
+			assert.Empty(t, strings.TrimSpace(mustRun(t, command{}, tools["dpkg-divert"], "--list", "/etc/duo/*")))
+			assert.NoFileExists(t, "/etc/duo/pam_duo.conf.duo-unix")
+			assert.NoFileExists(t, "/etc/duo/login_duo.conf.duo-unix")
 		}},
 		{"apt-install-after-apt-remove-duo-unix", func(t *testing.T) {
 			r := apt(t, "remove", "duo-unix")
@@ -196,6 +290,10 @@ func TestDebianTakeover(t *testing.T) {
 			assert.Contains(t, out, "copied /etc/security/pam_duo.conf")
 			requireConfig(t, "/etc/duo/pam_duo.conf", adminPamConf)
 			requireConfig(t, "/etc/security/pam_duo.conf", adminPamConf)
+			// Purging libpam-duo deletes its conffile, not the copy.
+			dpkg(t, "--purge", "libpam-duo")
+			assert.NoFileExists(t, "/etc/security/pam_duo.conf")
+			requireConfig(t, "/etc/duo/pam_duo.conf", adminPamConf)
 			// Not duo_unix's: login_duo.conf is this package's placeholder.
 			data, err := os.ReadFile("/etc/duo/login_duo.conf")
 			require.NoError(t, err)
