@@ -6,6 +6,12 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
 func frame(t Type, payload string) []byte {
@@ -49,8 +55,8 @@ func TestDecode(t *testing.T) {
 				t.Fatalf("Decode: %v", err)
 			}
 			if got.Type != tt.want.Type || !bytes.Equal(got.Payload, tt.want.Payload) || used != tt.wantUsed {
-				t.Fatalf("Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used,
-					tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
+				t.Fatalf("Decode = %v %q used %d, want %v %q used %d", got.Type, escape.Clip(string(got.Payload), 64, "..."), used,
+					tt.want.Type, escape.Clip(string(tt.want.Payload), 64, "..."), tt.wantUsed)
 			}
 		})
 	}
@@ -130,9 +136,16 @@ func TestParseStart(t *testing.T) {
 	}{
 		{
 			name: "full",
+			in:   "user=alice\x00rhost=192.0.2.1\x00service=sshd\x00tty=ssh\x00command=/usr/bin/id -u\x00uid=0\x00authinfo=publickey ssh-ed25519 AAAA\x00arg=conf=/etc/duo/pam_duo.conf\x00arg=debug\x00",
+			want: StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sshd", TTY: "ssh", Command: "/usr/bin/id -u",
+				UID: 0, AuthInfo: "publickey ssh-ed25519 AAAA", Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
+		},
+		{
+			// An earlier module sent ruser and pid: accepted, ignored.
+			name: "an earlier module's start",
 			in:   "user=alice\x00rhost=192.0.2.1\x00service=sshd\x00tty=ssh\x00ruser=\x00command=/usr/bin/id -u\x00pid=1234\x00uid=0\x00arg=conf=/etc/duo/pam_duo.conf\x00arg=debug\x00",
 			want: StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sshd", TTY: "ssh", Command: "/usr/bin/id -u",
-				PID: 1234, UID: 0, Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
+				UID: 0, Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
 		},
 		{name: "minimal, no trailing NUL", in: "user=bob", want: StartInfo{User: "bob", UID: -1}},
 		{name: "value with =", in: "user=bob\x00command=env A=b", want: StartInfo{User: "bob", Command: "env A=b", UID: -1}},
@@ -146,6 +159,7 @@ func TestParseStart(t *testing.T) {
 		{name: "empty user", in: "user=\x00", wantErr: true},
 		{name: "no =", in: "user=a\x00junk", wantErr: true},
 		{name: "repeated user", in: "user=a\x00user=b", wantErr: true},
+		{name: "repeated pid", in: "user=a\x00pid=1\x00pid=2", wantErr: true},
 		{name: "unknown key", in: "user=a\x00shell=/bin/sh", wantErr: true},
 		{name: "bad uid", in: "user=a\x00uid=root", wantErr: true},
 		{name: "uid overflow", in: "user=a\x00uid=99999999999", wantErr: true},
@@ -155,34 +169,32 @@ func TestParseStart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseStart([]byte(tt.in))
 			if tt.wantErr {
-				if !errors.Is(err, ErrBadStart) {
-					t.Fatalf("ParseStart = %+v, %v; want ErrBadStart", got, err)
-				}
+				require.ErrorIs(t, err, ErrBadStart, "ParseStart = %+v", got)
 				return
 			}
-			if err != nil {
-				t.Fatalf("ParseStart: %v", err)
-			}
-			if got.User != tt.want.User || got.RHost != tt.want.RHost || got.Service != tt.want.Service ||
-				got.TTY != tt.want.TTY || got.RUser != tt.want.RUser || got.Command != tt.want.Command ||
-				got.PID != tt.want.PID || got.UID != tt.want.UID || got.Silent != tt.want.Silent ||
-				strings.Join(got.Args, "|") != strings.Join(tt.want.Args, "|") {
-				t.Fatalf("ParseStart = %+v, want %+v", got, tt.want)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
 			enc, err := got.Encode()
-			if err != nil {
-				t.Fatalf("Encode: %v", err)
-			}
+			require.NoError(t, err)
+			assert.NotContains(t, string(enc), "ruser=", "Encode writes no ruser")
+			assert.NotContains(t, string(enc), "pid=", "Encode writes no pid")
 			again, err := ParseStart(enc)
-			if err != nil || again.User != got.User || again.PID != got.PID || again.UID != got.UID ||
-				again.Silent != got.Silent || len(again.Args) != len(got.Args) {
-				t.Fatalf("re-parse of Encode = %+v, %v", again, err)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, got, again, "re-parse of Encode")
 		})
 	}
-	if _, err := (StartInfo{User: "a\x00b"}).Encode(); !errors.Is(err, ErrBadStart) {
-		t.Fatalf("Encode with NUL: err = %v, want ErrBadStart", err)
-	}
+	_, err := (StartInfo{User: "a\x00b"}).Encode()
+	require.ErrorIs(t, err, ErrBadStart, "Encode with NUL")
+}
+
+// TestParseStartErrorQuotesClipped: a hostile key is quoted in the error
+// cut at a rune boundary, so the error stays valid UTF-8.
+func TestParseStartErrorQuotesClipped(t *testing.T) {
+	key := strings.Repeat("a", 63) + "é" + strings.Repeat("b", 100)
+	_, err := ParseStart([]byte("user=a\x00" + key + "=1"))
+	require.ErrorIs(t, err, ErrBadStart)
+	assert.Contains(t, err.Error(), `"`+strings.Repeat("a", 63)+`..."`)
+	assert.True(t, utf8.ValidString(err.Error()), "error %q", err)
 }
 
 func TestResult(t *testing.T) {
@@ -192,16 +204,20 @@ func TestResult(t *testing.T) {
 	}{{0, "allowed"}, {25, ""}, {7, "denied: user said no"}, {-1, "odd"}}
 	for _, tt := range tests {
 		code, reason, err := ParseResult(EncodeResult(tt.code, tt.reason))
-		if err != nil || code != tt.code || reason != tt.reason {
-			t.Fatalf("ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
-		}
+		require.NoError(t, err)
+		assert.Equal(t, tt.code, code)
+		assert.Equal(t, tt.reason, reason)
 	}
-	if _, _, err := ParseResult([]byte{0, 0, 7}); !errors.Is(err, ErrShort) {
-		t.Fatalf("ParseResult(3 bytes): err = %v, want ErrShort", err)
-	}
-	if got := EncodeResult(3, strings.Repeat("r", MaxPayload)); len(got) != MaxPayload {
-		t.Fatalf("EncodeResult with a huge reason: %d bytes, want %d", len(got), MaxPayload)
-	}
+	_, _, err := ParseResult([]byte{0, 0, 7})
+	require.ErrorIs(t, err, ErrShort, "ParseResult(3 bytes)")
+	assert.Len(t, EncodeResult(3, strings.Repeat("r", MaxPayload)), MaxPayload, "a huge reason is cut to fit")
+	// Cut at a rune boundary: a 2-byte rune straddling the limit goes.
+	long := strings.Repeat("r", MaxPayload-5) + "éé"
+	code, reason, err := ParseResult(EncodeResult(3, long))
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, code)
+	assert.Equal(t, strings.Repeat("r", MaxPayload-5), reason)
+	assert.True(t, utf8.ValidString(reason), "the reason stays valid UTF-8")
 }
 
 func TestWipe(t *testing.T) {
