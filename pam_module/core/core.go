@@ -52,7 +52,6 @@ import (
 	"fmt"
 	"log/syslog"
 	"os"
-	"strings"
 	"unsafe"
 
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
@@ -130,19 +129,18 @@ func (h handle) Item(i pamhandler.Item) string { return h.item(C.int(i)) }
 // UID is this process's real uid: the core runs only under real uid 0.
 func (h handle) UID() int { return os.Getuid() }
 
-// Command is the command a sudo login authorizes: SUDO_COMMAND when the
-// process has it, else the sudo process's command line.
+// Command is SUDO_COMMAND as this process has it (C's getenv: under sshd
+// Go's environment is empty), "" when unset: what the C module sends the
+// worker, so that both transports give the handler the same (sudo sets
+// it before it authenticates, to "validate" for sudo -v; duo_unix reads
+// it the same way).
 func (h handle) Command() string {
 	name := C.CString("SUDO_COMMAND")
 	defer C.free(unsafe.Pointer(name))
 	if v := C.c_getenv(name); v != nil {
 		return C.GoString(v)
 	}
-	b, err := os.ReadFile("/proc/self/cmdline")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+	return ""
 }
 
 // Env is a variable of the PAM environment (pam_getenv); "" when unset.
