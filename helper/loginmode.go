@@ -2,26 +2,25 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/syslog"
-	"net"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/internal/escape"
+	"github.com/pam-duo-go/pam_duo_go/internal/loginopts"
 	"github.com/pam-duo-go/pam_duo_go/internal/logsink"
 	"github.com/pam-duo-go/pam_duo_go/internal/passwd"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/internal/tty"
 	"github.com/pam-duo-go/pam_duo_go/login"
-	"os/user"
-	"strconv"
 )
 
 // defaultConfig is login mode's config file; packagers and tests may move
@@ -58,81 +57,6 @@ const motdFile = "/etc/motd"
 
 // maxMotd bounds how much of motdFile is printed.
 const maxMotd = 64 << 10
-
-// loginOptions are login mode's command line.
-type loginOptions struct {
-	config  string // -c
-	duoUser string // -f
-	host    string // -h
-	debug   bool   // -d
-	version bool   // -v
-	command []string
-}
-
-// errUsage marks a command-line error.
-var errUsage = errors.New("usage")
-
-// parseLoginArgs parses login_duo's options the way getopt("vc:df:h:")
-// does in POSIX mode: clustered flags (-dv), option arguments attached or
-// separate (-cFILE, -c FILE), options end at "--" or at the first
-// argument that is not an option; the rest is the command.
-func parseLoginArgs(args []string) (loginOptions, error) {
-	var o loginOptions
-	i := 0
-	for ; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			break
-		}
-		for j := 1; j < len(a); j++ {
-			switch c := a[j]; c {
-			case 'v':
-				o.version = true
-			case 'd':
-				o.debug = true
-			case 'c', 'f', 'h':
-				var val string
-				switch {
-				case j+1 < len(a):
-					val = a[j+1:]
-				case i+1 < len(args):
-					i++
-					val = args[i]
-				default:
-					return o, fmt.Errorf("%w: option requires an argument -- '%c'", errUsage, c)
-				}
-				switch c {
-				case 'c':
-					o.config = val
-				case 'f':
-					o.duoUser = val
-				case 'h':
-					o.host = val
-				}
-				j = len(a)
-			default:
-				return o, fmt.Errorf("%w: invalid option -- '%s'", errUsage, escape.Line(string(c)))
-			}
-		}
-	}
-	o.command = args[i:]
-	return o, nil
-}
-
-// remoteAddress returns the client address: the first field of
-// SSH_CONNECTION when it is an IP address, else -h's value.
-func remoteAddress(sshConnection, hostFlag string) string {
-	if f := strings.Fields(sshConnection); len(f) > 0 {
-		if net.ParseIP(f[0]) != nil {
-			return f[0]
-		}
-	}
-	return escape.Clip(strings.TrimSpace(hostFlag), 255, "")
-}
 
 // loginExit is what runLogin does once the flow has decided.
 type loginExit struct {
@@ -183,12 +107,12 @@ const loginService = "login_duo_go"
 // when it does not exec.
 func runLogin(args []string) int {
 	userEnv := setuid.SanitizeEnv()
-	opts, err := parseLoginArgs(args)
+	opts, err := loginopts.Parse(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "login_duo_go: %v\n%s", strings.TrimPrefix(err.Error(), "usage: "), usageText)
 		return 1
 	}
-	if opts.version {
+	if opts.Version {
 		fmt.Printf("login_duo_go %s\n", version)
 		return 0
 	}
@@ -253,7 +177,7 @@ func die(format string, a ...any) int {
 
 // invocation is who runs login mode, with which rights, and what for.
 type invocation struct {
-	opts       loginOptions
+	opts       loginopts.Options
 	start      setuid.IDs // the ids login_duo_go started with
 	setUID     bool       // installed setuid or setgid (and run by another)
 	privileged bool       // effective uid 0: the root phase runs
@@ -269,7 +193,7 @@ type invocation struct {
 // newInvocation checks the command line against the caller's rights,
 // gives up root at once when it will not be needed, and says who logs in.
 // On failure it says why and returns nil and the exit status.
-func newInvocation(opts loginOptions) (*invocation, int) {
+func newInvocation(opts loginopts.Options) (*invocation, int) {
 	inv := &invocation{opts: opts, start: setuid.Current()}
 	start := inv.start
 	// Installed setuid (or setgid), -c and -f would let a caller choose
@@ -279,7 +203,7 @@ func newInvocation(opts loginOptions) (*invocation, int) {
 	// shared-account setup: a non-setuid login_duo, a config the account
 	// owns, command="login_duo -f alice" in authorized_keys).
 	inv.setUID = start.EUID != start.RUID || start.EGID != start.RGID
-	if (opts.config != "" || opts.duoUser != "") && inv.setUID && start.RUID != 0 {
+	if (opts.Config != "" || opts.DuoUser != "") && inv.setUID && start.RUID != 0 {
 		_ = setuid.DropToReal()
 		return nil, die("Only root may specify -c or -f")
 	}
@@ -288,7 +212,7 @@ func newInvocation(opts loginOptions) (*invocation, int) {
 	// on the terminal only for root, or for anyone running a copy that is
 	// not setuid (they can read the file anyway). A setuid helper's other
 	// callers get the debug lines in the system log.
-	debugOnTerminal := opts.debug && (start.RUID == 0 || !inv.setUID)
+	debugOnTerminal := opts.Debug && (start.RUID == 0 || !inv.setUID)
 	if debugOnTerminal {
 		fmt.Fprintf(os.Stderr, "login_duo_go: started as %v\n", start)
 	}
@@ -305,15 +229,15 @@ func newInvocation(opts loginOptions) (*invocation, int) {
 		return nil, die("Who are you? %v", err)
 	}
 	inv.me, inv.configFile, inv.duoUser = me, defaultConfig, me.Name
-	if opts.config != "" {
-		inv.configFile = opts.config
+	if opts.Config != "" {
+		inv.configFile = opts.Config
 	}
-	if opts.duoUser != "" {
-		inv.duoUser = opts.duoUser
+	if opts.DuoUser != "" {
+		inv.duoUser = opts.DuoUser
 	}
 	originalCommand, hasOriginalCommand := os.LookupEnv("SSH_ORIGINAL_COMMAND")
-	if len(opts.command) > 0 {
-		c := strings.Join(opts.command, " ")
+	if len(opts.Command) > 0 {
+		c := strings.Join(opts.Command, " ")
 		inv.command = &c
 	} else if hasOriginalCommand {
 		inv.command = &originalCommand
@@ -322,7 +246,7 @@ func newInvocation(opts loginOptions) (*invocation, int) {
 	switch {
 	case debugOnTerminal:
 		inv.logger = logsink.Stderr(os.Stderr)
-	case opts.debug:
+	case opts.Debug:
 		inv.logger = logsink.Syslog("login_duo_go")
 	}
 	if inv.logger != nil {
@@ -347,11 +271,11 @@ func (inv *invocation) params(ctx context.Context, root *rootPhase, term *tty.Te
 		ConfigFile:   inv.configFile,
 		ConfigOwners: root.owners,
 		Config:       root.cfg,
-		Debug:        inv.opts.debug, // lines go to logger: the terminal or syslog
+		Debug:        inv.opts.Debug, // lines go to logger: the terminal or syslog
 		User:         inv.duoUser,
 		UID:          inv.start.RUID,
 		Service:      loginService,
-		RemoteHost:   remoteAddress(os.Getenv("SSH_CONNECTION"), inv.opts.host),
+		RemoteHost:   inv.opts.RemoteAddress(os.Getenv("SSH_CONNECTION")),
 		UI:           inv.ui(),
 		EnvPasscode:  envPasscode,
 		Conv:         term,
@@ -364,7 +288,7 @@ func (inv *invocation) params(ctx context.Context, root *rootPhase, term *tty.Te
 	if inv.command != nil {
 		p.Command = *inv.command
 	}
-	if inv.opts.duoUser != "" {
+	if inv.opts.DuoUser != "" {
 		// -f: Duo is asked about duoUser, but groups are the real local
 		// user's, and GECOS is not consulted (as in duo_unix).
 		p.LookupUser = func(string) (*login.UserInfo, error) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/internal/keeper"
+	"github.com/pam-duo-go/pam_duo_go/internal/pamworker"
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 )
@@ -77,8 +78,8 @@ func main() {
 func run(args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
-		case "pam-worker":
-			return runWorker(args[1:])
+		case pamworker.Command:
+			return pamworker.Run(args[1:])
 		case "check":
 			return runCheck(args[1:])
 		case privsep.ChildCommand:

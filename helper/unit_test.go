@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
@@ -11,56 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-func TestParseLoginArgs(t *testing.T) {
-	tests := []struct {
-		args    string
-		want    loginOptions
-		wantErr bool
-	}{
-		{args: "", want: loginOptions{}},
-		{args: "-v", want: loginOptions{version: true}},
-		{args: "-d -c /etc/x.conf -f alice -h 192.0.2.7", want: loginOptions{debug: true, config: "/etc/x.conf", duoUser: "alice", host: "192.0.2.7"}},
-		{args: "-dv -calt.conf -fbob", want: loginOptions{debug: true, version: true, config: "alt.conf", duoUser: "bob"}},
-		{args: "-df alice ls -l", want: loginOptions{debug: true, duoUser: "alice", command: []string{"ls", "-l"}}},
-		{args: "-- -d", want: loginOptions{command: []string{"-d"}}},
-		{args: "-d -- check", want: loginOptions{debug: true, command: []string{"check"}}},
-		{args: "id -u", want: loginOptions{command: []string{"id", "-u"}}},
-		{args: "- x", want: loginOptions{command: []string{"-", "x"}}},
-		{args: "-f", wantErr: true},
-		{args: "-x", wantErr: true},
-		{args: "-?", wantErr: true},
-		{args: "-dq", wantErr: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.args, func(t *testing.T) {
-			got, err := parseLoginArgs(strings.Fields(tt.args))
-			if tt.wantErr {
-				require.ErrorIs(t, err, errUsage, "parseLoginArgs(%q) err = %v, want a usage error", tt.args, err)
-				return
-			}
-			require.NoError(t, err, "parseLoginArgs(%q)", tt.args)
-			if fmt.Sprintf("%#v", got.command) == "[]string{}" {
-				got.command = nil
-			}
-			require.Equal(t, fmt.Sprintf("%+v", tt.want), fmt.Sprintf("%+v", got), "parseLoginArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
-		})
-	}
-}
-
-func TestRemoteAddress(t *testing.T) {
-	tests := []struct{ conn, host, want string }{
-		{"192.0.2.10 51234 192.0.2.1 22", "", "192.0.2.10"},
-		{"2001:db8::5 51234 2001:db8::1 22", "198.51.100.1", "2001:db8::5"},
-		{"", "198.51.100.1", "198.51.100.1"},
-		{"garbage here", "198.51.100.1", "198.51.100.1"},
-		{"", "", ""},
-	}
-	for _, tt := range tests {
-		got := remoteAddress(tt.conn, tt.host)
-		assert.Equal(t, tt.want, got, "remoteAddress(%q, %q) = %q, want %q", tt.conn, tt.host, got, tt.want)
-	}
-}
 
 func TestDecide(t *testing.T) {
 	tests := []struct {

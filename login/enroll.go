@@ -15,7 +15,7 @@ import (
 // whole message goes in a prompt whose answer is ignored. Headless
 // login_duo_go (scp, rsync) gets the text only.
 func (s *session) showEnroll(ctx context.Context, pre *duo.PreauthResponse) {
-	msg := SanitizeTerminal(enrollMessage(pre))
+	msg := enrollMessage(pre)
 	if code := s.enrollQR(pre.EnrollPortalURL); code != "" {
 		msg += "\n\n" + code + "Scan the code with your phone's camera to enroll."
 	}

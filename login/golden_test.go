@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/internal/testutil/golden"
@@ -45,7 +47,7 @@ func goldenTranscript(tc tcase, s *duotest.Server, res login.Result, c *conv, lo
 	b.WriteString("conversation:\n")
 	c.mu.Lock()
 	for _, m := range c.seen {
-		writeIndented(&b, m)
+		writeIndented(&b, visible(m))
 	}
 	c.mu.Unlock()
 	b.WriteString("duo:\n")
@@ -87,6 +89,27 @@ func writeIndented(b *strings.Builder, entry string) {
 			b.WriteString("  | " + l + "\n")
 		}
 	}
+}
+
+// visible shows what the flow handed its conversation with every rune
+// that is not printable (but a newline) as <U+XXXX> and every invalid byte
+// as <0xXX>: the flow hands text raw and each transport escapes it once
+// (as \xNN), so a golden file shows which of the two a text was.
+func visible(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "<0x%02X>", s[i])
+		case r == '\n' || unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "<U+%04X>", r)
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // quoteIfNeeded quotes a request parameter's value unless it is plain.

@@ -31,15 +31,18 @@ func rawControl(s string, keepNewlines bool) (rune, bool) {
 
 // TestHostileInput feeds hostile text from every side (the user name, the
 // user's answers, the command being authorized, the server's messages,
-// menu and device names) and checks that nothing reaches the terminal or
-// syslog unescaped, nothing is sent to Duo unencoded and every login ends
-// with a defined outcome.
+// menu and device names) and checks that nothing reaches syslog
+// unescaped, nothing is sent to Duo unencoded, every login ends with a
+// defined outcome, and the text shown reaches the conversation as it
+// came, not escaped: each transport escapes what it writes out, so that
+// it is escaped exactly once (tested per transport: internal/pamworker,
+// pam_module/core, internal/tty).
 func TestHostileInput(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "pwned")
 	escapes := "\x1b[2J\x1b]0;owned\x07\r\x00\x7f\u009b31m"
 	longName := strings.Repeat("u", 10<<10)
 	tests := []tcase{
-		{name: "control characters in the user name", user: "eve" + escapes + "\nfake=1",
+		{name: "control characters in the user name", user: "eve" + escapes + "\nfake=1", raw: []string{"eve" + escapes + "\nfake=1"},
 			users: []duotest.User{{Name: "eve" + escapes + "\nfake=1", Passcodes: []string{"123456"}}}, answers: []string{"123456"}, want: login.Allow},
 		{name: "10 kB user name", user: longName, users: []duotest.User{{Name: longName, Passcodes: []string{"123456"}}},
 			answers: []string{"123456"}, want: login.Allow,
@@ -78,22 +81,24 @@ func TestHostileInput(t *testing.T) {
 				assert.False(t, bad, "pushinfo not URL-encoded: %q", raw)
 				assert.False(t, strings.ContainsAny(raw, " ;`$()"), "pushinfo not URL-encoded: %q", raw)
 			}},
-		{name: "escapes in the server's status, menu and device names", user: "alice",
+		{name: "escapes in the server's status, menu and device names", user: "alice", raw: []string{"evil" + escapes, "wait" + escapes, "ok" + escapes},
 			users: []duotest.User{{Name: "alice", StatusMsg: "Hi" + escapes,
 				Devices: []duo.Device{{Device: "D1", Type: "phone", DisplayName: "evil" + escapes, Capabilities: []string{duo.CapPush}}},
 				Push: []duotest.Step{{Status: "pushed", StatusMsg: "wait" + escapes, Result: duo.ResultWaiting},
 					{Status: "allow", StatusMsg: "ok" + escapes, Result: duo.ResultAllow}}}},
 			answers: []string{"1"}, want: login.Allow},
-		{name: "escapes in a denial message", user: "alice", users: []duotest.User{{Name: "alice", Preauth: duo.ResultDeny, StatusMsg: "no" + escapes}},
+		{name: "escapes in a denial message", user: "alice", raw: []string{"no" + escapes}, users: []duotest.User{{Name: "alice", Preauth: duo.ResultDeny, StatusMsg: "no" + escapes}},
 			want: login.Deny},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			check := tc.check
 			tc.check = func(t *testing.T, s *duotest.Server, c *conv, log string) {
-				r, bad := rawControl(c.transcript(), true)
-				assert.False(t, bad, "raw %U reached the terminal:\n%q", r, c.transcript())
-				r, bad = rawControl(log, true)
+				for _, raw := range tc.raw {
+					assert.Contains(t, c.transcript(), raw, "the flow altered text for its conversation, which escapes it")
+				}
+				assert.NotContains(t, c.transcript(), `\x1b`, "the flow escaped text its conversation escapes again")
+				r, bad := rawControl(log, true)
 				assert.False(t, bad, "raw %U or a line break in syslog: %q", r, log)
 				assert.Equal(t, 0, strings.Count(log, "\n"), "raw %U or a line break in syslog: %q", r, log)
 				if check != nil {

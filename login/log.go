@@ -2,15 +2,21 @@ package login
 
 import (
 	"fmt"
+
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 	"log/syslog"
 	"strings"
 	"time"
 )
 
+// maxDebugLine bounds a debug line's text (after escaping): its arguments
+// include Duo's answers and the user name.
+const maxDebugLine = 1024
+
 // debugf writes a debug line (the module argument debug, login_duo_go -d).
 func (s *session) debugf(format string, args ...any) {
 	if s.p.Debug {
-		s.p.Log.Log(syslog.LOG_DEBUG, "debug: "+escapeReason(fmt.Sprintf(format, args...)))
+		s.p.Log.Log(syslog.LOG_DEBUG, "debug: "+escape.Clip(escapeReason(fmt.Sprintf(format, args...)), maxDebugLine, "...[cut]"))
 	}
 }
 

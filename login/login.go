@@ -15,6 +15,9 @@ import (
 
 // Conversation is what the flow needs from its front end: a PAM
 // conversation (the module's core, or the worker pipe) or a terminal.
+// The flow hands it text as it has it, Duo's included: each
+// implementation escapes every text where it writes it out
+// (escape.Terminal), so that it is escaped exactly once.
 type Conversation interface {
 	// Prompt asks the user and returns the answer; echo says whether
 	// the answer is shown as it is typed.

@@ -139,7 +139,7 @@ func (s *session) choose(ctx context.Context, m menu, autopush bool) (choice, pi
 	case s.talk.headless:
 		return choice{}, pickedEnd, Result{Outcome: Deny, Reason: "headless login and no push-capable device"}
 	}
-	answer, err := s.p.Conv.Prompt(ctx, SanitizeTerminal(m.text), true)
+	answer, err := s.p.Conv.Prompt(ctx, m.text, true)
 	if err != nil && ctx.Err() == nil && s.talk.fallback && !s.answered && m.def != nil {
 		// A conversation that cannot prompt at all (sshd's password
 		// step answers only the password prompt): go on headless,
@@ -226,12 +226,12 @@ func (s *session) judge(ctx context.Context, factor string, pending bool, a auth
 	if a.result == duo.ResultAllow {
 		s.rem.approved, s.rem.newToken = true, a.token
 		if !pending && a.msg != "" {
-			s.courtesy(ctx, SanitizeTerminal(a.msg))
+			s.courtesy(ctx, a.msg)
 		}
 		return Result{Outcome: Allow, Reason: "second factor " + factor + ": " + a.status}, triedDecided
 	}
 	if a.status == "sent" { // SMS: new passcodes were texted; ask again
-		if err := s.p.Conv.Info(ctx, SanitizeTerminal(a.msg)); err != nil {
+		if err := s.p.Conv.Info(ctx, a.msg); err != nil {
 			return Result{Outcome: Aborted, Reason: "conversation: " + err.Error()}, triedDecided
 		}
 		return Result{}, triedResent
@@ -276,7 +276,7 @@ func (s *session) authRequest(c choice) duo.AuthRequest {
 // status prompt, before the user must approve). A code in preauth is
 // shown first only when a server sent one.
 func (s *session) showVerificationCode(ctx context.Context) error {
-	code := strings.TrimSpace(SanitizeTerminal(s.pre.VerificationCode))
+	code := strings.TrimSpace(s.pre.VerificationCode)
 	if code != "" {
 		if err := s.notify(ctx, "Verification code: "+code+" (enter it in Duo Mobile to approve)"); err != nil {
 			return err
@@ -314,7 +314,7 @@ func (s *session) poll(ctx context.Context, txid string) (*duo.AuthStatusRespons
 			last = st.StatusMsg
 			inPrompt := st.Result == duo.ResultWaiting && s.talk.statusPrompt && !shownPrompt
 			shownPrompt = shownPrompt || inPrompt
-			if err := s.showStatus(ctx, SanitizeTerminal(st.StatusMsg), inPrompt); err != nil {
+			if err := s.showStatus(ctx, st.StatusMsg, inPrompt); err != nil {
 				return nil, fmt.Errorf("%w: %v", errConversation, err)
 			}
 		}

@@ -17,8 +17,3 @@ func clipLog(s string) string { return escape.Clip(s, maxLogField, "...[cut]") }
 // escapeReason is EscapeLog for the last field of a line, where spaces
 // are harmless (escape.LogText).
 func escapeReason(s string) string { return escape.LogText(s) }
-
-// SanitizeTerminal makes server-supplied text safe to show on a terminal
-// (escape.Terminal): control characters are shown as \xNN, except
-// newlines; tabs become spaces.
-func SanitizeTerminal(s string) string { return escape.Terminal(s) }

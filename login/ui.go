@@ -103,6 +103,6 @@ func (s *session) courtesy(ctx context.Context, msg string) {
 
 func (s *session) showError(ctx context.Context, msg string) {
 	if msg != "" {
-		s.p.Conv.Error(ctx, SanitizeTerminal(msg))
+		s.p.Conv.Error(ctx, msg)
 	}
 }

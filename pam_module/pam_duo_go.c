@@ -456,7 +456,8 @@ static int run_worker(pam_handle_t *pamh, int flags, int argc, const char **argv
 	buf = malloc(PDG_MAX_PAYLOAD + 1);
 	if (start == NULL || buf == NULL)
 		goto out;
-	/* SUDO_COMMAND as found: the worker reads it only for sudo*
+	/* SUDO_COMMAND as found, as the Go core reads it (sudo sets it
+	 * before it authenticates): the worker reads it only for sudo*
 	 * services (internal/pamhandler, the one place of that rule). The
 	 * start message carries no ruser and no pid: nothing read them. */
 	command = getenv("SUDO_COMMAND");

@@ -55,8 +55,9 @@ func phoneAnswered() []Step {
 	}
 }
 
-// defaultPhone is the device a User gets when Devices is nil.
-var defaultPhone = duo.Device{
+// DefaultPhone is the device a User gets when Devices is nil (a phone
+// with every capability), for tests that script a variant of it.
+var DefaultPhone = duo.Device{
 	Device:       "DPFZRS9FB0D46QFTM891",
 	Type:         "phone",
 	DisplayName:  "iOS (XXX-XXX-0100)",
@@ -102,7 +103,7 @@ type User struct {
 
 func (u *User) devices() []duo.Device {
 	if u.Devices == nil {
-		return []duo.Device{defaultPhone}
+		return []duo.Device{DefaultPhone}
 	}
 	return u.Devices
 }

@@ -19,10 +19,11 @@
 // U+2066..U+2069, zero-width spaces and joiners, U+FEFF), other spaces,
 // line and paragraph separators, C0, DEL, C1 and private-use runes are not.
 //
-// Terminal and Line keep backslashes, so they are idempotent: text escaped
-// twice on its way out (by the login and again by the worker or terminal
-// writer) reads the same as text escaped once. The log policies escape
-// backslashes, so a log line decodes unambiguously.
+// Terminal and Line keep backslashes, so they are idempotent: text that is
+// escaped again reads the same. The login's conversations (the Go core,
+// the PAM worker, the terminal) each escape what they write out, once; the
+// login hands them text raw. The log policies escape backslashes, so a log
+// line decodes unambiguously.
 package escape
 
 import (

@@ -101,10 +101,11 @@ type Transaction interface {
 	// UID is the real uid of the PAM application's process (su logins use
 	// the invoking user); -1 when unknown.
 	UID() int
-	// Command is SUDO_COMMAND as the PAM application's process has it
-	// (the Go core falls back to the process's command line). It is asked
-	// only under services named sudo*: anywhere else it is whatever the
-	// caller put in the environment.
+	// Command is SUDO_COMMAND as the PAM application's process has it, ""
+	// when unset; both transports read it the same way (the worker gets
+	// it in the module's start message). It is asked only under services
+	// named sudo*: anywhere else it is whatever the caller put in the
+	// environment.
 	Command() string
 }
 

@@ -2,11 +2,16 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
 func frame(t Type, payload string) []byte {
@@ -41,13 +46,15 @@ func TestDecode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, used, err := Decode(tt.in)
 			if tt.wantErr != nil {
-				require.ErrorIs(t, err, tt.wantErr, "Decode error = %v, want %v", err, tt.wantErr)
+				require.ErrorIs(t, err, tt.wantErr, "Decode error")
 				return
 			}
 			require.NoError(t, err, "Decode")
-			require.Equal(t, tt.want.Type, got.Type, "Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used, tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
-			require.True(t, bytes.Equal(got.Payload, tt.want.Payload), "Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used, tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
-			require.Equal(t, tt.wantUsed, used, "Decode = %v %q used %d, want %v %q used %d", got.Type, clip(string(got.Payload)), used, tt.want.Type, clip(string(tt.want.Payload)), tt.wantUsed)
+			msg := fmt.Sprintf("Decode = %v %q used %d, want %v %q used %d", got.Type, escape.Clip(string(got.Payload), 64, "..."), used,
+				tt.want.Type, escape.Clip(string(tt.want.Payload), 64, "..."), tt.wantUsed)
+			assert.Equal(t, tt.want.Type, got.Type, msg)
+			assert.True(t, bytes.Equal(got.Payload, tt.want.Payload), msg)
+			assert.Equal(t, tt.wantUsed, used, msg)
 		})
 	}
 }
@@ -73,12 +80,14 @@ func TestReadMessage(t *testing.T) {
 			for i, want := range tt.want {
 				got, err := ReadMessage(r)
 				require.NoError(t, err, "message %d", i)
-				require.Equal(t, want.Type, got.Type, "message %d = %v %q, want %v %q", i, got.Type, got.Payload, want.Type, want.Payload)
+				require.Equal(t, want.Type, got.Type, "message %d type", i)
 				require.True(t, bytes.Equal(got.Payload, want.Payload), "message %d = %v %q, want %v %q", i, got.Type, got.Payload, want.Type, want.Payload)
 			}
 			_, err := ReadMessage(r)
-			require.ErrorIs(t, err, tt.wantErr, "final error = %v, want %v", err, tt.wantErr)
-			require.False(t, tt.wantErr == io.EOF && err != io.EOF, "clean end must be io.EOF itself, got %#v", err)
+			require.ErrorIs(t, err, tt.wantErr, "final error")
+			if tt.wantErr == io.EOF {
+				assert.Same(t, io.EOF, err, "clean end must be io.EOF itself, got %#v", err)
+			}
 		})
 	}
 }
@@ -94,13 +103,13 @@ func TestEncodeRoundTrip(t *testing.T) {
 		require.NoError(t, WriteMessage(&buf, m), "WriteMessage(%v)", m.Type)
 		got, err := ReadMessage(&buf)
 		require.NoError(t, err, "ReadMessage(%v)", m.Type)
-		require.Equal(t, m.Type, got.Type, "round trip of %v changed the message", m.Type)
-		require.True(t, bytes.Equal(got.Payload, m.Payload), "round trip of %v changed the message", m.Type)
+		assert.Equal(t, m.Type, got.Type, "round trip of %v changed the type", m.Type)
+		assert.True(t, bytes.Equal(got.Payload, m.Payload), "round trip of %v changed the payload", m.Type)
 	}
 	_, err := Encode(Message{Info, make([]byte, MaxPayload+1)})
-	require.ErrorIs(t, err, ErrTooLarge, "Encode oversized: err = %v, want ErrTooLarge", err)
+	assert.ErrorIs(t, err, ErrTooLarge, "Encode oversized")
 	_, err = Encode(Message{'?', nil})
-	require.ErrorIs(t, err, ErrUnknownType, "Encode unknown type: err = %v, want ErrUnknownType", err)
+	assert.ErrorIs(t, err, ErrUnknownType, "Encode unknown type")
 }
 
 func TestParseStart(t *testing.T) {
@@ -112,9 +121,16 @@ func TestParseStart(t *testing.T) {
 	}{
 		{
 			name: "full",
+			in:   "user=alice\x00rhost=192.0.2.1\x00service=sshd\x00tty=ssh\x00command=/usr/bin/id -u\x00uid=0\x00authinfo=publickey ssh-ed25519 AAAA\x00arg=conf=/etc/duo/pam_duo.conf\x00arg=debug\x00",
+			want: StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sshd", TTY: "ssh", Command: "/usr/bin/id -u",
+				UID: 0, AuthInfo: "publickey ssh-ed25519 AAAA", Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
+		},
+		{
+			// An earlier module sent ruser and pid: accepted, ignored.
+			name: "an earlier module's start",
 			in:   "user=alice\x00rhost=192.0.2.1\x00service=sshd\x00tty=ssh\x00ruser=\x00command=/usr/bin/id -u\x00pid=1234\x00uid=0\x00arg=conf=/etc/duo/pam_duo.conf\x00arg=debug\x00",
 			want: StartInfo{User: "alice", RHost: "192.0.2.1", Service: "sshd", TTY: "ssh", Command: "/usr/bin/id -u",
-				PID: 1234, UID: 0, Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
+				UID: 0, Args: []string{"conf=/etc/duo/pam_duo.conf", "debug"}},
 		},
 		{name: "minimal, no trailing NUL", in: "user=bob", want: StartInfo{User: "bob", UID: -1}},
 		{name: "value with =", in: "user=bob\x00command=env A=b", want: StartInfo{User: "bob", Command: "env A=b", UID: -1}},
@@ -128,6 +144,7 @@ func TestParseStart(t *testing.T) {
 		{name: "empty user", in: "user=\x00", wantErr: true},
 		{name: "no =", in: "user=a\x00junk", wantErr: true},
 		{name: "repeated user", in: "user=a\x00user=b", wantErr: true},
+		{name: "repeated pid", in: "user=a\x00pid=1\x00pid=2", wantErr: true},
 		{name: "unknown key", in: "user=a\x00shell=/bin/sh", wantErr: true},
 		{name: "bad uid", in: "user=a\x00uid=root", wantErr: true},
 		{name: "uid overflow", in: "user=a\x00uid=99999999999", wantErr: true},
@@ -137,33 +154,32 @@ func TestParseStart(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseStart([]byte(tt.in))
 			if tt.wantErr {
-				require.ErrorIs(t, err, ErrBadStart, "ParseStart = %+v, %v; want ErrBadStart", got, err)
+				require.ErrorIs(t, err, ErrBadStart, "ParseStart = %+v", got)
 				return
 			}
-			require.NoError(t, err, "ParseStart")
-			require.Equal(t, tt.want.User, got.User, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.RHost, got.RHost, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.Service, got.Service, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.TTY, got.TTY, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.RUser, got.RUser, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.Command, got.Command, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.PID, got.PID, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.UID, got.UID, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, tt.want.Silent, got.Silent, "ParseStart = %+v, want %+v", got, tt.want)
-			require.Equal(t, strings.Join(tt.want.Args, "|"), strings.Join(got.Args, "|"), "ParseStart = %+v, want %+v", got, tt.want)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
 			enc, err := got.Encode()
-			require.NoError(t, err, "Encode")
+			require.NoError(t, err)
+			assert.NotContains(t, string(enc), "ruser=", "Encode writes no ruser")
+			assert.NotContains(t, string(enc), "pid=", "Encode writes no pid")
 			again, err := ParseStart(enc)
-			require.NoError(t, err, "re-parse of Encode = %+v", again)
-			require.Equal(t, got.User, again.User, "re-parse of Encode = %+v, %v", again, err)
-			require.Equal(t, got.PID, again.PID, "re-parse of Encode = %+v, %v", again, err)
-			require.Equal(t, got.UID, again.UID, "re-parse of Encode = %+v, %v", again, err)
-			require.Equal(t, got.Silent, again.Silent, "re-parse of Encode = %+v, %v", again, err)
-			require.Len(t, again.Args, len(got.Args), "re-parse of Encode = %+v, %v", again, err)
+			require.NoError(t, err)
+			assert.Equal(t, got, again, "re-parse of Encode")
 		})
 	}
 	_, err := (StartInfo{User: "a\x00b"}).Encode()
-	require.ErrorIs(t, err, ErrBadStart, "Encode with NUL: err = %v, want ErrBadStart", err)
+	require.ErrorIs(t, err, ErrBadStart, "Encode with NUL")
+}
+
+// TestParseStartErrorQuotesClipped: a hostile key is quoted in the error
+// cut at a rune boundary, so the error stays valid UTF-8.
+func TestParseStartErrorQuotesClipped(t *testing.T) {
+	key := strings.Repeat("a", 63) + "é" + strings.Repeat("b", 100)
+	_, err := ParseStart([]byte("user=a\x00" + key + "=1"))
+	require.ErrorIs(t, err, ErrBadStart)
+	assert.Contains(t, err.Error(), `"`+strings.Repeat("a", 63)+`..."`)
+	assert.True(t, utf8.ValidString(err.Error()), "error %q", err)
 }
 
 func TestResult(t *testing.T) {
@@ -173,20 +189,26 @@ func TestResult(t *testing.T) {
 	}{{0, "allowed"}, {25, ""}, {7, "denied: user said no"}, {-1, "odd"}}
 	for _, tt := range tests {
 		code, reason, err := ParseResult(EncodeResult(tt.code, tt.reason))
-		require.NoError(t, err, "ParseResult(EncodeResult(%d, %q)) = %d, %q", tt.code, tt.reason, code, reason)
-		require.Equal(t, tt.code, code, "ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
-		require.Equal(t, tt.reason, reason, "ParseResult(EncodeResult(%d, %q)) = %d, %q, %v", tt.code, tt.reason, code, reason, err)
+		require.NoError(t, err)
+		assert.Equal(t, tt.code, code)
+		assert.Equal(t, tt.reason, reason)
 	}
 	_, _, err := ParseResult([]byte{0, 0, 7})
-	require.ErrorIs(t, err, ErrShort, "ParseResult(3 bytes): err = %v, want ErrShort", err)
-	got := EncodeResult(3, strings.Repeat("r", MaxPayload))
-	require.Len(t, got, MaxPayload, "EncodeResult with a huge reason: %d bytes, want %d", len(got), MaxPayload)
+	require.ErrorIs(t, err, ErrShort, "ParseResult(3 bytes)")
+	assert.Len(t, EncodeResult(3, strings.Repeat("r", MaxPayload)), MaxPayload, "a huge reason is cut to fit")
+	// Cut at a rune boundary: a 2-byte rune straddling the limit goes.
+	long := strings.Repeat("r", MaxPayload-5) + "éé"
+	code, reason, err := ParseResult(EncodeResult(3, long))
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, code)
+	assert.Equal(t, strings.Repeat("r", MaxPayload-5), reason)
+	assert.True(t, utf8.ValidString(reason), "the reason stays valid UTF-8")
 }
 
 func TestWipe(t *testing.T) {
 	m := Message{Answer, []byte("123456")}
 	m.Wipe()
-	require.True(t, bytes.Equal(m.Payload, make([]byte, 6)), "Wipe left %q", m.Payload)
+	assert.Equal(t, make([]byte, 6), m.Payload, "Wipe left %q", m.Payload)
 }
 
 // FuzzDecode feeds arbitrary bytes to Decode, ReadMessage and ParseStart:
@@ -202,28 +224,28 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, n, err := Decode(data)
 		rm, rerr := ReadMessage(bytes.NewReader(data))
-		require.Equal(t, (rerr == nil), (err == nil), "Decode err %v but ReadMessage err %v", err, rerr)
+		require.Equal(t, err == nil, rerr == nil, "Decode err %v but ReadMessage err %v", err, rerr)
 		if err != nil {
 			return
 		}
-		require.False(t, n < HeaderLen, "Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
-		require.False(t, n > len(data), "Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
-		require.False(t, len(m.Payload) > MaxPayload, "Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
-		require.Equal(t, m.Type, rm.Type, "Decode and ReadMessage disagree")
-		require.True(t, bytes.Equal(rm.Payload, m.Payload), "Decode and ReadMessage disagree")
+		require.True(t, n >= HeaderLen && n <= len(data) && len(m.Payload) <= MaxPayload,
+			"Decode used %d of %d bytes, payload %d", n, len(data), len(m.Payload))
+		require.Equal(t, m.Type, rm.Type, "Decode and ReadMessage disagree on the type")
+		require.True(t, bytes.Equal(rm.Payload, m.Payload), "Decode and ReadMessage disagree on the payload")
 		enc, err := Encode(m)
 		require.NoError(t, err, "Encode of a decoded message")
 		require.True(t, bytes.Equal(enc, data[:n]), "Encode(Decode(x)) != x")
 		if m.Type == Start {
 			if si, err := ParseStart(m.Payload); err == nil {
-				require.NotEqual(t, "", si.User, "ParseStart accepted an empty user")
+				require.NotEmpty(t, si.User, "ParseStart accepted an empty user")
 				_, err := si.Encode()
 				require.NoError(t, err, "Encode of a parsed start")
 			}
 		}
 		if m.Type == Result {
-			_, _, err := ParseResult(m.Payload)
-			require.False(t, err != nil && len(m.Payload) >= 4, "ParseResult: %v", err)
+			if _, _, err := ParseResult(m.Payload); len(m.Payload) >= 4 {
+				require.NoError(t, err, "ParseResult")
+			}
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 )
 
 // Message types of the PAM worker protocol.
@@ -29,9 +31,7 @@ type StartInfo struct {
 	RHost   string
 	Service string
 	TTY     string
-	RUser   string
 	Command string // SUDO_COMMAND
-	PID     int    // getpid() of the PAM process; 0 when not sent
 	UID     int    // getuid() of the PAM process; -1 when not sent
 	Silent  bool   // the application passed PAM_SILENT
 	// AuthInfo is SSH_AUTH_INFO_0 from the PAM environment (sshd's
@@ -40,17 +40,22 @@ type StartInfo struct {
 	Args     []string // the module arguments, in order
 }
 
-// Start payload keys.
-var startKeys = []string{"user", "rhost", "service", "tty", "ruser", "command", "pid", "uid", "silent", "authinfo"}
+// Start payload keys, in the order Encode writes them.
+var startKeys = []string{"user", "rhost", "service", "tty", "command", "uid", "silent", "authinfo"}
+
+// ParseStart also accepts the keys ruser and pid (a number), which earlier
+// modules sent and nothing read, and ignores them: a module of an earlier
+// release works with this worker.
 
 // ErrBadStart is wrapped by ParseStart's errors.
 var ErrBadStart = errors.New("bad start message")
 
 // ParseStart decodes a Start payload: NUL-separated key=value fields,
 // empty fields ignored (so a trailing NUL is fine), each key other than
-// arg at most once, user required, pid and uid decimal, silent 0 or 1
-// (absent means 0). Unknown keys are
-// rejected so that a module and a worker that disagree fail loudly.
+// arg at most once, user required, uid decimal, silent 0 or 1 (absent
+// means 0). The keys ruser and pid of earlier modules are accepted and
+// ignored; other unknown keys are rejected so that a module and a worker that disagree
+// fail loudly.
 func ParseStart(payload []byte) (StartInfo, error) {
 	si := StartInfo{UID: -1}
 	seen := map[string]bool{}
@@ -60,14 +65,14 @@ func ParseStart(payload []byte) (StartInfo, error) {
 		}
 		key, val, ok := strings.Cut(field, "=")
 		if !ok {
-			return StartInfo{}, fmt.Errorf("worker: %w: field %q has no '='", ErrBadStart, clip(field))
+			return StartInfo{}, fmt.Errorf("worker: %w: field %q has no '='", ErrBadStart, escape.Clip(field, maxQuoted, "..."))
 		}
 		if key == "arg" {
 			si.Args = append(si.Args, val)
 			continue
 		}
 		if seen[key] {
-			return StartInfo{}, fmt.Errorf("worker: %w: key %q repeated", ErrBadStart, clip(key))
+			return StartInfo{}, fmt.Errorf("worker: %w: key %q repeated", ErrBadStart, escape.Clip(key, maxQuoted, "..."))
 		}
 		seen[key] = true
 		switch key {
@@ -80,7 +85,7 @@ func ParseStart(payload []byte) (StartInfo, error) {
 		case "tty":
 			si.TTY = val
 		case "ruser":
-			si.RUser = val
+			// sent by earlier modules; ignored
 		case "command":
 			si.Command = val
 		case "authinfo":
@@ -90,20 +95,18 @@ func ParseStart(payload []byte) (StartInfo, error) {
 			case "0", "1":
 				si.Silent = val == "1"
 			default:
-				return StartInfo{}, fmt.Errorf("worker: %w: silent=%q is not 0 or 1", ErrBadStart, clip(val))
+				return StartInfo{}, fmt.Errorf("worker: %w: silent=%q is not 0 or 1", ErrBadStart, escape.Clip(val, maxQuoted, "..."))
 			}
 		case "pid", "uid":
 			n, err := strconv.ParseInt(val, 10, 32)
 			if err != nil || n < -1 {
-				return StartInfo{}, fmt.Errorf("worker: %w: %s=%q is not a number", ErrBadStart, key, clip(val))
+				return StartInfo{}, fmt.Errorf("worker: %w: %s=%q is not a number", ErrBadStart, key, escape.Clip(val, maxQuoted, "..."))
 			}
-			if key == "pid" {
-				si.PID = int(n)
-			} else {
+			if key == "uid" {
 				si.UID = int(n)
-			}
+			} // pid: sent by earlier modules; ignored
 		default:
-			return StartInfo{}, fmt.Errorf("worker: %w: unknown key %q", ErrBadStart, clip(key))
+			return StartInfo{}, fmt.Errorf("worker: %w: unknown key %q", ErrBadStart, escape.Clip(key, maxQuoted, "..."))
 		}
 	}
 	if si.User == "" {
@@ -119,8 +122,8 @@ func (si StartInfo) Encode() ([]byte, error) {
 	if si.Silent {
 		silent = "1"
 	}
-	vals := []string{si.User, si.RHost, si.Service, si.TTY, si.RUser, si.Command,
-		strconv.Itoa(si.PID), strconv.Itoa(si.UID), silent, si.AuthInfo}
+	vals := []string{si.User, si.RHost, si.Service, si.TTY, si.Command,
+		strconv.Itoa(si.UID), silent, si.AuthInfo}
 	var b bytes.Buffer
 	add := func(k, v string) error {
 		if strings.IndexByte(v, 0) >= 0 {
@@ -148,11 +151,10 @@ func (si StartInfo) Encode() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// EncodeResult returns a Result payload: code, then reason (cut to fit).
+// EncodeResult returns a Result payload: code, then reason, cut to fit
+// at a rune boundary.
 func EncodeResult(code int32, reason string) []byte {
-	if len(reason) > MaxPayload-4 {
-		reason = reason[:MaxPayload-4]
-	}
+	reason = escape.Clip(reason, MaxPayload-4, "")
 	b := make([]byte, 4+len(reason))
 	binary.BigEndian.PutUint32(b, uint32(code))
 	copy(b[4:], reason)
@@ -167,11 +169,5 @@ func ParseResult(payload []byte) (code int32, reason string, err error) {
 	return int32(binary.BigEndian.Uint32(payload)), string(payload[4:]), nil
 }
 
-// clip shortens untrusted text quoted in an error.
-func clip(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}
+// maxQuoted bounds untrusted text quoted in an error (escape.Clip).
+const maxQuoted = 64

@@ -52,7 +52,6 @@ import (
 	"fmt"
 	"log/syslog"
 	"os"
-	"strings"
 	"unsafe"
 
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
@@ -69,7 +68,7 @@ func main() {}
 //
 //export pam_duo_go_core_authenticate_v2
 func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.int, argv **C.char, unprompted *C.int) (rc C.int) {
-	h := handle{pamh: pamh}
+	h := newHandle(pamh)
 	// The same tag, pid and facility as the worker's lines (login.NewSyslog):
 	// pam_syslog would log under the application's name ("sshd[PID]:
 	// pam_duo_go(sshd:auth): ...") and `journalctl -t pam_duo_go` would
@@ -95,9 +94,17 @@ func pam_duo_go_core_authenticate_v2(pamh *C.pam_handle_t, flags C.int, argc C.i
 	return C.int(res.Code)
 }
 
-// handle is the live PAM handle: the handler's Transaction.
+// handle is the live PAM handle: the handler's Transaction, its
+// conversation a pamConv.
 type handle struct {
 	pamh *C.pam_handle_t
+	pamConv
+}
+
+func newHandle(pamh *C.pam_handle_t) handle {
+	h := handle{pamh: pamh}
+	h.pamConv = pamConv{converse: h.converse}
+	return h
 }
 
 func (h handle) item(t C.int) string {
@@ -122,19 +129,18 @@ func (h handle) Item(i pamhandler.Item) string { return h.item(C.int(i)) }
 // UID is this process's real uid: the core runs only under real uid 0.
 func (h handle) UID() int { return os.Getuid() }
 
-// Command is the command a sudo login authorizes: SUDO_COMMAND when the
-// process has it, else the sudo process's command line.
+// Command is SUDO_COMMAND as this process has it (C's getenv: under sshd
+// Go's environment is empty), "" when unset: what the C module sends the
+// worker, so that both transports give the handler the same (sudo sets
+// it before it authenticates, to "validate" for sudo -v; duo_unix reads
+// it the same way).
 func (h handle) Command() string {
 	name := C.CString("SUDO_COMMAND")
 	defer C.free(unsafe.Pointer(name))
 	if v := C.c_getenv(name); v != nil {
 		return C.GoString(v)
 	}
-	b, err := os.ReadFile("/proc/self/cmdline")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+	return ""
 }
 
 // Env is a variable of the PAM environment (pam_getenv); "" when unset.
@@ -147,11 +153,13 @@ func (h handle) Env(name string) string {
 	return ""
 }
 
-func (h handle) converse(style C.int, msg string) (string, error) {
+// converse sends one message of the given PAM style through the
+// application's conversation (converse.h) and returns the answer.
+func (h handle) converse(style int, msg string) (string, error) {
 	cmsg := C.CString(msg)
 	defer C.free(unsafe.Pointer(cmsg))
 	var answer *C.char
-	if rc := C.converse(h.pamh, style, cmsg, &answer); rc != C.PAM_SUCCESS {
+	if rc := C.converse(h.pamh, C.int(style), cmsg, &answer); rc != C.PAM_SUCCESS {
 		return "", fmt.Errorf("PAM conversation: %s", pamError(rc))
 	}
 	defer C.wipe_free(answer)
@@ -159,28 +167,6 @@ func (h handle) converse(style C.int, msg string) (string, error) {
 		return "", nil
 	}
 	return C.GoString(answer), nil
-}
-
-// Prompt asks through the application's conversation.
-func (h handle) Prompt(_ context.Context, msg string, echo bool) (string, error) {
-	style := C.int(C.PAM_PROMPT_ECHO_OFF)
-	if echo {
-		style = C.PAM_PROMPT_ECHO_ON
-	}
-	return h.converse(style, msg)
-}
-
-// Info shows PAM_TEXT_INFO. PAM_SILENT is handled by the flow, as quiet
-// (see pamhandler).
-func (h handle) Info(_ context.Context, msg string) error {
-	_, err := h.converse(C.PAM_TEXT_INFO, msg)
-	return err
-}
-
-// Error shows PAM_ERROR_MSG.
-func (h handle) Error(_ context.Context, msg string) error {
-	_, err := h.converse(C.PAM_ERROR_MSG, msg)
-	return err
 }
 
 func pamError(rc C.int) string {

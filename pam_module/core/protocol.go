@@ -57,3 +57,11 @@ const (
 	_ = uint(C.PAM_TTY-int(pamhandler.TTY)) + uint(int(pamhandler.TTY)-C.PAM_TTY)
 	_ = uint(C.PAM_RHOST-int(pamhandler.RemoteHost)) + uint(int(pamhandler.RemoteHost)-C.PAM_RHOST)
 )
+
+// The message styles of the core's conversation (conv.go) are libpam's.
+const (
+	_ = uint(C.PAM_PROMPT_ECHO_OFF-stylePromptEchoOff) + uint(stylePromptEchoOff-C.PAM_PROMPT_ECHO_OFF)
+	_ = uint(C.PAM_PROMPT_ECHO_ON-stylePromptEchoOn) + uint(stylePromptEchoOn-C.PAM_PROMPT_ECHO_ON)
+	_ = uint(C.PAM_ERROR_MSG-styleErrorMsg) + uint(styleErrorMsg-C.PAM_ERROR_MSG)
+	_ = uint(C.PAM_TEXT_INFO-styleTextInfo) + uint(styleTextInfo-C.PAM_TEXT_INFO)
+)

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// Decode is the framing over a byte slice, for the table tests of the
-// framing (TestDecode): the worker and the Duo child read with ReadMessage,
-// which shares its header check (parseHeader).
+// Decode is the framing over a byte slice, for code that holds what was
+// written (the worker's and login_duo_go's tests read a whole exchange
+// with it); the worker and the Duo child read with ReadMessage, which
+// shares its header check (parseHeader).
 //
 // It reads one message from the front of data and returns it with the
 // number of bytes it used. The payload is a copy. A message cut short gives

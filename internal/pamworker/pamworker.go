@@ -1,4 +1,12 @@
-package main
+// Package pamworker is `login_duo_go pam-worker`: the PAM module's
+// out-of-process login. It reads the C module's start message, runs the
+// login with internal/pamhandler, relays the login's conversation over the
+// worker socket and sends the result (the protocol is in ARCHITECTURE.md,
+// its framing in internal/wire).
+//
+// Serve is one session over any reader and writer; Run is the subcommand
+// (root only, on fds 0 and 1).
+package pamworker
 
 import (
 	"context"
@@ -12,17 +20,22 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
 	"github.com/pam-duo-go/pam_duo_go/internal/setuid"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
+	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
-// startTimeout bounds the wait for the module's Start message.
-const startTimeout = 30 * time.Second
+// Command is the subcommand of login_duo_go that runs Run.
+const Command = "pam-worker"
 
-// errConvFailed is the module's X message: the PAM conversation failed.
-var errConvFailed = errors.New("PAM conversation failed")
+// StartTimeout bounds the wait for the module's start message.
+const StartTimeout = 30 * time.Second
 
-// runWorker is `login_duo_go pam-worker`: one login for the PAM module,
-// over the protocol of ARCHITECTURE.md on fds 0 (in) and 1 (out).
-func runWorker(args []string) int {
+// ErrConvFailed is the module's X message: the PAM conversation failed.
+var ErrConvFailed = errors.New("PAM conversation failed")
+
+// Run is `login_duo_go pam-worker`: one login for the PAM module over fds
+// 0 (in) and 1 (out), logged to syslog. It returns the exit status
+// (pamhandler.ExitStatus; 64 for arguments, 2 when the caller is not root).
+func Run(args []string) int {
 	if len(args) != 0 {
 		fmt.Fprint(os.Stderr, "login_duo_go pam-worker: takes no arguments\n")
 		return 64
@@ -36,18 +49,21 @@ func runWorker(args []string) int {
 	}
 	setuid.SanitizeEnv()
 	// The login bounds itself (login_timeout=); this only backs it up.
-	ctx, cancel := context.WithTimeout(context.Background(), pamhandler.MaxLoginTimeout+startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), pamhandler.MaxLoginTimeout+StartTimeout)
 	defer cancel()
-	return serveWorker(ctx, os.Stdin, os.Stdout)
+	return Serve(ctx, os.Stdin, os.Stdout, nil)
 }
 
-// serveWorker runs one worker session: Start in, pamhandler.Authenticate
-// with the conversation relayed, Result out.
-func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
-	c := newWorkerConv(ctx, in, out)
+// Serve runs one worker session: the start message from in,
+// pamhandler.Authenticate with the conversation relayed over in and out,
+// the result message to out. log receives the login's syslog lines (nil =
+// syslog). It returns the exit status that goes with the result
+// (pamhandler.ExitStatus); a bad or missing start message is
+// PAM_SERVICE_ERR.
+func Serve(ctx context.Context, in io.Reader, out io.Writer, log login.Logger) int {
+	c := newConv(ctx, in, out)
 	result := func(code int, reason string) int {
-		reason = escape.Line(reason) // the module may log it
-		_ = wire.WriteMessage(out, wire.Message{Type: wire.Result, Payload: wire.EncodeResult(int32(code), reason)})
+		_ = wire.WriteMessage(out, wire.Message{Type: wire.Result, Payload: wire.EncodeResult(int32(code), escape.Line(reason))})
 		return pamhandler.ExitStatus(code)
 	}
 	var first wire.Message
@@ -57,7 +73,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 			return result(pamhandler.ServiceErr, "pam-worker: no start message: "+c.readErrText())
 		}
 		first = m
-	case <-time.After(startTimeout):
+	case <-time.After(StartTimeout):
 		return result(pamhandler.ServiceErr, "pam-worker: no start message in time")
 	case <-ctx.Done():
 		return result(pamhandler.ServiceErr, "pam-worker: no start message in time")
@@ -69,7 +85,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 	if err != nil {
 		return result(pamhandler.ServiceErr, "pam-worker: "+err.Error())
 	}
-	res := pamhandler.Authenticate(ctx, startTx{si, c}, si.Args, si.Silent, nil)
+	res := pamhandler.Authenticate(ctx, startTx{si, c}, si.Args, si.Silent, log)
 	if res.Unprompted {
 		// The module remembers it, so that a later step of the same
 		// sshd login does not push again (ARCHITECTURE.md).
@@ -82,7 +98,7 @@ func serveWorker(ctx context.Context, in io.Reader, out io.Writer) int {
 // module's start message gave them, the conversation over the socket.
 type startTx struct {
 	si wire.StartInfo
-	*workerConv
+	*conv
 }
 
 // User is the start message's user (ParseStart requires one: the module
@@ -116,16 +132,17 @@ func (t startTx) UID() int { return t.si.UID }
 // Command is SUDO_COMMAND as the PAM process had it.
 func (t startTx) Command() string { return t.si.Command }
 
-// workerConv is the login's conversation over the worker socket: P/p prompts
-// answered by A (or X), I and E messages.
-type workerConv struct {
+// conv is the login's conversation over the worker socket: P/p prompts
+// answered by A (or X), I and E messages. It escapes every text it sends
+// (escape.Terminal): the login hands it Duo's text raw.
+type conv struct {
 	out     io.Writer
 	msgs    chan wire.Message // messages from the module, closed at EOF or error
 	readErr error             // why msgs was closed; read after it is
 }
 
-func newWorkerConv(ctx context.Context, in io.Reader, out io.Writer) *workerConv {
-	c := &workerConv{out: out, msgs: make(chan wire.Message)}
+func newConv(ctx context.Context, in io.Reader, out io.Writer) *conv {
+	c := &conv{out: out, msgs: make(chan wire.Message)}
 	go func() {
 		defer close(c.msgs)
 		for {
@@ -146,7 +163,7 @@ func newWorkerConv(ctx context.Context, in io.Reader, out io.Writer) *workerConv
 	return c
 }
 
-func (c *workerConv) readErrText() string {
+func (c *conv) readErrText() string {
 	if c.readErr == nil || errors.Is(c.readErr, io.EOF) {
 		return "end of input"
 	}
@@ -154,7 +171,7 @@ func (c *workerConv) readErrText() string {
 }
 
 // Prompt sends P (echo off) or p (echo on) and waits for A or X.
-func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
+func (c *conv) Prompt(ctx context.Context, msg string, echo bool) (string, error) {
 	t := wire.PromptEchoOff
 	if echo {
 		t = wire.PromptEchoOn
@@ -172,7 +189,7 @@ func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string,
 		case wire.Answer:
 			return string(m.Payload), nil
 		case wire.ConvFailed:
-			return "", errConvFailed
+			return "", ErrConvFailed
 		}
 		return "", fmt.Errorf("pam-worker: expected an answer, got %v", m.Type)
 	case <-ctx.Done():
@@ -181,12 +198,14 @@ func (c *workerConv) Prompt(ctx context.Context, msg string, echo bool) (string,
 }
 
 // Info sends an I message.
-func (c *workerConv) Info(_ context.Context, msg string) error { return c.send(wire.Info, msg) }
+func (c *conv) Info(_ context.Context, msg string) error { return c.send(wire.Info, msg) }
 
 // Error sends an E message.
-func (c *workerConv) Error(_ context.Context, msg string) error { return c.send(wire.Error, msg) }
+func (c *conv) Error(_ context.Context, msg string) error { return c.send(wire.Error, msg) }
 
-func (c *workerConv) send(t wire.Type, msg string) error {
+// send writes msg escaped for the terminal, the one escape it gets, and
+// cut to fit a message.
+func (c *conv) send(t wire.Type, msg string) error {
 	msg = escape.Clip(escape.Terminal(msg), wire.MaxPayload, "")
 	return wire.WriteMessage(c.out, wire.Message{Type: t, Payload: []byte(msg)})
 }
