@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
@@ -72,14 +73,10 @@ func TestDebianPackage(t *testing.T) {
 	t.Run("lintian", func(t *testing.T) {
 		lintian := requireTools(t, "the lintian check", "lintian")["lintian"]
 		changes, _ := filepath.Glob(filepath.Join(filepath.Dir(debs[debPackages[0]]), "*.changes"))
-		if len(changes) != 1 {
-			t.Fatalf("want one .changes file beside the packages, found %v", changes)
-		}
+		require.Len(t, changes, 1, "want one .changes file beside the packages, found %v", changes)
 		r := run(t, command{limit: lintTimeout}, lintian, "--fail-on", "error", "--info", changes[0])
 		t.Logf("lintian:\n%s", r.out)
-		if r.err != nil {
-			t.Errorf("lintian reports errors: %v", r.err)
-		}
+		assert.NoError(t, r.err, "lintian reports errors")
 	})
 
 	// From here on the system is changed: undo it whatever happens.
@@ -97,9 +94,7 @@ func TestDebianPackage(t *testing.T) {
 	t.Run("profile-enabled", func(t *testing.T) { checkProfileWhenEnabled(t) })
 	t.Run("helper", func(t *testing.T) {
 		out := mustRun(t, command{}, "/usr/sbin/login_duo_go", "-v")
-		if !strings.HasPrefix(out, "login_duo_go ") {
-			t.Errorf("login_duo_go -v printed %q, want its version", out)
-		}
+		assert.True(t, strings.HasPrefix(out, "login_duo_go "), "login_duo_go -v printed %q, want its version", out)
 	})
 	t.Run("login", func(t *testing.T) { checkLoginsThroughInstalledModule(t, tools["pamtester"]) })
 	t.Run("unedited-config", func(t *testing.T) { checkShippedConfigRefuses(t, tools["pamtester"]) })
@@ -204,20 +199,14 @@ func buildDebs(t *testing.T) map[string]string {
 	t.Helper()
 	debBuild.Lock()
 	defer debBuild.Unlock()
-	if debBuild.err != "" {
-		t.Fatal(debBuild.err)
-	}
+	require.Empty(t, debBuild.err, "an earlier build of the packages failed")
 	if debBuild.debs == nil {
 		work, err := os.MkdirTemp("", "pam_duo_go-debs-")
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		debBuild.dir = work
 		debs, why := buildDebsIn(t, work)
-		if why != "" {
-			debBuild.err = why
-			t.Fatal(why)
-		}
+		debBuild.err = why
+		require.Empty(t, why, "building the packages failed")
 		debBuild.debs = debs
 	}
 	return debBuild.debs
@@ -257,53 +246,42 @@ func checkInstalledFiles(t *testing.T, dpkgQuery string, files []installedFile) 
 			want[f.path] = f
 		}
 		info, err := os.Lstat(f.path)
-		if err != nil {
-			t.Errorf("%s: %v", f.path, err)
+		if !assert.NoError(t, err, f.path) {
 			continue
 		}
 		st := info.Sys().(*syscall.Stat_t)
-		if !info.Mode().IsRegular() {
-			t.Errorf("%s: not a regular file (%v)", f.path, info.Mode())
-		}
-		if got := st.Mode & 0o7777; got != f.mode {
-			t.Errorf("%s: mode %04o, want %04o", f.path, got, f.mode)
-		}
-		if st.Uid != 0 || st.Gid != 0 {
-			t.Errorf("%s: owner %d:%d, want root:root (0:0)", f.path, st.Uid, st.Gid)
-		}
+		assert.True(t, info.Mode().IsRegular(), "%s: not a regular file (%v)", f.path, info.Mode())
+		got := st.Mode & 0o7777
+		assert.Equal(t, f.mode, got, "%s: mode %04o, want %04o", f.path, got, f.mode)
+		assert.Zero(t, st.Uid, "%s: owner %d:%d, want root:root (0:0)", f.path, st.Uid, st.Gid)
+		assert.Zero(t, st.Gid, "%s: owner %d:%d, want root:root (0:0)", f.path, st.Uid, st.Gid)
 	}
 	for _, pkg := range debPackages {
 		out := mustRun(t, command{}, dpkgQuery, "-L", pkg)
 		for _, p := range strings.Split(strings.TrimSpace(out), "\n") {
 			info, err := os.Stat(p) // follows /lib -> usr/lib on merged-/usr systems
-			if err != nil {
-				t.Errorf("%s lists %s, which is missing: %v", pkg, p, err)
+			if !assert.NoError(t, err, "%s lists %s, which is missing", pkg, p) {
 				continue
 			}
 			if info.IsDir() || strings.HasPrefix(p, "/usr/share/doc/") || strings.HasPrefix(p, "/usr/share/lintian/overrides/") {
 				continue
 			}
 			f, ok := want[p]
-			switch {
-			case !ok:
-				t.Errorf("%s installs %s, which the test does not expect", pkg, p)
-			case f.pkg != pkg:
-				t.Errorf("%s is in %s, want it in %s", p, pkg, f.pkg)
+			if assert.True(t, ok, "%s installs %s, which the test does not expect", pkg, p) {
+				assert.Equal(t, f.pkg, pkg, "%s is in %s, want it in %s", p, pkg, f.pkg)
 			}
 			delete(want, p)
 		}
 	}
 	for p, f := range want {
-		t.Errorf("%s is not listed by dpkg -L %s", p, f.pkg)
+		assert.Fail(t, "a file dpkg does not list", "%s is not listed by dpkg -L %s", p, f.pkg)
 	}
 	// Both configuration files are root only, and so is /etc/duo's content.
 	info, err := os.Stat("/etc/duo")
-	if err != nil {
-		t.Fatalf("/etc/duo: %v", err)
-	}
-	if st := info.Sys().(*syscall.Stat_t); st.Mode&0o7777 != 0o755 || st.Uid != 0 {
-		t.Errorf("/etc/duo: mode %04o owner %d, want 0755 root", st.Mode&0o7777, st.Uid)
-	}
+	require.NoError(t, err, "/etc/duo")
+	st := info.Sys().(*syscall.Stat_t)
+	assert.Equal(t, uint32(0o755), st.Mode&0o7777, "/etc/duo: mode %04o owner %d, want 0755 root", st.Mode&0o7777, st.Uid)
+	assert.Zero(t, st.Uid, "/etc/duo: mode %04o owner %d, want 0755 root", st.Mode&0o7777, st.Uid)
 }
 
 // checkConffiles checks that neither package has conffiles: the
@@ -312,18 +290,14 @@ func checkInstalledFiles(t *testing.T, dpkgQuery string, files []installedFile) 
 func checkConffiles(t *testing.T, dpkgQuery string) {
 	for _, pkg := range debPackages {
 		out := mustRun(t, command{}, dpkgQuery, "-W", "-f=${Conffiles}\n", pkg)
-		if strings.TrimSpace(out) != "" {
-			t.Errorf("%s: conffiles %q, want none", pkg, strings.TrimSpace(out))
-		}
+		assert.Empty(t, strings.TrimSpace(out), "%s: conffiles %q, want none", pkg, strings.TrimSpace(out))
 	}
 }
 
 // commonPAMFiles returns the /etc/pam.d/common-* files.
 func commonPAMFiles(t testing.TB) []string {
 	m, err := filepath.Glob("/etc/pam.d/common-*")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	return m
 }
 
@@ -331,20 +305,12 @@ func commonPAMFiles(t testing.TB) []string {
 // profile: known to pam-auth-update, but not enabled (Default: no).
 func checkProfileRegistered(t *testing.T) {
 	seen, err := os.ReadFile("/var/lib/pam/seen")
-	if err != nil {
-		t.Fatalf("pam-auth-update's state: %v", err)
-	}
-	if !slices.Contains(strings.Fields(string(seen)), "duo-go") {
-		t.Errorf("/var/lib/pam/seen does not list duo-go after install (postinst did not run pam-auth-update --package?):\n%s", seen)
-	}
+	require.NoError(t, err, "pam-auth-update's state")
+	assert.Contains(t, strings.Fields(string(seen)), "duo-go", "/var/lib/pam/seen does not list duo-go after install (postinst did not run pam-auth-update --package?):\n%s", seen)
 	for _, p := range commonPAMFiles(t) {
 		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(data), "pam_duo_go") {
-			t.Errorf("%s uses pam_duo_go right after install; the profile must be off by default:\n%s", p, data)
-		}
+		require.NoError(t, err)
+		assert.NotContains(t, string(data), "pam_duo_go", "%s uses pam_duo_go right after install; the profile must be off by default:\n%s", p, data)
 	}
 }
 
@@ -377,14 +343,15 @@ func checkProfileWhenEnabled(t *testing.T) {
 	duo := slices.IndexFunc(stack, func(s string) bool { return strings.HasPrefix(s, "requisite pam_duo_go.so") })
 	unix := slices.IndexFunc(stack, func(s string) bool { return strings.Contains(s, "pam_unix.so") })
 	permit := slices.IndexFunc(stack, func(s string) bool { return s == "required pam_permit.so" })
-	if duo < 0 || unix < 0 || permit < 0 || duo < unix || duo < permit {
-		t.Errorf("with the profile enabled, common-auth's auth stack is %q; want requisite pam_duo_go.so after pam_unix and the primary block's pam_permit\n%s", stack, out)
-	}
+	got := fmt.Sprintf("with the profile enabled, common-auth's auth stack is %q; want requisite pam_duo_go.so after pam_unix and the primary block's pam_permit\n%s", stack, out)
+	assert.NotEqual(t, -1, duo, "no requisite pam_duo_go.so: %s", got)
+	assert.NotEqual(t, -1, unix, "no pam_unix.so: %s", got)
+	assert.NotEqual(t, -1, permit, "no required pam_permit.so: %s", got)
+	assert.Greater(t, duo, unix, "pam_duo_go.so before pam_unix.so: %s", got)
+	assert.Greater(t, duo, permit, "pam_duo_go.so before pam_permit.so: %s", got)
 	for _, p := range commonPAMFiles(t) {
 		data, _ := os.ReadFile(p)
-		if strings.Contains(string(data), "pam_duo_go") {
-			t.Errorf("%s changed outside the private namespace", p)
-		}
+		assert.NotContains(t, string(data), "pam_duo_go", "%s changed outside the private namespace", p)
 	}
 }
 
@@ -398,9 +365,7 @@ func checkLoginsThroughInstalledModule(t *testing.T, pamtester string) {
 	t.Cleanup(srv.Close)
 	srv.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}})
 	conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-	if err := srv.WriteConfig(conf, map[string]string{"failmode": "secure", "prompts": "1"}); err != nil {
-		t.Fatalf("writing the mock's config: %v", err)
-	}
+	require.NoError(t, srv.WriteConfig(conf, map[string]string{"failmode": "secure", "prompts": "1"}), "writing the mock's config")
 
 	for _, tc := range []struct {
 		name   string
@@ -415,9 +380,7 @@ func checkLoginsThroughInstalledModule(t *testing.T, pamtester string) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			service := fmt.Sprintf("auth required pam_duo_go.so conf=%s %s\naccount required pam_permit.so\n", conf, tc.args)
-			if err := os.WriteFile(filepath.Join("/etc/pam.d", pamService), []byte(service), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(filepath.Join("/etc/pam.d", pamService), []byte(service), 0o644))
 			srv.Reset()
 			r := run(t, command{stdin: tc.answer + "\n"}, pamtester, "-v", pamService, "root", "authenticate")
 			t.Logf("pamtester (%s):\n%s", strings.TrimSpace(service), r.out)
@@ -428,18 +391,14 @@ func checkLoginsThroughInstalledModule(t *testing.T, pamtester string) {
 					sent = true
 				}
 			}
-			if !sent {
-				t.Errorf("the mock Duo server got no auth request with passcode %s; requests: %v", tc.answer, srv.Requests())
-			}
-			switch {
-			case tc.ok && r.err != nil:
-				t.Errorf("login with the right passcode failed: %v", r.err)
-			case tc.ok && !strings.Contains(r.out, "successfully authenticated"):
-				t.Errorf("pamtester exited 0 without reporting success")
-			case !tc.ok && r.code != 1:
-				t.Errorf("login with a wrong passcode: exit %d (%v), want pamtester's failure status 1", r.code, r.err)
-			case !tc.ok && strings.Contains(r.out, "successfully authenticated"):
-				t.Errorf("login with a wrong passcode succeeded")
+			assert.True(t, sent, "the mock Duo server got no auth request with passcode %s; requests: %v", tc.answer, srv.Requests())
+			if tc.ok {
+				if assert.NoError(t, r.err, "login with the right passcode failed") {
+					assert.Contains(t, r.out, "successfully authenticated", "pamtester exited 0 without reporting success")
+				}
+			} else {
+				assert.Equal(t, 1, r.code, "login with a wrong passcode: exit %d (%v), want pamtester's failure status 1", r.code, r.err)
+				assert.NotContains(t, r.out, "successfully authenticated", "login with a wrong passcode succeeded")
 			}
 		})
 	}
@@ -453,17 +412,13 @@ func checkShippedConfigRefuses(t *testing.T, pamtester string) {
 	for _, args := range []string{"", "mode=exec"} {
 		t.Run("args="+args, func(t *testing.T) {
 			service := fmt.Sprintf("auth required pam_duo_go.so %s\naccount required pam_permit.so\n", args)
-			if err := os.WriteFile(filepath.Join("/etc/pam.d", pamService), []byte(service), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			require.NoError(t, os.WriteFile(filepath.Join("/etc/pam.d", pamService), []byte(service), 0o644))
 			r := run(t, command{stdin: "\n"}, pamtester, "-v", pamService, "root", "authenticate")
 			t.Logf("pamtester (%s):\n%s", strings.TrimSpace(service), r.out)
-			if r.code != 1 || strings.Contains(r.out, "successfully authenticated") {
-				t.Errorf("the unedited shipped config: exit %d (%v), want pamtester's failure status 1", r.code, r.err)
-			}
-			if !strings.Contains(r.out, "Error in service module") { // pam_strerror(PAM_SERVICE_ERR)
-				t.Errorf("want PAM_SERVICE_ERR (a configuration error), pamtester said %q", r.out)
-			}
+			assert.Equal(t, 1, r.code, "the unedited shipped config: exit %d (%v), want pamtester's failure status 1", r.code, r.err)
+			assert.NotContains(t, r.out, "successfully authenticated", "the unedited shipped config: a login without Duo")
+			// "Error in service module" is pam_strerror(PAM_SERVICE_ERR).
+			assert.Contains(t, r.out, "Error in service module", "want PAM_SERVICE_ERR (a configuration error), pamtester said %q", r.out)
 		})
 	}
 }
@@ -473,9 +428,7 @@ func checkShippedConfigRefuses(t *testing.T, pamtester string) {
 func purge(t *testing.T, dpkg string) {
 	r := run(t, command{limit: installTimeout, env: []string{"DEBIAN_FRONTEND=noninteractive"}},
 		dpkg, append([]string{"--purge"}, debPackages...)...)
-	if r.err != nil {
-		t.Errorf("cleanup: dpkg --purge: %v\n%s", r.err, r.out)
-	}
+	assert.NoError(t, r.err, "cleanup: dpkg --purge\n%s", r.out)
 }
 
 // checkNothingLeft checks that the purge removed every file, directory,
@@ -484,34 +437,29 @@ func purge(t *testing.T, dpkg string) {
 func checkNothingLeft(t *testing.T, tools map[string]string, files []installedFile) {
 	for _, pkg := range debPackages {
 		r := run(t, command{}, tools["dpkg-query"], "-W", "-f=${Status}", pkg)
-		if r.err == nil && !strings.Contains(r.out, "not-installed") {
-			t.Errorf("%s after purge: status %q", pkg, r.out)
+		if r.err == nil { // dpkg-query fails for a package it no longer knows
+			assert.Contains(t, r.out, "not-installed", "%s after purge: status %q", pkg, r.out)
 		}
-		if m, _ := filepath.Glob("/var/lib/dpkg/info/" + pkg + ".*"); len(m) > 0 {
-			t.Errorf("dpkg still has files for %s: %v", pkg, m)
-		}
+		m, _ := filepath.Glob("/var/lib/dpkg/info/" + pkg + ".*")
+		assert.Empty(t, m, "dpkg still has files for %s: %v", pkg, m)
 	}
 	left := []string{"/etc/duo", filepath.Dir(files[1].path)}
 	for _, f := range files {
 		left = append(left, f.path)
 	}
 	for _, p := range left {
-		if _, err := os.Lstat(p); err == nil {
-			t.Errorf("%s is still there after purge", p)
-		}
+		_, err := os.Lstat(p)
+		assert.Error(t, err, "%s is still there after purge", p)
 	}
-	if seen, err := os.ReadFile("/var/lib/pam/seen"); err == nil && slices.Contains(strings.Fields(string(seen)), "duo-go") {
-		t.Errorf("/var/lib/pam/seen still lists duo-go after purge (prerm did not run pam-auth-update --remove?)")
+	if seen, err := os.ReadFile("/var/lib/pam/seen"); err == nil {
+		assert.NotContains(t, strings.Fields(string(seen)), "duo-go", "/var/lib/pam/seen still lists duo-go after purge (prerm did not run pam-auth-update --remove?)")
 	}
 	for _, p := range commonPAMFiles(t) {
 		data, _ := os.ReadFile(p)
-		if strings.Contains(string(data), "pam_duo_go") {
-			t.Errorf("%s still uses pam_duo_go after purge", p)
-		}
+		assert.NotContains(t, string(data), "pam_duo_go", "%s still uses pam_duo_go after purge", p)
 	}
 	// --list exits 1 when there is no override at all: only the output counts.
 	r := run(t, command{}, tools["dpkg-statoverride"], "--list")
-	if strings.Contains(r.out, "login_duo_go") || strings.Contains(r.out, "/etc/duo") {
-		t.Errorf("statoverrides left after purge:\n%s", r.out)
-	}
+	assert.NotContains(t, r.out, "login_duo_go", "statoverrides left after purge:\n%s", r.out)
+	assert.NotContains(t, r.out, "/etc/duo", "statoverrides left after purge:\n%s", r.out)
 }

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // Bounds of the commands the tests run.
@@ -76,9 +78,7 @@ func run(t testing.TB, c command, name string, args ...string) result {
 func mustRun(t testing.TB, c command, name string, args ...string) string {
 	t.Helper()
 	r := run(t, c, name, args...)
-	if r.err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), r.err, tail(r.out, 80))
-	}
+	require.NoError(t, r.err, "%s %s\n%s", name, strings.Join(args, " "), tail(r.out, 80))
 	return r.out
 }
 

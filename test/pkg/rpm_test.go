@@ -38,28 +38,18 @@ func TestRPMPackage(t *testing.T) {
 		"rpmbuild", "rpm", "checkmodule", "semodule_package", "bzip2", "gzip", "go", "make", "gcc")
 	root := e2e.RepoRoot(t)
 	spec, err := os.ReadFile(filepath.Join(root, "rpm", "pam_duo_go.spec"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	m := regexp.MustCompile(`(?m)^Version:\s*(\S+)`).FindSubmatch(spec)
-	if m == nil {
-		t.Fatal("rpm/pam_duo_go.spec has no Version:")
-	}
+	require.NotNil(t, m, "rpm/pam_duo_go.spec has no Version:")
 	version := string(m[1])
 
 	work := t.TempDir()
 	src := filepath.Join(work, "src")
-	if err := copyTree(root, src); err != nil {
-		t.Fatalf("copying the source tree: %v", err)
-	}
+	require.NoError(t, copyTree(root, src), "copying the source tree")
 	top := filepath.Join(work, "rpmbuild")
-	if err := os.MkdirAll(filepath.Join(top, "SOURCES"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.MkdirAll(filepath.Join(top, "SOURCES"), 0o755))
 	tarball := filepath.Join(top, "SOURCES", "pam_duo_go-"+version+".tar.gz")
-	if err := writeSourceTarball(src, "pam_duo_go-"+version, tarball); err != nil {
-		t.Fatalf("writing %s: %v", tarball, err)
-	}
+	require.NoError(t, writeSourceTarball(src, "pam_duo_go-"+version, tarball), "writing %s", tarball)
 	args := []string{"-bb", "--define", "_topdir " + top}
 	if _, err := os.Stat("/etc/debian_version"); err == nil {
 		// The rpm database is empty on Debian: BuildRequires cannot be met
@@ -68,17 +58,14 @@ func TestRPMPackage(t *testing.T) {
 	}
 	args = append(args, filepath.Join(src, "rpm", "pam_duo_go.spec"))
 	r := run(t, command{dir: src, env: buildEnv(t), limit: buildTimeout}, tools["rpmbuild"], args...)
-	if r.err != nil {
-		t.Fatalf("rpmbuild %s: %v\n%s", strings.Join(args, " "), r.err, tail(r.out, 100))
-	}
+	require.NoError(t, r.err, "rpmbuild %s\n%s", strings.Join(args, " "), tail(r.out, 100))
 	arch := strings.TrimSpace(mustRun(t, command{}, tools["rpm"], "--eval", "%{_arch}"))
 	mainRPM := filepath.Join(top, "RPMS", arch, "pam_duo_go-"+version+"-1."+arch+".rpm")
 	seRPM := filepath.Join(top, "RPMS", "noarch", "pam_duo_go-selinux-"+version+"-1.noarch.rpm")
+	found, _ := filepath.Glob(filepath.Join(top, "RPMS", "*", "*.rpm"))
 	for _, p := range []string{mainRPM, seRPM} {
-		if _, err := os.Stat(p); err != nil {
-			found, _ := filepath.Glob(filepath.Join(top, "RPMS", "*", "*.rpm"))
-			t.Fatalf("rpmbuild did not write %s (it wrote %v)", p, found)
-		}
+		_, err := os.Stat(p)
+		require.NoError(t, err, "rpmbuild did not write %s (it wrote %v)", p, found)
 	}
 
 	t.Run("files", func(t *testing.T) {
@@ -96,9 +83,8 @@ func TestRPMPackage(t *testing.T) {
 			}
 		}
 		for _, conf := range []string{"/etc/duo/pam_duo.conf", "/etc/duo/login_duo.conf"} {
-			if !strings.Contains(flags[conf], "c") || !strings.Contains(flags[conf], "n") {
-				t.Errorf("%s: file flags %q, want %%config(noreplace) (c and n)", conf, flags[conf])
-			}
+			assert.Contains(t, flags[conf], "c", "%s: file flags %q, want %%config(noreplace) (c and n)", conf, flags[conf])
+			assert.Contains(t, flags[conf], "n", "%s: file flags %q, want %%config(noreplace) (c and n)", conf, flags[conf])
 		}
 	})
 	t.Run("account", func(t *testing.T) {
@@ -119,9 +105,7 @@ func TestRPMPackage(t *testing.T) {
 	t.Run("selinux-scriptlets", func(t *testing.T) {
 		out := mustRun(t, command{}, tools["rpm"], "-qp", "--scripts", seRPM)
 		for _, want := range []string{"postinstall scriptlet", "-i /usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2", "postuninstall scriptlet", "-r pam_duo_go"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("pam_duo_go-selinux scriptlets lack %q:\n%s", want, out)
-			}
+			assert.Contains(t, out, want, "pam_duo_go-selinux scriptlets lack %q:\n%s", want, out)
 		}
 	})
 	t.Run("selinux-module", func(t *testing.T) {
@@ -129,17 +113,13 @@ func TestRPMPackage(t *testing.T) {
 		dir := t.TempDir()
 		mustRun(t, command{dir: dir}, "sh", "-c", `"$0" "$1" | "$2" -idm --quiet`, tools["rpm2cpio"], seRPM, tools["cpio"])
 		f, err := os.Open(filepath.Join(dir, "usr/share/selinux/packages/targeted/pam_duo_go.pp.bz2"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		require.NoError(t, err)
 		defer f.Close()
 		pp, err := io.ReadAll(io.LimitReader(bzip2.NewReader(f), 16<<20))
-		if err != nil || len(pp) < 4 {
-			t.Fatalf("pam_duo_go.pp.bz2 does not decompress: %v", err)
-		}
-		if got := binary.LittleEndian.Uint32(pp[:4]); got != seModuleMagic {
-			t.Errorf("pam_duo_go.pp starts with %#x, want the policy module package magic %#x", got, seModuleMagic)
-		}
+		require.NoError(t, err, "pam_duo_go.pp.bz2 does not decompress")
+		require.GreaterOrEqual(t, len(pp), 4, "pam_duo_go.pp.bz2 decompresses to fewer bytes than the policy module package magic")
+		got := binary.LittleEndian.Uint32(pp[:4])
+		assert.Equal(t, uint32(seModuleMagic), got, "pam_duo_go.pp starts with %#x, want the policy module package magic %#x", got, seModuleMagic)
 		// Every domain the PAM stack runs in, RHEL 10's sshd-session
 		// included (duo_unix #413), is named in the compiled module.
 		for _, domain := range []string{"sshd_t", "sshd_session_t", "sudodomain", "local_login_t"} {
@@ -152,9 +132,8 @@ func TestRPMPackage(t *testing.T) {
 			"-r", filepath.Join(root, "rpm", "pam_duo_go.rpmlintrc"),
 			filepath.Join(root, "rpm", "pam_duo_go.spec"), mainRPM, seRPM)
 		t.Logf("rpmlint:\n%s", r.out)
-		if r.err != nil || !bytes.Contains([]byte(r.out), []byte(" 0 errors")) {
-			t.Errorf("rpmlint reports errors (%v)", r.err)
-		}
+		assert.NoError(t, r.err, "rpmlint reports errors")
+		assert.Contains(t, r.out, " 0 errors", "rpmlint reports errors (%v)", r.err)
 	})
 }
 
@@ -200,19 +179,15 @@ func checkRPMFiles(t *testing.T, rpmCmd, rpm string, want map[string]rpmEntry) {
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		// perms nlink owner group size month day time-or-year path [-> target]
 		f := strings.Fields(line)
-		if len(f) < 9 {
-			t.Errorf("%s: cannot read rpm -qlvp line %q", filepath.Base(rpm), line)
+		if !assert.GreaterOrEqual(t, len(f), 9, "%s: cannot read rpm -qlvp line %q", filepath.Base(rpm), line) {
 			continue
 		}
 		got[f[8]] = rpmEntry{f[0], f[2], f[3]}
 	}
 	for path, w := range want {
 		g, ok := got[path]
-		switch {
-		case !ok:
-			t.Errorf("%s lacks %s", filepath.Base(rpm), path)
-		case g != w:
-			t.Errorf("%s: %s is %s %s:%s, want %s %s:%s", filepath.Base(rpm), path, g.perms, g.owner, g.group, w.perms, w.owner, w.group)
+		if assert.True(t, ok, "%s lacks %s", filepath.Base(rpm), path) {
+			assert.Equal(t, w, g, "%s: %s is %s %s:%s, want %s %s:%s", filepath.Base(rpm), path, g.perms, g.owner, g.group, w.perms, w.owner, w.group)
 		}
 	}
 	license := false
@@ -225,9 +200,7 @@ func checkRPMFiles(t *testing.T, rpmCmd, rpm string, want map[string]rpmEntry) {
 		if _, ok := want[path]; ok || strings.HasPrefix(path, "/usr/share/doc/") || strings.HasPrefix(path, "/usr/lib/.build-id") {
 			continue
 		}
-		t.Errorf("%s has %s, which the test does not expect", filepath.Base(rpm), path)
+		assert.Fail(t, "an unexpected file", "%s has %s, which the test does not expect", filepath.Base(rpm), path)
 	}
-	if !license {
-		t.Errorf("%s has no LICENSE under /usr/share/licenses (the spec's %%license)", filepath.Base(rpm))
-	}
+	assert.True(t, license, "%s has no LICENSE under /usr/share/licenses (the spec's %%license)", filepath.Base(rpm))
 }

@@ -281,7 +281,7 @@ func TestDebianTakeover(t *testing.T) {
 		{"debian-libpam-duo", func(t *testing.T) {
 			if r := apt(t, "install", "--no-install-recommends", "libpam-duo"); r.err != nil {
 				if os.Getenv("CI") == "true" {
-					t.Fatalf("apt-get install libpam-duo: %v", r.err)
+					require.NoError(t, r.err, "apt-get install libpam-duo")
 				}
 				t.Skipf("skipping: apt-get could not install Debian's libpam-duo: %v", r.err)
 			}
