@@ -128,7 +128,7 @@ func TestTLSUnderFIPS(t *testing.T) {
 				case l := <-lines:
 					return l
 				case <-time.After(30 * time.Second):
-					t.Fatal("the server helper said nothing for 30 s")
+					require.FailNow(t, "the server helper said nothing for 30 s")
 					return ""
 				}
 			}

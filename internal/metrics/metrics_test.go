@@ -319,9 +319,7 @@ func BenchmarkRecord(b *testing.B) {
 	path := filepath.Join(d, "pam_duo_go.prom")
 	ev := Event{Event: "allow", Service: "sshd", Calls: []Call{{"preauth", 80 * time.Millisecond}, {"auth", 900 * time.Millisecond}}}
 	for b.Loop() {
-		if err := Record(path, ev, Options{Budget: 10 * time.Second}); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, Record(path, ev, Options{Budget: 10 * time.Second}))
 	}
 }
 

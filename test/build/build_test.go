@@ -195,6 +195,6 @@ func anyGoFile(t *testing.T, src string, test bool) string {
 			return strings.TrimPrefix(sc.Text(), "./")
 		}
 	}
-	t.Fatalf("no Go file (test=%v) in the copy", test)
+	require.FailNow(t, "no Go file in the copy", "test=%v", test)
 	return ""
 }
