@@ -15,6 +15,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/ptytest"
+	"github.com/pam-duo-go/pam_duo_go/internal/testutil"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 
 	"github.com/stretchr/testify/assert"
@@ -45,10 +46,7 @@ type mockEnv struct {
 
 func newMockEnv(t *testing.T, extra map[string]string) *mockEnv {
 	t.Helper()
-	mock := duotest.NewServer()
-	t.Cleanup(mock.Close)
-	conf := filepath.Join(t.TempDir(), "login_duo.conf")
-	require.NoError(t, mock.WriteConfig(conf, extra), "write config")
+	mock, conf := testutil.MockDuo(t, "login_duo.conf", extra)
 	return &mockEnv{mock: mock, conf: conf}
 }
 

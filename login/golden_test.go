@@ -71,11 +71,9 @@ func goldenTranscript(tc tcase, s *duotest.Server, res login.Result, c *conv, lo
 		writeIndented(&b, line)
 	}
 	b.WriteString("syslog:\n")
-	log.mu.Lock()
-	for _, l := range log.lines {
+	for _, l := range log.Lines() {
 		writeIndented(&b, l)
 	}
-	log.mu.Unlock()
 	return normalize(b.String(), s)
 }
 
