@@ -6,6 +6,8 @@ package testutil
 import (
 	"log/syslog"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,4 +56,42 @@ func MockDuo(t testing.TB, name string, extra map[string]string) (*duotest.Serve
 	conf := filepath.Join(t.TempDir(), name)
 	require.NoError(t, mock.WriteConfig(conf, extra), "write config")
 	return mock, conf
+}
+
+// DuoRequestLines is one line per request of reqs, "METHOD PATH" and the
+// parameters in key order as key=value (a value quoted unless plain).
+// With collapsePolls, an auth_status poll the same as the line before is
+// left out: how many polls a push takes depends on timing.
+func DuoRequestLines(reqs []duotest.Request, collapsePolls bool) []string {
+	var lines []string
+	last := ""
+	for _, r := range reqs {
+		line := r.Method + " " + r.Path
+		keys := make([]string, 0, len(r.Params))
+		for k := range r.Params {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			for _, v := range r.Params[k] {
+				line += " " + k + "=" + quoteIfNeeded(v)
+			}
+		}
+		if collapsePolls && line == last && r.Path == "/auth/v2/auth_status" {
+			continue
+		}
+		last = line
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// quoteIfNeeded quotes a request parameter's value unless it is plain.
+func quoteIfNeeded(v string) string {
+	if v != "" && strings.IndexFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@%+-", r))
+	}) < 0 {
+		return v
+	}
+	return strconv.Quote(v)
 }

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"log/syslog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 )
 
 func TestLogRecorder(t *testing.T) {
@@ -33,6 +36,21 @@ func TestLogRecorder(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Len(t, c.Text(), len("x")*8+7)
+}
+
+func TestDuoRequestLines(t *testing.T) {
+	poll := duotest.Request{Method: "GET", Path: "/auth/v2/auth_status", Params: url.Values{"txid": {"t1"}}}
+	reqs := []duotest.Request{
+		{Method: "POST", Path: "/auth/v2/auth", Params: url.Values{"username": {"alice"}, "factor": {"push"}, "pushinfo": {"a b"}}},
+		poll, poll,
+		{Method: "GET", Path: "/auth/v2/check"},
+		poll,
+	}
+	first := `POST /auth/v2/auth factor=push pushinfo="a b" username=alice`
+	pollLine := "GET /auth/v2/auth_status txid=t1"
+	assert.Equal(t, []string{first, pollLine, "GET /auth/v2/check", pollLine}, DuoRequestLines(reqs, true))
+	assert.Equal(t, []string{first, pollLine, pollLine, "GET /auth/v2/check", pollLine}, DuoRequestLines(reqs, false))
+	assert.Empty(t, DuoRequestLines(nil, true))
 }
 
 func TestMockDuo(t *testing.T) {
