@@ -15,6 +15,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/internal/privsep"
 	"github.com/pam-duo-go/pam_duo_go/internal/ptytest"
+	"github.com/pam-duo-go/pam_duo_go/internal/testutil"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 
 	"github.com/stretchr/testify/assert"
@@ -45,10 +46,7 @@ type mockEnv struct {
 
 func newMockEnv(t *testing.T, extra map[string]string) *mockEnv {
 	t.Helper()
-	mock := duotest.NewServer()
-	t.Cleanup(mock.Close)
-	conf := filepath.Join(t.TempDir(), "login_duo.conf")
-	require.NoError(t, mock.WriteConfig(conf, extra), "write config")
+	mock, conf := testutil.MockDuo(t, "login_duo.conf", extra)
 	return &mockEnv{mock: mock, conf: conf}
 }
 
@@ -234,19 +232,19 @@ func runHeadless(t *testing.T, env []string, args ...string) (stdout, stderr str
 	cmd := exec.Command(helperBin, args...)
 	cmd.Env = append([]string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	cmd.Stdin = strings.NewReader("")
+	return runCaptured(t, cmd, args)
+}
+
+// runCaptured runs cmd within loginLimit and returns its output and exit
+// status; a hang or a failure to run fails the test (what names the run).
+func runCaptured(t *testing.T, cmd *exec.Cmd, what []string) (stdout, stderr string, exit int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.WaitDelay = 5 * time.Second
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(loginLimit):
-		_ = cmd.Process.Kill()
-		<-done
-		require.FailNowf(t, "login_duo_go hung", "%v; stderr: %s", args, errb.String())
+	err := runBounded(cmd)
+	if errors.Is(err, errHung) {
+		require.FailNowf(t, "login_duo_go hung", "%v; stderr: %s", what, errb.String())
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {

@@ -104,27 +104,7 @@ func runAsWithInput(t *testing.T, u testAccount, stdin []byte, env []string, arg
 	args := append([]string{"-u", u.name, "--", "env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
 	cmd := exec.Command("runuser", append(args, argv...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	cmd.WaitDelay = 5 * time.Second
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(loginLimit):
-		_ = cmd.Process.Kill()
-		<-done
-		require.FailNowf(t, "login_duo_go hung", "%v; stderr: %s", argv, errb.String())
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		exit = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return out.String(), errb.String(), exit
+	return runCaptured(t, cmd, argv)
 }
 
 // installSetuid builds login_duo_go with the given -X settings into dir,
@@ -374,6 +354,9 @@ func TestDuoChildRunsAsServiceAccount(t *testing.T) {
 	require.Contains(t, errb.String(), want, "stderr lacks %q:\n%s", want, errb.String())
 }
 
+// errHung is runBounded's error for a command it had to kill.
+var errHung = errors.New("hung")
+
 // runBounded runs cmd, killing it if it outlives loginLimit.
 func runBounded(cmd *exec.Cmd) error {
 	if err := cmd.Start(); err != nil {
@@ -387,7 +370,7 @@ func runBounded(cmd *exec.Cmd) error {
 	case <-time.After(loginLimit):
 		_ = cmd.Process.Kill()
 		<-done
-		return errors.New("hung")
+		return errHung
 	}
 }
 

@@ -149,8 +149,8 @@ func TestArgErrorFailsClosed(t *testing.T) {
 				ArgError: errors.New(`module argument "config=/x": unknown`), Conv: &conv{}, Log: log, LookupUser: lookup})
 			assert.Equal(t, login.FailClosed, res.Outcome)
 			assert.Equal(t, login.CauseConfig, res.Cause)
-			assert.Contains(t, log.all(), `failclosed user=alice`)
-			assert.Contains(t, log.all(), `module arguments: module argument "config=/x": unknown`)
+			assert.Contains(t, log.Text(), `failclosed user=alice`)
+			assert.Contains(t, log.Text(), `module arguments: module argument "config=/x": unknown`)
 			assert.Empty(t, s.Requests())
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/syslog"
 	"os/user"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/conf"
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/testutil"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
 
@@ -63,22 +63,8 @@ func (c *conv) transcript() string {
 	return strings.Join(c.seen, "\n")
 }
 
-type logRecorder struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logRecorder) Log(_ syslog.Priority, line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-}
-
-func (l *logRecorder) all() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
+// logRecorder is the login.Logger of a test: the lines in order.
+type logRecorder = testutil.LogRecorder
 
 func lookup(name string) (*login.UserInfo, error) {
 	switch name {
@@ -164,7 +150,7 @@ func run(t *testing.T, tc tcase) {
 		}
 		pos += i + len(want)
 	}
-	logs := log.all()
+	logs := log.Text()
 	assert.Equal(t, 1, strings.Count(logs, " user="), "one outcome line: %s", logs)
 	s.Close()
 	assert.NotContains(t, logs, s.SKey)
@@ -567,7 +553,7 @@ func TestConfigErrorsFailClosed(t *testing.T) {
 			res := login.Authenticate(context.Background(), login.Params{ConfigFile: path, User: "alice", UID: -1,
 				Conv: &conv{}, Log: log, LookupUser: lookup})
 			assert.Equal(t, tt.want, res.Outcome, res.Reason)
-			assert.Contains(t, strings.ToLower(log.all()), tt.reason)
+			assert.Contains(t, strings.ToLower(log.Text()), tt.reason)
 		})
 	}
 }

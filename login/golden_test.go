@@ -2,10 +2,6 @@ package login_test
 
 import (
 	"fmt"
-	"os"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/testutil"
 	"github.com/pam-duo-go/pam_duo_go/internal/testutil/golden"
 	"github.com/pam-duo-go/pam_duo_go/login"
 )
@@ -51,32 +48,14 @@ func goldenTranscript(tc tcase, s *duotest.Server, res login.Result, c *conv, lo
 	}
 	c.mu.Unlock()
 	b.WriteString("duo:\n")
-	last := ""
-	for _, r := range s.Requests() {
-		line := r.Method + " " + r.Path
-		keys := make([]string, 0, len(r.Params))
-		for k := range r.Params {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			for _, v := range r.Params[k] {
-				line += " " + k + "=" + quoteIfNeeded(v)
-			}
-		}
-		if tc.pollsVary && line == last && r.Path == "/auth/v2/auth_status" {
-			continue
-		}
-		last = line
+	for _, line := range testutil.DuoRequestLines(s.Requests(), tc.pollsVary) {
 		writeIndented(&b, line)
 	}
 	b.WriteString("syslog:\n")
-	log.mu.Lock()
-	for _, l := range log.lines {
+	for _, l := range log.Lines() {
 		writeIndented(&b, l)
 	}
-	log.mu.Unlock()
-	return normalize(b.String(), s)
+	return golden.Normalizer{DuoHost: s.Host}.Normalize(b.String())
 }
 
 // writeIndented writes one entry: its first line indented by two spaces,
@@ -110,50 +89,6 @@ func visible(s string) string {
 		i += size
 	}
 	return b.String()
-}
-
-// quoteIfNeeded quotes a request parameter's value unless it is plain.
-func quoteIfNeeded(v string) string {
-	if v != "" && strings.IndexFunc(v, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@%+-", r))
-	}) < 0 {
-		return v
-	}
-	return strconv.Quote(v)
-}
-
-var (
-	// tempDir is a directory of t.TempDir, also as it appears
-	// percent-encoded in a pushinfo.
-	tempDir = regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(os.TempDir()), "/", "(?:/|%2F)") +
-		`(?:/|%2F)Test[A-Za-z0-9_]*?[0-9]+(?:/|%2F)[0-9]{3}`)
-	loopbackPort = regexp.MustCompile(`(127\.0\.0\.1|\[::1\]|localhost):[0-9]+`)
-	duoID        = regexp.MustCompile(`\b(vp-[0-9A-F]{16}|[0-9A-F]{32})\b`)
-	portalCode   = regexp.MustCompile(`code=[0-9A-F]{16}\b`)
-	elapsed      = regexp.MustCompile(`elapsed_ms=[0-9]+`)
-	openFDs      = regexp.MustCompile(`with [0-9]+ descriptors open`)
-	qrLines      = regexp.MustCompile(`(?m)(^  \| [ █▀▄]*[█▀▄][ █▀▄]*\n)+`)
-)
-
-// normalize replaces what varies between runs: the mock's and the
-// client's ports, the mock's transaction ids (numbered in order of
-// appearance), enrollment codes and their QR code, elapsed times, the
-// count of open descriptors and the test's temporary directory.
-func normalize(text string, s *duotest.Server) string {
-	text = tempDir.ReplaceAllString(text, "TMPDIR")
-	text = strings.ReplaceAll(text, s.Host, "DUO_HOST")
-	text = loopbackPort.ReplaceAllString(text, "${1}:PORT")
-	ids := map[string]string{}
-	text = duoID.ReplaceAllStringFunc(text, func(id string) string {
-		if _, ok := ids[id]; !ok {
-			ids[id] = fmt.Sprintf("TXID%d", len(ids)+1)
-		}
-		return ids[id]
-	})
-	text = portalCode.ReplaceAllString(text, "code=CODE")
-	text = elapsed.ReplaceAllString(text, "elapsed_ms=N")
-	text = openFDs.ReplaceAllString(text, "with N descriptors open")
-	return qrLines.ReplaceAllString(text, "  | [QR code]\n")
 }
 
 var outcomeNames = map[login.Outcome]string{

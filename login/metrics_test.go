@@ -3,6 +3,7 @@ package login_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -69,18 +70,7 @@ func TestMetricsCountEachKind(t *testing.T) {
 		{tcase{name: "unknown user", user: "nobody-here", want: login.UserUnknown}, 1, "unknown-user", "none"},
 	}
 	for _, k := range kinds {
-		for i := range k.n {
-			tc := k.tc
-			tc.name = fmt.Sprintf("%s %d", k.tc.name, i)
-			tc.extra = map[string]string{"metrics_file": path}
-			for key, v := range k.tc.extra {
-				tc.extra[key] = v
-			}
-			tc.check = func(t *testing.T, _ *duotest.Server, _ *conv, log string) {
-				assert.NotContains(t, log, "metrics:", "the metrics update failed")
-			}
-			t.Run(tc.name, func(t *testing.T) { run(t, tc) })
-		}
+		runWithMetrics(t, k.tc, k.n, path, nil)
 	}
 	for _, k := range kinds {
 		assert.Equal(t, float64(k.n), loginCount(t, path, k.event, k.cause, "sshd"), "%s", k.tc.name)
@@ -116,7 +106,7 @@ func TestMetricsConcurrentLogins(t *testing.T) {
 	wg.Wait()
 	for i := range n {
 		require.Equal(t, login.Allow, outcomes[i])
-		assert.NotContains(t, logs[i].all(), "metrics:")
+		assert.NotContains(t, logs[i].Text(), "metrics:")
 	}
 	assert.Equal(t, float64(n), loginCount(t, path, "allow", "none", "sudo"))
 }
@@ -270,33 +260,23 @@ func TestMetricsDuoRoundTrips(t *testing.T) {
 	want := map[string]float64{}
 	var wantLimited float64
 	for _, k := range kinds {
-		for i := range k.n {
-			tc := k.tc
-			tc.name = fmt.Sprintf("%s %d", k.tc.name, i)
-			tc.extra = map[string]string{"metrics_file": path}
-			for key, v := range k.tc.extra {
-				tc.extra[key] = v
+		runWithMetrics(t, k.tc, k.n, path, func(t *testing.T, s *duotest.Server) {
+			seen := map[string]int{}
+			for _, r := range s.Requests() {
+				seen[strings.TrimPrefix(r.Path, "/auth/v2/")]++
 			}
-			tc.check = func(t *testing.T, s *duotest.Server, _ *conv, log string) {
-				assert.NotContains(t, log, "metrics:", "the metrics update failed")
-				seen := map[string]int{}
-				for _, r := range s.Requests() {
-					seen[strings.TrimPrefix(r.Path, "/auth/v2/")]++
+			for ep, n := range k.want {
+				if n < 0 { // long polls: as many as the mock answered, at least one
+					assert.Positive(t, seen[ep], "%s", ep)
+					continue
 				}
-				for ep, n := range k.want {
-					if n < 0 { // long polls: as many as the mock answered, at least one
-						assert.Positive(t, seen[ep], "%s", ep)
-						continue
-					}
-					assert.Equal(t, n, seen[ep], "%s: requests the mock saw", ep)
-				}
-				for ep, n := range seen {
-					want[ep] += float64(n)
-				}
+				assert.Equal(t, n, seen[ep], "%s: requests the mock saw", ep)
 			}
-			t.Run(tc.name, func(t *testing.T) { run(t, tc) })
-			wantLimited += float64(k.limited)
-		}
+			for ep, n := range seen {
+				want[ep] += float64(n)
+			}
+		})
+		wantLimited += float64(k.n * k.limited)
 	}
 	assert.Equal(t, want, rttCounts(t, path), "histogram counts per endpoint = the mock's requests")
 	assert.Equal(t, wantLimited, rateLimited(t, path))
@@ -337,4 +317,25 @@ func TestMetricsObserverOff(t *testing.T) {
 	}
 	assert.Equal(t, []string{"/auth/v2/preauth", "/auth/v2/auth"}, requests[false])
 	assert.Equal(t, requests[false], requests[true], "the hook adds no Duo request")
+}
+
+// runWithMetrics runs base n times as subtests named after it and the run's
+// number, each with metrics_file=path added to base's keys; after each run
+// it asserts that the metrics update did not fail, then calls check (when
+// not nil) with the run's mock Duo.
+func runWithMetrics(t *testing.T, base tcase, n int, path string, check func(t *testing.T, s *duotest.Server)) {
+	t.Helper()
+	for i := range n {
+		tc := base
+		tc.name = fmt.Sprintf("%s %d", base.name, i)
+		tc.extra = map[string]string{"metrics_file": path}
+		maps.Copy(tc.extra, base.extra)
+		tc.check = func(t *testing.T, s *duotest.Server, _ *conv, log string) {
+			assert.NotContains(t, log, "metrics:", "the metrics update failed")
+			if check != nil {
+				check(t, s)
+			}
+		}
+		t.Run(tc.name, func(t *testing.T) { run(t, tc) })
+	}
 }

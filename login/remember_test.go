@@ -79,7 +79,7 @@ func runRemember(t *testing.T, users []duotest.User, dir string, logins []rlogin
 		}
 		res := login.Authenticate(context.Background(), p)
 		tr := c.transcript()
-		logs := log.all()
+		logs := log.Text()
 		msg := []any{"login %d: reason %q\ntranscript:\n%s\nlog:\n%s", i + 1, res.Reason, tr, logs}
 		assert.Equal(t, l.want, res.Outcome, msg...)
 		assert.Equal(t, l.prompted, strings.Contains(tr, "PROMPT:"), msg...)

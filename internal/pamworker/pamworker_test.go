@@ -3,9 +3,7 @@ package pamworker
 import (
 	"context"
 	"io"
-	"log/syslog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
 	"github.com/pam-duo-go/pam_duo_go/internal/escape"
 	"github.com/pam-duo-go/pam_duo_go/internal/pamhandler"
+	"github.com/pam-duo-go/pam_duo_go/internal/testutil"
 	"github.com/pam-duo-go/pam_duo_go/internal/wire"
 )
 
@@ -35,33 +34,15 @@ type session struct {
 	msgs  chan wire.Message
 	rerr  chan error
 	exit  chan int
-	log   *logRecorder
+	log   *testutil.LogRecorder
 	close sync.Once
-}
-
-// logRecorder is the login.Logger of a test: the lines in order.
-type logRecorder struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logRecorder) Log(_ syslog.Priority, line string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-}
-
-func (l *logRecorder) text() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
 }
 
 func serve(t *testing.T) *session {
 	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	s := &session{toW: inW, msgs: make(chan wire.Message, 16), rerr: make(chan error, 1), exit: make(chan int, 1), log: &logRecorder{}}
+	s := &session{toW: inW, msgs: make(chan wire.Message, 16), rerr: make(chan error, 1), exit: make(chan int, 1), log: &testutil.LogRecorder{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*limit)
 	go func() {
 		s.exit <- Serve(ctx, inR, outW, s.log)
@@ -178,10 +159,7 @@ type mockEnv struct {
 
 func newMockEnv(t *testing.T, extra map[string]string) *mockEnv {
 	t.Helper()
-	mock := duotest.NewServer()
-	t.Cleanup(mock.Close)
-	conf := filepath.Join(t.TempDir(), "pam_duo.conf")
-	require.NoError(t, mock.WriteConfig(conf, extra))
+	mock, conf := testutil.MockDuo(t, "pam_duo.conf", extra)
 	return &mockEnv{mock: mock, conf: conf}
 }
 
@@ -307,7 +285,7 @@ func TestServeLogin(t *testing.T) {
 				case wire.Result:
 					code, reason, err := wire.ParseResult(m.Payload)
 					require.NoError(t, err)
-					require.Equal(t, tt.wantCode, code, "result %q; shown %q; log %s", reason, shown, s.log.text())
+					require.Equal(t, tt.wantCode, code, "result %q; shown %q; log %s", reason, shown, s.log.Text())
 					assert.Equal(t, pamhandler.ExitStatus(int(code)), s.wait(t), "exit status")
 					assert.Empty(t, answers, "prompts not shown for these answers")
 					if m := slices.Index(shown, "M:"); m >= 0 {

@@ -25,25 +25,11 @@ base=$cache/root-bookworm-$arch.tar.gz
 dir=$cache/ansible-root-bookworm-$arch
 
 # enter_root gives $1 its own /proc, /dev, /run and /tmp, trusts the host's
-# CAs and DNS settings, then runs the rest of the arguments.
-enter_root='
-set -euo pipefail
-r=$1; shift
-mount -t proc proc "$r/proc"
-mount -t tmpfs -o mode=0755,nosuid dev "$r/dev"
-for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
-	IFS=: read -r name major minor <<<"$n"
-	mknod -m 0666 "$r/dev/$name" c "$major" "$minor"
-done
-mkdir -p "$r/dev/pts" "$r/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
-ln -s pts/ptmx "$r/dev/ptmx"
-ln -s /proc/self/fd "$r/dev/fd"
-mount -t tmpfs -o mode=1777 shm "$r/dev/shm"
-mount -t tmpfs -o mode=0755 run "$r/run"
-mkdir -p "$r/run/lock" "$r/run/sshd"
-mount -t tmpfs -o mode=1777 tmp "$r/tmp"
-cp -L /etc/resolv.conf "$r/etc/resolv.conf"
+# CAs and DNS settings (test/fresh/root-mounts.sh), adds /run/sshd, then
+# runs the rest of the arguments.
+. "$here/../fresh/root-mounts.sh"
+enter_root=$root_mounts'
+mkdir -p "$r/run/sshd"
 exec "$@"
 '
 run_in() {

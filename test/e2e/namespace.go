@@ -214,7 +214,7 @@ func copyPAMDir(dir string, services map[string]string) error {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		if err := copyFile(filepath.Join("/etc/pam.d", e.Name()), filepath.Join(dir, e.Name()), 0o644); err != nil {
+		if err := CopyFile(filepath.Join("/etc/pam.d", e.Name()), filepath.Join(dir, e.Name()), 0o644, os.O_TRUNC); err != nil {
 			return fmt.Errorf("pam.d copy: %w", err)
 		}
 	}
@@ -229,19 +229,21 @@ func copyPAMDir(dir string, services map[string]string) error {
 	return nil
 }
 
-func copyFile(src, dst string, mode fs.FileMode) error {
+// CopyFile copies the file src to dst, created with perm. flag is
+// os.O_TRUNC to overwrite an existing dst or os.O_EXCL to refuse one.
+func CopyFile(src, dst string, perm fs.FileMode, flag int) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|flag, perm)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		out.Close()
-		return err
+		return fmt.Errorf("copying %s: %w", src, err)
 	}
 	return out.Close()
 }

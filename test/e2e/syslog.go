@@ -25,7 +25,13 @@ type Syslog struct {
 
 // newSyslog listens on dir/log.
 func newSyslog(dir string) (*Syslog, error) {
-	path := filepath.Join(dir, "log")
+	return ListenSyslog(filepath.Join(dir, "log"))
+}
+
+// ListenSyslog listens on the socket path (replacing whatever is there),
+// open to every user, and keeps every message sent to it until Close.
+func ListenSyslog(path string) (*Syslog, error) {
+	_ = os.Remove(path)
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		return nil, fmt.Errorf("listening on a test /dev/log: %w", err)
@@ -50,6 +56,21 @@ func (s *Syslog) read() {
 		s.msgs = append(s.msgs, string(buf[:n]))
 		s.mu.Unlock()
 	}
+}
+
+// Count is how many messages have arrived so far.
+func (s *Syslog) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+// Since returns the whole messages (header and all) after the first n,
+// in order of arrival.
+func (s *Syslog) Since(n int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.msgs[min(n, len(s.msgs)):]...)
 }
 
 // Close stops listening.

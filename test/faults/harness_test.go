@@ -28,11 +28,7 @@ func artifacts(t *testing.T) string {
 }
 
 // syslogSink is the /dev/log of the namespace: it keeps every datagram.
-type syslogSink struct {
-	conn *net.UnixConn
-	mu   sync.Mutex
-	msgs []string
-}
+type syslogSink struct{ *e2e.Syslog }
 
 var (
 	sink     *syslogSink
@@ -44,45 +40,19 @@ var (
 func syslog(t *testing.T) *syslogSink {
 	t.Helper()
 	sinkOnce.Do(func() {
-		os.Remove("/dev/log")
-		c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: "/dev/log", Net: "unixgram"})
-		if err != nil {
-			sinkErr = fmt.Errorf("listen on /dev/log: %w", err)
-			return
-		}
-		os.Chmod("/dev/log", 0o666)
-		sink = &syslogSink{conn: c}
-		go sink.read()
+		var l *e2e.Syslog
+		l, sinkErr = e2e.ListenSyslog("/dev/log")
+		sink = &syslogSink{l}
 	})
 	require.NoError(t, sinkErr)
 	return sink
 }
 
-func (s *syslogSink) read() {
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := s.conn.Read(buf)
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.msgs = append(s.msgs, string(buf[:n]))
-		s.mu.Unlock()
-	}
-}
-
 // since returns the messages after the first n.
-func (s *syslogSink) since(n int) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.msgs[min(n, len(s.msgs)):]...)
-}
+func (s *syslogSink) since(n int) []string { return s.Since(n) }
 
-func (s *syslogSink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.msgs)
-}
+// count is how many messages have arrived so far.
+func (s *syslogSink) count() int { return s.Count() }
 
 // waitFor waits up to d for a message after the first n that contains
 // every one of parts, and returns it.

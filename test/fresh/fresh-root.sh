@@ -93,26 +93,11 @@ cleanup() {
 trap cleanup EXIT
 
 # In the namespaces below: the root's own /proc, a minimal /dev, its own
-# /run and /tmp, the host's DNS settings, and no service may start.
+# /run and /tmp, the host's DNS settings (root-mounts.sh), the caches
+# bound in, and no service may start.
 # $1 = root directory; the rest is the command to run in it.
-enter_root='
-set -euo pipefail
-r=$1; shift
-mount -t proc proc "$r/proc"
-mount -t tmpfs -o mode=0755,nosuid dev "$r/dev"
-for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
-	IFS=: read -r name major minor <<<"$n"
-	mknod -m 0666 "$r/dev/$name" c "$major" "$minor"
-done
-mkdir -p "$r/dev/pts" "$r/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$r/dev/pts"
-ln -s pts/ptmx "$r/dev/ptmx"
-ln -s /proc/self/fd "$r/dev/fd"
-mount -t tmpfs -o mode=1777 shm "$r/dev/shm"
-mount -t tmpfs -o mode=0755 run "$r/run"
-mkdir -p "$r/run/lock"
-mount -t tmpfs -o mode=1777 tmp "$r/tmp"
-cp -L /etc/resolv.conf "$r/etc/resolv.conf"
+. "$(cd "$(dirname "$0")" && pwd)/root-mounts.sh"
+enter_root=$root_mounts'
 for d in apt-archives:var/cache/apt/archives go-mod:root/go/pkg/mod go-build:root/.cache/go-build; do
 	src=${d%%:*} dst=$r/${d#*:}
 	mkdir -p "$CACHE/$src" "$dst"

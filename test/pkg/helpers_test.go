@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 	"github.com/stretchr/testify/require"
 )
 
@@ -165,27 +166,10 @@ func copyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		case info.Mode().IsRegular():
-			return copyFile(path, target, info.Mode().Perm())
+			return e2e.CopyFile(path, target, info.Mode().Perm(), os.O_EXCL)
 		}
 		return nil
 	})
-}
-
-func copyFile(src, dst string, perm fs.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return fmt.Errorf("copying %s: %w", src, err)
-	}
-	return out.Close()
 }
 
 // writeSourceTarball writes dir (already a clean copy of the tree) as a

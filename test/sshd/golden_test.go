@@ -3,9 +3,6 @@ package sshd_test
 import (
 	"fmt"
 	"os"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/internal/testutil"
 	"github.com/pam-duo-go/pam_duo_go/internal/testutil/golden"
 	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
@@ -63,23 +61,7 @@ func (g goldenLogin) transcript(res *e2e.SSHResult) string {
 		fmt.Fprintf(&b, "  %s -> %q\n", e2e.EscapeControls(p.Text), p.Answer)
 	}
 	b.WriteString("duo:\n")
-	last := ""
-	for _, r := range g.mock.Requests()[g.requests:] {
-		line := r.Method + " " + r.Path
-		keys := make([]string, 0, len(r.Params))
-		for k := range r.Params {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			for _, v := range r.Params[k] {
-				line += " " + k + "=" + quoteIfNeeded(v)
-			}
-		}
-		if line == last && r.Path == "/auth/v2/auth_status" {
-			continue
-		}
-		last = line
+	for _, line := range testutil.DuoRequestLines(g.mock.Requests()[g.requests:], true) {
 		b.WriteString("  " + line + "\n")
 	}
 	b.WriteString("syslog:\n")
@@ -89,36 +71,12 @@ func (g goldenLogin) transcript(res *e2e.SSHResult) string {
 	return g.normalize(b.String())
 }
 
-// quoteIfNeeded quotes a request parameter's value unless it is plain.
-func quoteIfNeeded(v string) string {
-	if v != "" && strings.IndexFunc(v, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._:/@%+-", r))
-	}) < 0 {
-		return v
-	}
-	return strconv.Quote(v)
-}
-
-var (
-	loopbackPort = regexp.MustCompile(`(127\.0\.0\.1|\[::1\]|localhost)( port |:)[0-9]+`)
-	duoID        = regexp.MustCompile(`\b(vp-[0-9A-F]{16}|[0-9A-F]{32})\b`)
-	elapsed      = regexp.MustCompile(`elapsed_ms=[0-9]+`)
-)
-
-// normalize replaces what varies between runs.
+// normalize replaces what varies between runs: the user's random name,
+// the host name, the mock's host, ports, transaction ids, elapsed times.
 func (g goldenLogin) normalize(text string) string {
-	text = regexp.MustCompile(`\b`+regexp.QuoteMeta(g.user)+`\b`).ReplaceAllString(text, "USER")
+	n := golden.Normalizer{Words: map[string]string{g.user: "USER"}, DuoHost: g.mock.Host}
 	if host, err := os.Hostname(); err == nil && host != "" {
-		text = regexp.MustCompile(`\b`+regexp.QuoteMeta(host)+`\b`).ReplaceAllString(text, "HOST")
+		n.Words[host] = "HOST"
 	}
-	text = strings.ReplaceAll(text, g.mock.Host, "DUO_HOST")
-	text = loopbackPort.ReplaceAllString(text, "${1}${2}PORT")
-	ids := map[string]string{}
-	text = duoID.ReplaceAllStringFunc(text, func(id string) string {
-		if _, ok := ids[id]; !ok {
-			ids[id] = fmt.Sprintf("TXID%d", len(ids)+1)
-		}
-		return ids[id]
-	})
-	return elapsed.ReplaceAllString(text, "elapsed_ms=N")
+	return n.Normalize(text)
 }
