@@ -238,8 +238,9 @@ type Options struct {
 // is the first file's that is not 0.
 func Configs(ctx context.Context, files []string, user string, opt Options) *Report {
 	rep := &Report{Schema: 1, FIPS: fips.Check()}
+	moduleReads := moduleConfigs(opt.PAMDir)
 	for _, f := range files {
-		fc := checkFile(ctx, f, user, opt)
+		fc := checkFile(ctx, f, user, opt, moduleReads)
 		rep.Configs = append(rep.Configs, fc)
 		rep.skeys = append(rep.skeys, fc.skey)
 		if rep.Exit == ExitOK {
@@ -253,12 +254,12 @@ func Configs(ctx context.Context, files []string, user string, opt Options) *Rep
 
 // configRule returns whose owner rule applies to path and the uids
 // besides root that may own it: the PAM module's (root only) for its
-// default file and for any file a pam_duo_go.so line in opt.PAMDir names
-// with conf= (the module reads it, so the strictest rule decides);
-// otherwise login_duo_go's for a file named login_duo.conf (sshd too, as
-// duo_unix documented it), and the module's for any other name.
-func configRule(path string, opt Options) (usedBy string, owners []int) {
-	if readByModule(path, opt.PAMDir) {
+// default file and for any file in moduleReads (moduleConfigs: the module
+// reads it, so the strictest rule decides); otherwise login_duo_go's for a
+// file named login_duo.conf (sshd too, as duo_unix documented it), and the
+// module's for any other name.
+func configRule(path string, opt Options, moduleReads map[string]bool) (usedBy string, owners []int) {
+	if path = filepath.Clean(path); path == conf.DefaultPAMConfig || moduleReads[path] {
 		return "pam_duo_go", nil
 	}
 	if filepath.Base(path) == conf.LoginConfigName {
@@ -270,30 +271,26 @@ func configRule(path string, opt Options) (usedBy string, owners []int) {
 	return "pam_duo_go", nil
 }
 
-// readByModule reports whether the PAM module reads path: its default
-// file, or the conf= of a pam_duo_go.so line in pamDir.
-func readByModule(path, pamDir string) bool {
-	path = filepath.Clean(path)
-	if path == conf.DefaultPAMConfig {
-		return true
-	}
+// moduleConfigs is the set of files a pam_duo_go.so line in pamDir names
+// with conf=, read once per check ("" reads none).
+func moduleConfigs(pamDir string) map[string]bool {
+	set := map[string]bool{}
 	if pamDir == "" {
-		return false
+		return set
 	}
 	for _, p := range pamConfFiles(pamDir) {
-		if p == path {
-			return true
-		}
+		set[p] = true
 	}
-	return false
+	return set
 }
 
 // checkFile validates configFile under the owner rule of the program that
 // reads it, calls /auth/v2/check and, with user, decides what the login
 // would (account, groups) and runs preauth.
-func checkFile(ctx context.Context, configFile, user string, opt Options) *FileCheck {
+// moduleReads is moduleConfigs(opt.PAMDir).
+func checkFile(ctx context.Context, configFile, user string, opt Options, moduleReads map[string]bool) *FileCheck {
 	fc := &FileCheck{}
-	usedBy, owners := configRule(configFile, opt)
+	usedBy, owners := configRule(configFile, opt, moduleReads)
 	cfg, err := conf.LoadOwned(configFile, owners...)
 	c := &ConfigReport{File: escape.Line(configFile), UsedBy: usedBy, Errors: []string{}, Warnings: []string{}}
 	fc.Config = c

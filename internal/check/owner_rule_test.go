@@ -44,7 +44,7 @@ func TestOwnerRuleFollowsTheReader(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := Options{LoginConfigOwners: func() []int { return []int{other} }, PAMDir: tt.pamDir}
-			fc := checkFile(context.Background(), loginConf, "", opt)
+			fc := checkFile(context.Background(), loginConf, "", opt, moduleConfigs(tt.pamDir))
 			require.NotNil(t, fc.Config)
 			assert.Equal(t, tt.wantBy, fc.Config.UsedBy)
 			assert.Equal(t, tt.wantValid, fc.Config.Valid, "errors: %v", fc.Config.Errors)
