@@ -3,7 +3,6 @@ package login_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os/user"
 	"strings"
 	"sync"
@@ -555,18 +554,6 @@ func TestConfigErrorsFailClosed(t *testing.T) {
 			assert.Equal(t, tt.want, res.Outcome, res.Reason)
 			assert.Contains(t, strings.ToLower(log.Text()), tt.reason)
 		})
-	}
-}
-
-func TestEscaping(t *testing.T) {
-	assert.Equal(t, `x\x20y\x0d\x0a`, login.EscapeLog("x y\r\n"))
-	assert.Equal(t, `\xff`, login.EscapeLog("\xff"))
-	assert.Equal(t, `\xc3\xbcn\xc3\xafcode`, login.EscapeLog("ünïcode")) // ASCII only, as the C module
-	for i := 0; i < 256; i++ {
-		s := login.EscapeLog(fmt.Sprintf("%c", i))
-		for _, r := range s {
-			assert.False(t, r < 0x20 || r == 0x7f, "control character left in %q", s)
-		}
 	}
 }
 

@@ -16,7 +16,7 @@ const maxDebugLine = 1024
 // debugf writes a debug line (the module argument debug, login_duo_go -d).
 func (s *session) debugf(format string, args ...any) {
 	if s.p.Debug {
-		s.p.Log.Log(syslog.LOG_DEBUG, "debug: "+escape.Clip(escapeReason(fmt.Sprintf(format, args...)), maxDebugLine, "...[cut]"))
+		s.p.Log.Log(syslog.LOG_DEBUG, "debug: "+escape.Clip(escape.LogText(fmt.Sprintf(format, args...)), maxDebugLine, "...[cut]"))
 	}
 }
 
@@ -68,16 +68,16 @@ type LogLine struct {
 func LogFields(l LogLine) string {
 	duoUser := ""
 	if l.DuoUser != "" {
-		duoUser = " duo_user=" + clipLog(EscapeLog(l.DuoUser))
+		duoUser = " duo_user=" + logField(l.DuoUser)
 	}
 	cause := l.Cause
 	if cause == "" {
 		cause = "none"
 	}
-	f := func(v string) string { return clipLog(EscapeLog(orDash(v))) }
+	f := func(v string) string { return logField(orDash(v)) }
 	return fmt.Sprintf("user=%s rhost=%s service=%s%s ipaddr=%s factor=%s txid=%s elapsed_ms=%d cause=%s reason=%s",
 		f(l.User), f(l.RemoteHost), f(l.Service), duoUser, f(l.IPAddr), f(l.Factor), f(l.TxID),
-		l.Elapsed.Milliseconds(), f(cause), clipLog(escapeReason(l.Reason)))
+		l.Elapsed.Milliseconds(), f(cause), logReason(l.Reason))
 }
 
 func orDash(s string) string {
@@ -128,3 +128,17 @@ func (l syslogLogger) Log(sev syslog.Priority, line string) {
 		l.w.Info(line)
 	}
 }
+
+// maxLogField bounds each field of a syslog line (after escaping), so that
+// a 10 kB user name or server message cannot flood the log.
+const maxLogField = 512
+
+// logField is s as one syslog field: escaped (escape.LogField: only
+// printable ASCII other than space, "=" and "\" is kept, so a value can
+// neither end the line nor fake another field) and cut to maxLogField
+// bytes, the cut marked.
+func logField(s string) string { return escape.Clip(escape.LogField(s), maxLogField, "...[cut]") }
+
+// logReason is s as the last field of a line, where spaces are harmless
+// (escape.LogText), cut as logField is.
+func logReason(s string) string { return escape.Clip(escape.LogText(s), maxLogField, "...[cut]") }

@@ -115,6 +115,6 @@ func (s *session) warnMetrics(path string, err error) {
 	if _, done := metricsWarned.LoadOrStore(path, true); done {
 		return
 	}
-	s.p.Log.Log(syslog.LOG_WARNING, "metrics: "+clipLog(escapeReason(err.Error()))+
+	s.p.Log.Log(syslog.LOG_WARNING, "metrics: "+logReason(err.Error())+
 		" (logins are not affected; logged once per process)")
 }

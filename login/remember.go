@@ -107,7 +107,7 @@ func (s *session) rememberAfter(res Result) {
 // rememberLog writes a warning line about remembered approvals.
 func (s *session) rememberLog(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	line := fmt.Sprintf("remember user=%s service=%s reason=%s", clipLog(EscapeLog(orDash(s.user))),
-		clipLog(EscapeLog(orDash(s.p.Service))), clipLog(escapeReason(msg)))
+	line := fmt.Sprintf("remember user=%s service=%s reason=%s", logField(orDash(s.user)),
+		logField(orDash(s.p.Service)), logReason(msg))
 	s.p.Log.Log(syslog.LOG_WARNING, line)
 }

@@ -1,6 +1,7 @@
 package escape
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,5 +51,20 @@ func TestClipWithoutMarker(t *testing.T) {
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, Clip(tt.in, tt.n, ""), "Clip(%q, %d)", tt.in, tt.n)
+	}
+}
+
+// TestLogFieldAsTheLogUsesIt pins LogField on what the login's syslog line
+// meets: a space, line breaks, a bad byte, non-ASCII (ASCII only, as the C
+// module's escape_log), and every single byte.
+func TestLogFieldAsTheLogUsesIt(t *testing.T) {
+	assert.Equal(t, `x\x20y\x0d\x0a`, LogField("x y\r\n"))
+	assert.Equal(t, `\xff`, LogField("\xff"))
+	assert.Equal(t, `\xc3\xbcn\xc3\xafcode`, LogField("ünïcode"))
+	for i := 0; i < 256; i++ {
+		s := LogField(fmt.Sprintf("%c", i))
+		for _, r := range s {
+			assert.False(t, r < 0x20 || r == 0x7f, "control character left in %q", s)
+		}
 	}
 }
