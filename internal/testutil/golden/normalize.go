@@ -34,6 +34,9 @@ var (
 	portalCode   = regexp.MustCompile(`code=[0-9A-F]{16}\b`)
 	elapsed      = regexp.MustCompile(`elapsed_ms=[0-9]+`)
 	openFDs      = regexp.MustCompile(`with [0-9]+ descriptors open`)
+	// fdLimit is a file descriptor limit a test set relative to the
+	// descriptors its process happened to have open.
+	fdLimit = regexp.MustCompile(`RLIMIT_NOFILE [0-9]+`)
 	// qrLines is a QR code drawn in half blocks, each line an indented
 	// continuation ("  | ") of a transcript entry.
 	qrLines = regexp.MustCompile(`(?m)(^  \| [ █▀▄]*[█▀▄][ █▀▄]*\n)+`)
@@ -71,5 +74,6 @@ func (n Normalizer) Normalize(text string) string {
 	text = portalCode.ReplaceAllString(text, "code=CODE")
 	text = elapsed.ReplaceAllString(text, "elapsed_ms=N")
 	text = openFDs.ReplaceAllString(text, "with N descriptors open")
+	text = fdLimit.ReplaceAllString(text, "RLIMIT_NOFILE N")
 	return qrLines.ReplaceAllString(text, "  | [QR code]\n")
 }
