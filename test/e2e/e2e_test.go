@@ -265,3 +265,27 @@ func TestSshdSyslog(t *testing.T) {
 	_, hostErrAfter := os.Lstat("/dev/log")
 	assert.Equal(t, hostErr == nil, hostErrAfter == nil, "the host's /dev/log changed")
 }
+
+func TestAuthLine(t *testing.T) {
+	a := Artifacts{Module: "/b/pam_duo_go.so", Core: "/b/core.so", Helper: "/b/login_duo_go"}
+	tests := []struct {
+		name    string
+		control string
+		mode    Mode
+		extra   []string
+		want    string
+	}{
+		{"default mode", "required", Mode{}, nil,
+			"auth required /b/pam_duo_go.so conf=/c core=/b/core.so helper=/b/login_duo_go"},
+		{"mode and extras", "[ignore=ignore default=done]", Mode{Arg: "mode=exec"}, []string{"debug", "login_timeout=5"},
+			"auth [ignore=ignore default=done] /b/pam_duo_go.so conf=/c core=/b/core.so helper=/b/login_duo_go mode=exec debug login_timeout=5"},
+		{"empty extras left out", "required", Mode{}, []string{"", "debug", ""},
+			"auth required /b/pam_duo_go.so conf=/c core=/b/core.so helper=/b/login_duo_go debug"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, a.AuthLine(tt.control, "/c", tt.mode, tt.extra...))
+			assert.Equal(t, strings.TrimPrefix(tt.want, "auth "+tt.control+" "), a.ModuleCall("/c", tt.mode, tt.extra...))
+		})
+	}
+}

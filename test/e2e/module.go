@@ -22,11 +22,20 @@ var Modes = []Mode{
 // and helper= pointing at the built files, the mode's argument and any
 // extra arguments.
 func (a Artifacts) AuthLine(control, conf string, mode Mode, extra ...string) string {
-	parts := []string{"auth", control, a.Module, "conf=" + conf, "core=" + a.Core, "helper=" + a.Helper}
-	if mode.Arg != "" {
-		parts = append(parts, mode.Arg)
+	return "auth " + control + " " + a.ModuleCall(conf, mode, extra...)
+}
+
+// ModuleCall is what follows the control in AuthLine: the built module
+// with conf=, core= and helper=, the mode's argument and any extra
+// arguments (empty ones left out). It stands in for "pam_duo_go.so" in a
+// stack taken from the documentation.
+func (a Artifacts) ModuleCall(conf string, mode Mode, extra ...string) string {
+	parts := []string{a.Module, "conf=" + conf, "core=" + a.Core, "helper=" + a.Helper}
+	for _, arg := range append([]string{mode.Arg}, extra...) {
+		if arg != "" {
+			parts = append(parts, arg)
+		}
 	}
-	parts = append(parts, extra...)
 	return strings.Join(parts, " ")
 }
 

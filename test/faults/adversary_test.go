@@ -135,7 +135,7 @@ type adversary struct {
 // newAdversary makes a user, a mock that denies everything and a stack of
 // the module alone in mode (args), with failmode=safe.
 func newAdversary(t *testing.T, args string, opts ...duotest.Option) *adversary {
-	root := artifacts(t)
+	art := artifacts(t)
 	logs := syslog(t)
 	user := e2e.CreateUser(t, "adv", "Pw-unused-password")
 	mock := duotest.NewServer(opts...)
@@ -145,8 +145,7 @@ func newAdversary(t *testing.T, args string, opts ...duotest.Option) *adversary 
 	writeConfig(t, confPath, mock, "", map[string]string{
 		"failmode": "safe", "https_timeout": fmt.Sprint(int(adversaryTimeout.Seconds())), "prompts": "1",
 	})
-	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go login_timeout=%d %s\n",
-		root, confPath, root, root, int(loginTimeout.Seconds()), args)
+	stack := art.AuthLine("required", confPath, e2e.Mode{}, fmt.Sprintf("login_timeout=%d", int(loginTimeout.Seconds())), args)
 	return &adversary{user: user, mock: mock, conf: confPath, stack: e2e.Stack(stack), logs: logs}
 }
 

@@ -19,12 +19,12 @@ import (
 // artifacts skips the test outside the namespace, then builds the
 // module, the core and the helper once (e2e.BuildArtifacts) and returns
 // the repository root.
-func artifacts(t *testing.T) string {
+func artifacts(t *testing.T) e2e.Artifacts {
 	t.Helper()
 	if skipReason != "" {
 		t.Skip(skipReason)
 	}
-	return e2e.BuildArtifacts(t).Root
+	return e2e.BuildArtifacts(t)
 }
 
 // syslogSink is the /dev/log of the namespace: it keeps every datagram.

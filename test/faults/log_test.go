@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // syslogHeader is a datagram's start as every line of the module must
@@ -27,7 +28,7 @@ const syslogHeader = `^<(8[0-7])>[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d pam_duo_g
 // (pam_duo_go(8)) on the outcome line, and with debug a line for each
 // step; never the secret key or the passcode.
 func TestLogSchema(t *testing.T) {
-	root := artifacts(t)
+	art := artifacts(t)
 	logs := syslog(t)
 	tests := []struct {
 		name    string
@@ -63,15 +64,14 @@ func TestLogSchema(t *testing.T) {
 					if tt.name == "config refused" {
 						require.NoError(t, os.Chmod(conf, 0o644))
 					}
-					args := ""
+					var args []string
 					if mode == "mode=exec" {
-						args += " mode=exec"
+						args = append(args, "mode=exec")
 					}
 					if debug {
-						args += " debug"
+						args = append(args, "debug")
 					}
-					stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go%s\n",
-						root, conf, root, root, args)
+					stack := art.AuthLine("required", conf, e2e.Mode{}, args...) + "\n"
 					require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-log"), []byte(stack), 0o644))
 					conv := pam.ConversationFunc(func(style pam.Style, msg string) (string, error) {
 						if style == pam.PromptEchoOn || style == pam.PromptEchoOff {

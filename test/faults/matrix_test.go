@@ -14,6 +14,7 @@ import (
 
 	"github.com/pam-duo-go/pam_duo_go/duo"
 	"github.com/pam-duo-go/pam_duo_go/duo/duotest"
+	"github.com/pam-duo-go/pam_duo_go/test/e2e"
 )
 
 // httpsTimeout is the https_timeout of every config in the matrix.
@@ -82,11 +83,11 @@ const passcode = "123456"
 // and one failmode, with what it must end with.
 type faultRun struct {
 	fault
-	root     string      // the repository, with the built module
-	logs     *syslogSink // the namespace's /dev/log
-	args     string      // more module arguments: the mode ("" = in process)
-	failmode string      // failmode= of the config
-	want     outcome     // the row's safe or secure outcome
+	art      e2e.Artifacts // the built module
+	logs     *syslogSink   // the namespace's /dev/log
+	args     string        // more module arguments: the mode ("" = in process)
+	failmode string        // failmode= of the config
+	want     outcome       // the row's safe or secure outcome
 }
 
 // faults is the matrix; the README's fault table is this, run.
@@ -240,7 +241,7 @@ func inject(path string, f duotest.Fault) func(*testing.T, *duotest.Server) stri
 var rootUser = duotest.User{Name: "root", Passcodes: []string{passcode}, Push: duotest.PushApproved()}
 
 func TestFaultMatrix(t *testing.T) {
-	root := artifacts(t)
+	art := artifacts(t)
 	logs := syslog(t)
 	for _, mode := range []struct{ name, args string }{{"in process", ""}, {"mode=exec", "mode=exec"}} {
 		for _, f := range append(faults, refusals()...) {
@@ -250,7 +251,7 @@ func TestFaultMatrix(t *testing.T) {
 					want = f.secure
 				}
 				t.Run(fmt.Sprintf("%s/%s/failmode=%s", mode.name, f.name, failmode), func(t *testing.T) {
-					runFault(t, faultRun{fault: f, root: root, logs: logs, args: mode.args, failmode: failmode, want: want})
+					runFault(t, faultRun{fault: f, art: art, logs: logs, args: mode.args, failmode: failmode, want: want})
 				})
 			}
 		}
@@ -259,7 +260,7 @@ func TestFaultMatrix(t *testing.T) {
 
 // runFault runs one login of the matrix and checks its outcome.
 func runFault(t *testing.T, r faultRun) {
-	f, root, logs, args, failmode, want := r.fault, r.root, r.logs, r.args, r.failmode, r.want
+	f, art, logs, args, failmode, want := r.fault, r.art, r.logs, r.args, r.failmode, r.want
 	mock := duotest.NewServer(f.mockOpts...)
 	defer mock.Close()
 	mock.AddUser(rootUser)
@@ -277,8 +278,7 @@ func runFault(t *testing.T, r faultRun) {
 	if f.prepare != nil {
 		f.prepare(t, confPath)
 	}
-	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go login_timeout=%d %s\n",
-		root, confPath, root, root, int(loginTimeout.Seconds()), args)
+	stack := art.AuthLine("required", confPath, e2e.Mode{}, fmt.Sprintf("login_timeout=%d", int(loginTimeout.Seconds())), args) + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-faults"), []byte(stack), 0o644))
 
 	answer := f.answer

@@ -37,7 +37,7 @@ func TestCheckAgreesWithModule(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := e2e.BuildArtifacts(t).Root
+	art := e2e.BuildArtifacts(t)
 	sshd, err := user.Lookup("sshd")
 	if err != nil {
 		t.Skip("no sshd account:", err)
@@ -109,10 +109,10 @@ func TestCheckAgreesWithModule(t *testing.T) {
 				tt.mutate(t, conf)
 			}
 
-			checkVerdict, report := checkVerdictOf(t, root, conf, userName)
+			checkVerdict, report := checkVerdictOf(t, art.Helper, conf, userName)
 			assert.Equal(t, tt.want, checkVerdict, "check's verdict; its report:\n%s", report)
 			for _, mode := range []string{"", "mode=exec"} {
-				got, seen := moduleVerdict(t, root, dir, conf, userName, mode)
+				got, seen := moduleVerdict(t, art, dir, conf, userName, mode)
 				assert.Equal(t, tt.want, got, "the module's verdict (%s); it showed:\n%s", mode, seen)
 				assert.Equal(t, checkVerdict, got, "check and the module disagree (%s); check said:\n%s", mode, report)
 			}
@@ -122,9 +122,9 @@ func TestCheckAgreesWithModule(t *testing.T) {
 
 // checkVerdictOf runs the built login_duo_go check --json and says what it
 // predicts for the user's login.
-func checkVerdictOf(t *testing.T, root, conf, userName string) (string, string) {
+func checkVerdictOf(t *testing.T, helper, conf, userName string) (string, string) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(root, "build", "login_duo_go"), "check", "--json", "-c", conf, "-u", userName)
+	cmd := exec.Command(helper, "check", "--json", "-c", conf, "-u", userName)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.Output()
@@ -155,12 +155,12 @@ func checkVerdictOf(t *testing.T, root, conf, userName string) (string, string) 
 
 // moduleVerdict logs userName in through the real module with conf,
 // answering the passcode, and says what happened.
-func moduleVerdict(t *testing.T, root, dir, conf, userName, mode string) (string, string) {
+func moduleVerdict(t *testing.T, art e2e.Artifacts, dir, conf, userName, mode string) (string, string) {
 	t.Helper()
 	// PAM_IGNORE falls through to pam_debug's PAM_PERM_DENIED; any other
 	// result ends the stack with the module's.
-	stack := fmt.Sprintf("auth [ignore=ignore default=done] %s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n"+
-		"auth required pam_debug.so auth=perm_denied\n", root, conf, root, root, mode)
+	stack := art.AuthLine("[ignore=ignore default=done]", conf, e2e.Mode{}, mode) + "\n" +
+		"auth required pam_debug.so auth=perm_denied\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-agree"), []byte(stack), 0o644))
 	conv := &transcript{answers: []string{"123456"}}
 	tx, err := pam.StartConfDir("duo-agree", userName, conv, dir)

@@ -37,7 +37,7 @@ func TestEnrollQRThroughPAM(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := e2e.BuildArtifacts(t).Root
+	art := e2e.BuildArtifacts(t)
 	s := duotest.NewServer()
 	defer s.Close()
 	s.AddUser(duotest.User{Name: "root", Preauth: duo.ResultEnroll})
@@ -60,8 +60,7 @@ func TestEnrollQRThroughPAM(t *testing.T) {
 				extra["enroll_qr"] = tt.qr
 			}
 			require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), extra))
-			stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n",
-				root, dir, root, root, tt.mode)
+			stack := art.AuthLine("required", filepath.Join(dir, "pam_duo.conf"), e2e.Mode{}, tt.mode) + "\n"
 			require.NoError(t, os.WriteFile(filepath.Join(dir, tt.service), []byte(stack), 0o644))
 			c := &fullConv{}
 			tx, err := pam.StartConfDir(tt.service, "root", c, dir)

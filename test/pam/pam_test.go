@@ -100,7 +100,7 @@ type loginCase struct {
 }
 
 func runLogin(t *testing.T, tc loginCase) {
-	root := e2e.BuildArtifacts(t).Root
+	art := e2e.BuildArtifacts(t)
 	s := duotest.NewServer()
 	defer s.Close()
 	for _, u := range tc.users {
@@ -122,8 +122,7 @@ func runLogin(t *testing.T, tc loginCase) {
 	if control == "" {
 		control = "required"
 	}
-	stack := fmt.Sprintf("auth %s %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n%s",
-		control, root, dir, root, root, tc.args, tc.after)
+	stack := art.AuthLine(control, filepath.Join(dir, "pam_duo.conf"), e2e.Mode{}, tc.args) + "\n" + tc.after
 	service := tc.service
 	if service == "" {
 		service = "duo-test"
@@ -324,7 +323,7 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := e2e.BuildArtifacts(t).Root
+	art := e2e.BuildArtifacts(t)
 	dir := t.TempDir()
 	client := filepath.Join(dir, "forkclient")
 	out, err := exec.Command("gcc", "-Wall", "-Werror", "-o", client, "testdata/forkclient.c", "-lpam").CombinedOutput()
@@ -337,14 +336,15 @@ func TestForkedChildNeverEntersGo(t *testing.T) {
 		name, helper, wantChild string
 	}{
 		// The real worker logs the child in.
-		{"worker", root + "/build/login_duo_go", "child 0"},
+		{"worker", art.Helper, "child 0"},
 		// A missing helper proves the child did not enter the Go core,
 		// which would have logged in (or hung).
 		{"no worker", "/nonexistent/login_duo_go", "child 3"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s\n",
-				root, dir, root, tt.helper)
+			withHelper := art
+			withHelper.Helper = tt.helper
+			stack := withHelper.AuthLine("required", filepath.Join(dir, "pam_duo.conf"), e2e.Mode{}) + "\n"
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-fork"), []byte(stack), 0o644))
 			cmd := exec.Command(client, dir, "duo-fork", "root", "123456")
 			done := make(chan struct{})
@@ -372,7 +372,7 @@ func TestPasswordStepMark(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := e2e.BuildArtifacts(t).Root
+	art := e2e.BuildArtifacts(t)
 	for _, args := range []string{"", "mode=exec"} {
 		t.Run("args="+args, func(t *testing.T) {
 			s := duotest.NewServer()
@@ -381,8 +381,7 @@ func TestPasswordStepMark(t *testing.T) {
 			s.AddUser(duotest.User{Name: "daemon", Passcodes: []string{"654321"}, Push: duotest.PushApproved()})
 			dir := t.TempDir()
 			require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), map[string]string{"https_timeout": "2"}))
-			stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go %s\n",
-				root, dir, root, root, args)
+			stack := art.AuthLine("required", filepath.Join(dir, "pam_duo.conf"), e2e.Mode{}, args) + "\n"
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd-pamtest"), []byte(stack), 0o644))
 
 			conv := &transcript{fail: true}

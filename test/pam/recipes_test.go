@@ -178,8 +178,8 @@ func TestREADMESshdRecipe(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := e2e.BuildArtifacts(t).Root
-	recipe := readmeRecipe(t, root, "sshd-publickey")
+	art := e2e.BuildArtifacts(t)
+	recipe := readmeRecipe(t, art.Root, "sshd-publickey")
 	tests := []struct {
 		name    string
 		user    duotest.User
@@ -206,9 +206,7 @@ func TestREADMESshdRecipe(t *testing.T) {
 				cfg[k] = v
 			}
 			require.NoError(t, s.WriteConfig(conf, cfg))
-			module := fmt.Sprintf("%s/build/pam_duo_go.so conf=%s core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go",
-				root, conf, root, root)
-			stack := strings.Replace(recipe, " pam_duo_go.so", " "+module, 1)
+			stack := strings.Replace(recipe, " pam_duo_go.so", " "+art.ModuleCall(conf, e2e.Mode{}), 1)
 			require.NotEqual(t, recipe, stack)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd-recipe"), []byte(stack), 0o644))
 			conv := &transcript{answers: tt.answers}

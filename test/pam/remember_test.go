@@ -25,12 +25,13 @@ const (
 // rememberEnv is a mock Duo, a config with remember, and a private state
 // directory passed to the real module with remember_dir=.
 type rememberEnv struct {
-	root, dir, state string
-	s                *duotest.Server
+	art        e2e.Artifacts
+	dir, state string
+	s          *duotest.Server
 }
 
 func newRememberEnv(t *testing.T, users ...duotest.User) *rememberEnv {
-	e := &rememberEnv{root: e2e.BuildArtifacts(t).Root, dir: t.TempDir(), s: duotest.NewServer()}
+	e := &rememberEnv{art: e2e.BuildArtifacts(t), dir: t.TempDir(), s: duotest.NewServer()}
 	t.Cleanup(e.s.Close)
 	e.state = filepath.Join(e.dir, "remember")
 	for _, u := range users {
@@ -43,8 +44,7 @@ func newRememberEnv(t *testing.T, users ...duotest.User) *rememberEnv {
 // service writes the PAM service file: the module with the extra
 // arguments args.
 func (e *rememberEnv) service(t *testing.T, service, args string) {
-	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s/build/login_duo_go remember_dir=%s %s\n",
-		e.root, e.dir, e.root, e.root, e.state, args)
+	stack := e.art.AuthLine("required", filepath.Join(e.dir, "pam_duo.conf"), e2e.Mode{}, "remember_dir="+e.state, args) + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(e.dir, service), []byte(stack), 0o644))
 }
 

@@ -2,7 +2,6 @@ package pamtest
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,8 +26,8 @@ func TestWorkerEnvironment(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: the module looks up local users and the configs are root-owned")
 	}
-	root := e2e.BuildArtifacts(t).Root
-	helper := root + "/build/login_duo_go"
+	art := e2e.BuildArtifacts(t)
+	helper := art.Helper
 	const hold = 3 * time.Second
 	s := duotest.NewServer()
 	defer s.Close()
@@ -36,8 +35,7 @@ func TestWorkerEnvironment(t *testing.T) {
 	s.Inject("/auth/v2/preauth", duotest.Fault{Delay: hold})
 	dir := t.TempDir()
 	require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), map[string]string{"https_timeout": "30"}))
-	stack := fmt.Sprintf("auth required %s/build/pam_duo_go.so conf=%s/pam_duo.conf core=%s/build/pam_duo_go_core.so helper=%s mode=exec\n",
-		root, dir, root, helper)
+	stack := art.AuthLine("required", filepath.Join(dir, "pam_duo.conf"), e2e.Mode{Arg: "mode=exec"}) + "\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "duo-env"), []byte(stack), 0o644))
 
 	conv := &transcript{answers: []string{"123456"}}
