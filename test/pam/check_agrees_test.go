@@ -100,11 +100,7 @@ func TestCheckAgreesWithModule(t *testing.T) {
 			s.AddUser(duotest.User{Name: userName, Passcodes: []string{"123456"}, Push: duotest.PushApproved()})
 			dir := t.TempDir()
 			conf := filepath.Join(dir, "pam_duo.conf")
-			cfg := map[string]string{"https_timeout": "2"}
-			for k, v := range tt.conf {
-				cfg[k] = v
-			}
-			require.NoError(t, s.WriteConfig(conf, cfg))
+			writeConfig(t, s, conf, tt.conf)
 			if tt.mutate != nil {
 				tt.mutate(t, conf)
 			}

@@ -55,11 +55,11 @@ func TestEnrollQRThroughPAM(t *testing.T) {
 		{"mode=exec", "sudo", pam.ErrorMsg, "no"},
 	} {
 		t.Run(tt.service+" "+tt.mode+" "+tt.qr, func(t *testing.T) {
-			extra := map[string]string{"https_timeout": "2"}
+			var extra map[string]string
 			if tt.qr != "" {
-				extra["enroll_qr"] = tt.qr
+				extra = map[string]string{"enroll_qr": tt.qr}
 			}
-			require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), extra))
+			writeConfig(t, s, filepath.Join(dir, "pam_duo.conf"), extra)
 			stack := art.AuthLine("required", filepath.Join(dir, "pam_duo.conf"), e2e.Mode{}, tt.mode) + "\n"
 			require.NoError(t, os.WriteFile(filepath.Join(dir, tt.service), []byte(stack), 0o644))
 			c := &fullConv{}

@@ -12,6 +12,7 @@ package pamtest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,6 +100,15 @@ type loginCase struct {
 	check   func(t *testing.T, s *duotest.Server)
 }
 
+// writeConfig writes a pam_duo.conf for the mock at path: an https_timeout
+// of 2 s, then the keys of conf (which may override it).
+func writeConfig(t *testing.T, s *duotest.Server, path string, conf map[string]string) {
+	t.Helper()
+	keys := map[string]string{"https_timeout": "2"}
+	maps.Copy(keys, conf)
+	require.NoError(t, s.WriteConfig(path, keys))
+}
+
 func runLogin(t *testing.T, tc loginCase) {
 	art := e2e.BuildArtifacts(t)
 	s := duotest.NewServer()
@@ -107,11 +117,7 @@ func runLogin(t *testing.T, tc loginCase) {
 		s.AddUser(u)
 	}
 	dir := t.TempDir()
-	cfg := map[string]string{"https_timeout": "2"}
-	for k, v := range tc.conf {
-		cfg[k] = v
-	}
-	require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), cfg))
+	writeConfig(t, s, filepath.Join(dir, "pam_duo.conf"), tc.conf)
 	if tc.fault != nil {
 		s.Inject("", *tc.fault)
 	}
@@ -380,7 +386,7 @@ func TestPasswordStepMark(t *testing.T) {
 			s.AddUser(duotest.User{Name: "root", Passcodes: []string{"123456"}, Push: duotest.PushApproved()})
 			s.AddUser(duotest.User{Name: "daemon", Passcodes: []string{"654321"}, Push: duotest.PushApproved()})
 			dir := t.TempDir()
-			require.NoError(t, s.WriteConfig(filepath.Join(dir, "pam_duo.conf"), map[string]string{"https_timeout": "2"}))
+			writeConfig(t, s, filepath.Join(dir, "pam_duo.conf"), nil)
 			stack := art.AuthLine("required", filepath.Join(dir, "pam_duo.conf"), e2e.Mode{}, args) + "\n"
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd-pamtest"), []byte(stack), 0o644))
 

@@ -201,11 +201,7 @@ func TestREADMESshdRecipe(t *testing.T) {
 			s.AddUser(tt.user)
 			dir := t.TempDir()
 			conf := filepath.Join(dir, "pam_duo.conf")
-			cfg := map[string]string{"https_timeout": "2"}
-			for k, v := range tt.conf {
-				cfg[k] = v
-			}
-			require.NoError(t, s.WriteConfig(conf, cfg))
+			writeConfig(t, s, conf, tt.conf)
 			stack := strings.Replace(recipe, " pam_duo_go.so", " "+art.ModuleCall(conf, e2e.Mode{}), 1)
 			require.NotEqual(t, recipe, stack)
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "sshd-recipe"), []byte(stack), 0o644))

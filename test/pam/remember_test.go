@@ -37,7 +37,7 @@ func newRememberEnv(t *testing.T, users ...duotest.User) *rememberEnv {
 	for _, u := range users {
 		e.s.AddUser(u)
 	}
-	require.NoError(t, e.s.WriteConfig(filepath.Join(e.dir, "pam_duo.conf"), map[string]string{"https_timeout": "2", "remember": "1h"}))
+	writeConfig(t, e.s, filepath.Join(e.dir, "pam_duo.conf"), map[string]string{"remember": "1h"})
 	return e
 }
 
@@ -121,7 +121,7 @@ func TestRememberedApprovals(t *testing.T) {
 		t.Run("remember unset "+mode, func(t *testing.T) {
 			e := newRememberEnv(t, root)
 			e.service(t, "duo-rem", mode)
-			require.NoError(t, e.s.WriteConfig(filepath.Join(e.dir, "pam_duo.conf"), map[string]string{"https_timeout": "2"}))
+			writeConfig(t, e.s, filepath.Join(e.dir, "pam_duo.conf"), nil)
 			seen, _, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA, "123456")
 			require.NoError(t, err, seen)
 			seen, reqs, err := e.login(t, "duo-rem", "198.51.100.7", authInfoA)
